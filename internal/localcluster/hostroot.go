@@ -1,0 +1,411 @@
+package localcluster
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Layout of an OpenShift 3.11 master that the local cluster imitates
+// (seed 003 §4.1, §5.2.1, §5.4). Paths are relative to a host root.
+const (
+	EtcdConfPath      = "etc/etcd/etcd.conf"
+	StaticPodsDir     = "etc/origin/node/pods"
+	EtcdManifest      = StaticPodsDir + "/etcd.yaml"
+	MasterConfigPath  = "etc/origin/master/master-config.yaml"
+	AdminKubeconfig   = "etc/origin/master/admin.kubeconfig"
+	HAProxyConfigPath = "etc/haproxy/haproxy.cfg"
+	EtcdDataDir       = "var/lib/etcd"
+)
+
+// hostInfo is what a master's host root is generated from.
+type hostInfo struct {
+	index     int
+	name      string
+	ip        string // the node's InternalIP: data only, nothing connects to it
+	clientURL string
+	peerURL   string
+}
+
+// certAuthorities are the CAs shared by every master.
+type certAuthorities struct {
+	master *ca // openshift-signer: API serving and client certificates
+	etcd   *ca // etcd peer, server and client certificates
+}
+
+// expiry spread for the generated master certificates, so the certificates
+// pane has something to warn about: one expired, one within the critical
+// window, one within the warning window, the rest about a year, CAs 5 years.
+func leafExpiry(name string, now time.Time) time.Time {
+	switch name {
+	case "openshift-router":
+		return now.Add(-3 * 24 * time.Hour)
+	case "registry":
+		return now.Add(5*24*time.Hour + time.Hour)
+	case "master.proxy-client":
+		return now.Add(25*24*time.Hour + time.Hour)
+	default:
+		return now.Add(365 * 24 * time.Hour)
+	}
+}
+
+// hostRoot builds the files of master h. all lists every master (for
+// ETCD_INITIAL_CLUSTER, haproxy backends and etcdClientInfo); infra lists the
+// infra nodes (router backends).
+func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas certAuthorities, apiURL string, now time.Time) (*fileSet, error) {
+	fs := newFileSet(root)
+	ips := []net.IP{loopback, net.ParseIP(h.ip)}
+	dns := []string{h.name, "localhost"}
+	issue := func(c *ca, rel, cn string, orgs []string, server, client bool) (keyPair, error) {
+		base := rel[strings.LastIndex(rel, "/")+1:]
+		kp, err := c.issue(certSpec{cn: cn, orgs: orgs, dns: dns, ips: ips, server: server, client: client, notAfter: leafExpiry(base, now)})
+		if err != nil {
+			return keyPair{}, fmt.Errorf("%s: %w", rel, err)
+		}
+		fs.addPair(rel, kp)
+		return kp, nil
+	}
+
+	// etcd: per-member server and peer certificates signed by the etcd CA.
+	fs.add("etc/etcd/ca.crt", cas.etcd.certPEM)
+	if _, err := issue(cas.etcd, "etc/etcd/server", h.name, nil, true, true); err != nil {
+		return nil, err
+	}
+	if _, err := issue(cas.etcd, "etc/etcd/peer", h.name, nil, true, true); err != nil {
+		return nil, err
+	}
+	fs.add(EtcdConfPath, []byte(etcdConf(h, all)))
+	fs.add(EtcdManifest, []byte(etcdStaticPod))
+	if h.index == 0 {
+		// The first master is the CA host (seed 003 §5.2.1.3): it alone holds
+		// the etcd CA and ca.serial.txt.
+		fs.add("etc/etcd/ca/ca.crt", cas.etcd.certPEM)
+		fs.add("etc/etcd/ca/ca.key", cas.etcd.keyPEM)
+		fs.add("etc/origin/master/ca.serial.txt", []byte("0B\n"))
+	}
+
+	// /etc/origin/master
+	m := "etc/origin/master/"
+	fs.add(m+"ca.crt", cas.master.certPEM)
+	fs.add(m+"ca.key", cas.master.keyPEM)
+	fs.add(m+"ca-bundle.crt", cas.master.certPEM)
+	fs.add(m+"master.etcd-ca.crt", cas.etcd.certPEM)
+	fs.add(m+"service-signer.crt", cas.master.certPEM)
+	fs.add(m+"service-signer.key", cas.master.keyPEM)
+	admin, err := issue(cas.master, m+"admin", "system:admin", []string{"system:masters"}, false, true)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := kubeconfig(apiURL, "default/"+h.name, "system:admin", cas.master.certPEM, admin)
+	if err != nil {
+		return nil, err
+	}
+	fs.add(AdminKubeconfig, kc)
+	loop, err := issue(cas.master, m+"openshift-master", "system:openshift-master", []string{"system:masters"}, false, true)
+	if err != nil {
+		return nil, err
+	}
+	if kc, err = kubeconfig(apiURL, "default/"+h.name, "system:openshift-master", cas.master.certPEM, loop); err != nil {
+		return nil, err
+	}
+	fs.add(m+"openshift-master.kubeconfig", kc)
+	for _, c := range []struct {
+		rel, cn        string
+		server, client bool
+	}{
+		{"master.server", h.name, true, false},
+		{"master.kubelet-client", "system:openshift-node-admin", false, true},
+		{"master.proxy-client", "system:master-proxy", false, true},
+		{"openshift-router", "*.apps.example.com", true, false},
+		{"registry", "docker-registry.default.svc", true, false},
+	} {
+		if _, err := issue(cas.master, m+c.rel, c.cn, nil, c.server, c.client); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := issue(cas.etcd, m+"master.etcd-client", h.name, nil, false, true); err != nil {
+		return nil, err
+	}
+	saKey, saPriv, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	saPub, err := publicKeyPEM(saKey)
+	if err != nil {
+		return nil, err
+	}
+	fs.add(m+"serviceaccounts.private.key", saPriv)
+	fs.add(m+"serviceaccounts.public.key", saPub)
+	fs.add(m+"htpasswd", []byte("admin:$apr1$placeholder$0000000000000000000000\n"))
+	fs.add(MasterConfigPath, []byte(masterConfig(apiURL, all)))
+
+	// /etc/origin/node: the node side of the master.
+	n := "etc/origin/node/"
+	fs.add(n+"ca.crt", cas.master.certPEM)
+	nodeCert, err := issue(cas.master, n+"system:node:"+h.name, "system:node:"+h.name, []string{"system:nodes"}, false, true)
+	if err != nil {
+		return nil, err
+	}
+	if kc, err = kubeconfig(apiURL, "default/"+h.name, "system:node:"+h.name, cas.master.certPEM, nodeCert); err != nil {
+		return nil, err
+	}
+	fs.add(n+"system:node:"+h.name+".kubeconfig", kc)
+	if _, err := issue(cas.master, n+"server", h.name, nil, true, false); err != nil {
+		return nil, err
+	}
+	fs.add(n+"node-config.yaml", []byte(nodeConfig(h)))
+	fs.add(StaticPodsDir+"/apiserver.yaml", []byte(controlPlaneStaticPod("api")))
+	fs.add(StaticPodsDir+"/controller.yaml", []byte(controlPlaneStaticPod("controllers")))
+
+	// Registries, trust and the rest of /etc that seed 003 §4.1 backs up.
+	fs.add("etc/containers/registries.conf", []byte(registriesConf))
+	fs.add("etc/docker/certs.d/docker-registry.default.svc:5000/ca.crt", cas.master.certPEM)
+	fs.add("etc/pki/ca-trust/source/anchors/openshift-ca.crt", cas.master.certPEM)
+	fs.add("etc/sysconfig/docker", []byte("OPTIONS=' --selinux-enabled --log-driver=journald --signature-verification=False'\nADD_REGISTRY='--add-registry registry.redhat.io'\n"))
+	fs.add("etc/sysconfig/docker-storage", []byte("DOCKER_STORAGE_OPTIONS='--storage-driver overlay2'\n"))
+	fs.add("etc/sysconfig/docker-storage-setup", []byte("STORAGE_DRIVER=overlay2\nCONTAINER_ROOT_LV_NAME=dockerlv\nCONTAINER_ROOT_LV_MOUNT_PATH=/var/lib/docker\n"))
+	fs.add("etc/sysconfig/docker-network", []byte("DOCKER_NETWORK_OPTIONS=' --mtu=1450'\n"))
+	fs.add("etc/sysconfig/flanneld", []byte(flanneld(all)))
+	fs.add("etc/sysconfig/iptables", []byte("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state NEW -m tcp --dport 8443 -j ACCEPT\n-A INPUT -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT\n-A INPUT -p tcp -m state --state NEW -m tcp --dport 2380 -j ACCEPT\nCOMMIT\n"))
+	fs.add("etc/sysconfig/atomic-openshift-node", []byte("DEBUG_LOGLEVEL=2\n"))
+	fs.add("etc/dnsmasq.conf", []byte("conf-dir=/etc/dnsmasq.d\n"))
+	fs.add("etc/dnsmasq.d/origin-dns.conf", []byte("no-resolv\ndomain-needed\nserver=/cluster.local/172.30.0.1\n"))
+	fs.add("etc/cni/net.d/80-openshift-network.conf", []byte(`{"cniVersion": "0.2.0", "name": "openshift-sdn", "type": "openshift-sdn"}`+"\n"))
+	if h.index == 0 {
+		// The load balancer runs on the first master in this imitation, so
+		// procedures can edit its backends under the host root.
+		fs.add(HAProxyConfigPath, []byte(haproxyCfg(all, infra)))
+	}
+	return fs, nil
+}
+
+func etcdConf(h hostInfo, all []hostInfo) string {
+	var initial []string
+	for _, o := range all {
+		initial = append(initial, o.name+"="+o.peerURL)
+	}
+	return fmt.Sprintf(`ETCD_NAME=%s
+ETCD_LISTEN_PEER_URLS=%s
+ETCD_DATA_DIR=/var/lib/etcd/
+#ETCD_WAL_DIR=
+#ETCD_SNAPSHOT_COUNT=10000
+ETCD_HEARTBEAT_INTERVAL=100
+ETCD_ELECTION_TIMEOUT=1000
+ETCD_LISTEN_CLIENT_URLS=%s
+#[cluster]
+ETCD_INITIAL_ADVERTISE_PEER_URLS=%s
+ETCD_INITIAL_CLUSTER=%s
+ETCD_INITIAL_CLUSTER_STATE=new
+ETCD_INITIAL_CLUSTER_TOKEN=etcd-cluster-1
+ETCD_ADVERTISE_CLIENT_URLS=%s
+#[security]
+ETCD_TRUSTED_CA_FILE=/etc/etcd/ca.crt
+ETCD_CLIENT_CERT_AUTH=true
+ETCD_CERT_FILE=/etc/etcd/server.crt
+ETCD_KEY_FILE=/etc/etcd/server.key
+ETCD_PEER_TRUSTED_CA_FILE=/etc/etcd/ca.crt
+ETCD_PEER_CLIENT_CERT_AUTH=true
+ETCD_PEER_CERT_FILE=/etc/etcd/peer.crt
+ETCD_PEER_KEY_FILE=/etc/etcd/peer.key
+ETCD_QUOTA_BACKEND_BYTES=4294967296
+`, h.name, h.peerURL, h.clientURL, h.peerURL, strings.Join(initial, ","), h.clientURL)
+}
+
+// etcdStaticPod is the 3.11 etcd static pod: it sources etcd.conf, which is
+// exactly what the local cluster's kubelet imitation does.
+const etcdStaticPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: master-etcd
+  namespace: kube-system
+  labels:
+    openshift.io/component: etcd
+    openshift.io/control-plane: "true"
+spec:
+  restartPolicy: Always
+  hostNetwork: true
+  containers:
+  - name: etcd
+    image: registry.redhat.io/rhel7/etcd:3.2.22
+    workingDir: /var/lib/etcd
+    command: ["/bin/sh", "-c"]
+    args:
+    - |
+      #!/bin/sh
+      set -o allexport
+      source /etc/etcd/etcd.conf || exit 0
+      exec etcd
+    securityContext:
+      privileged: true
+    volumeMounts:
+    - mountPath: /etc/etcd/
+      name: master-config
+      readOnly: true
+    - mountPath: /var/lib/etcd/
+      name: master-data
+  volumes:
+  - name: master-config
+    hostPath:
+      path: /etc/etcd/
+  - name: master-data
+    hostPath:
+      path: /var/lib/etcd
+`
+
+func controlPlaneStaticPod(component string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: master-%[1]s
+  namespace: kube-system
+  labels:
+    openshift.io/component: %[1]s
+    openshift.io/control-plane: "true"
+spec:
+  restartPolicy: Always
+  hostNetwork: true
+  containers:
+  - name: %[1]s
+    image: registry.redhat.io/openshift3/ose-control-plane:v3.11
+    command: ["/bin/bash", "-c"]
+    args:
+    - |
+      #!/bin/bash
+      set -euo pipefail
+      exec openshift start master %[1]s --config=/etc/origin/master/master-config.yaml
+    volumeMounts:
+    - mountPath: /etc/origin/master/
+      name: master-config
+  volumes:
+  - name: master-config
+    hostPath:
+      path: /etc/origin/master/
+`, component)
+}
+
+func masterConfig(apiURL string, all []hostInfo) string {
+	var urls strings.Builder
+	for _, o := range all {
+		fmt.Fprintf(&urls, "  - %s\n", o.clientURL)
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: MasterConfig
+etcdClientInfo:
+  ca: master.etcd-ca.crt
+  certFile: master.etcd-client.crt
+  keyFile: master.etcd-client.key
+  urls:
+%simagePolicyConfig:
+  internalRegistryHostname: docker-registry.default.svc:5000
+  allowedRegistriesForImport:
+  - domainName: docker-registry.default.svc:5000
+  - domainName: registry.redhat.io
+  - domainName: quay.io
+  - domainName: registry.example.com:5000
+    insecure: true
+kubeletClientInfo:
+  ca: ca-bundle.crt
+  certFile: master.kubelet-client.crt
+  keyFile: master.kubelet-client.key
+  port: 10250
+kubernetesMasterConfig:
+  proxyClientInfo:
+    certFile: master.proxy-client.crt
+    keyFile: master.proxy-client.key
+masterClients:
+  openshiftLoopbackKubeConfig: openshift-master.kubeconfig
+masterPublicURL: %[2]s
+masterURL: %[2]s
+servingInfo:
+  bindAddress: 127.0.0.1:8443
+  certFile: master.server.crt
+  clientCA: ca.crt
+  keyFile: master.server.key
+serviceAccountConfig:
+  privateKeyFile: serviceaccounts.private.key
+  publicKeyFiles:
+  - serviceaccounts.public.key
+`, urls.String(), apiURL)
+}
+
+func nodeConfig(h hostInfo) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: NodeConfig
+nodeName: %s
+masterKubeConfig: system:node:%[1]s.kubeconfig
+servingInfo:
+  bindAddress: 127.0.0.1:10250
+  certFile: server.crt
+  clientCA: ca.crt
+  keyFile: server.key
+kubeletArguments:
+  pod-manifest-path:
+  - /etc/origin/node/pods
+networkConfig:
+  mtu: 1450
+  networkPluginName: redhat/openshift-ovs-subnet
+`, h.name)
+}
+
+// registriesConf is the 3.11 (v1) /etc/containers/registries.conf of seed
+// 003 §7.3: search, insecure and block lists.
+const registriesConf = `# This is a system-wide configuration file used to
+# keep track of registries for various container backends.
+[registries.search]
+registries = ['registry.redhat.io', 'docker.io']
+
+# Registries that do not use TLS when pulling images or uses self-signed
+# certificates.
+[registries.insecure]
+registries = ['registry.example.com:5000']
+
+# Blocked Registries, blocks the ` + "`docker push`" + ` of a registry.
+[registries.block]
+registries = ['docker.io/library/untrusted']
+`
+
+func flanneld(all []hostInfo) string {
+	var eps []string
+	for _, o := range all {
+		eps = append(eps, o.clientURL)
+	}
+	return fmt.Sprintf("FLANNEL_ETCD_ENDPOINTS=%s\nFLANNEL_ETCD_PREFIX=/openshift.com/network\nFLANNEL_OPTIONS=\"-etcd-cafile=/etc/origin/node/flannel.etcd-ca.crt\"\n", strings.Join(eps, ","))
+}
+
+// haproxyCfg is the load balancer of seed 003 §5.2.1.3 and §5.3.1: the
+// mgmt8443 master backend and the router80/router443 infra backends.
+func haproxyCfg(masters, infra []hostInfo) string {
+	var b strings.Builder
+	b.WriteString(`global
+    maxconn     20000
+    log         /dev/log local0 info
+
+defaults
+    mode                    http
+    timeout connect         10s
+    timeout client          300s
+    timeout server          300s
+
+frontend atomic-openshift-api
+    bind 127.0.0.1:8443
+    default_backend mgmt8443
+    mode tcp
+    option tcplog
+
+backend mgmt8443
+    balance source
+    mode tcp
+    # MASTERS 8443
+`)
+	for _, m := range masters {
+		fmt.Fprintf(&b, "    server %s %s:8443 check\n", m.name, m.ip)
+	}
+	for _, port := range []int{80, 443} {
+		fmt.Fprintf(&b, "\nfrontend router%[1]d\n    bind 127.0.0.1:%[1]d\n    default_backend router%[1]d\n    mode tcp\n\nbackend router%[1]d\n    balance source\n    mode tcp\n", port)
+		for _, n := range infra {
+			fmt.Fprintf(&b, "    server %s %s:%d check\n", n.name, n.ip, port)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,95 @@
+package model
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Readiness is a node's Ready condition as kubectl reports it.
+type Readiness string
+
+const (
+	NodeReady    Readiness = "Ready"
+	NodeNotReady Readiness = "NotReady"
+	NodeUnknown  Readiness = "Unknown"
+)
+
+// Node is the trimmed view of a Kubernetes node that the console renders.
+type Node struct {
+	Name           string
+	Readiness      Readiness
+	Unschedulable  bool
+	Roles          []string
+	Created        time.Time
+	KubeletVersion string
+	InternalIP     string
+	Pods           int
+}
+
+// Status is the STATUS column as `oc get nodes` prints it, e.g.
+// "Ready,SchedulingDisabled" (seed 003 §3.5.2).
+func (n Node) Status() string {
+	s := string(n.Readiness)
+	if s == "" {
+		s = string(NodeUnknown)
+	}
+	if n.Unschedulable {
+		s += ",SchedulingDisabled"
+	}
+	return s
+}
+
+// RoleList is the ROLES column: comma-joined, "<none>" when the node has none.
+func (n Node) RoleList() string {
+	if len(n.Roles) == 0 {
+		return "<none>"
+	}
+	return strings.Join(n.Roles, ",")
+}
+
+// RolePrefix is the label prefix that names a node role, as kubectl reads it.
+const RolePrefix = "node-role.kubernetes.io/"
+
+// RolesFromLabels derives a node's roles the way kubectl does: from
+// node-role.kubernetes.io/<role> label keys and the legacy kubernetes.io/role
+// label value, sorted and de-duplicated.
+func RolesFromLabels(labels map[string]string) []string {
+	seen := map[string]bool{}
+	for k, v := range labels {
+		switch {
+		case strings.HasPrefix(k, RolePrefix):
+			if role := strings.TrimPrefix(k, RolePrefix); role != "" {
+				seen[role] = true
+			}
+		case k == "kubernetes.io/role" && v != "":
+			seen[v] = true
+		}
+	}
+	roles := make([]string, 0, len(seen))
+	for r := range seen {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	return roles
+}
+
+// Nodes is an immutable snapshot of the cluster's nodes, sorted by name.
+type Nodes struct {
+	Items []Node
+	// Synced is false until the first full list has arrived; an empty list
+	// before that means "loading", not "no nodes".
+	Synced bool
+	// Err is the last watch error (RBAC forbidden, API unreachable), if any.
+	Err string
+}
+
+// Counts summarises a node snapshot for the pane title.
+func (ns Nodes) Counts() (total, ready int) {
+	for _, n := range ns.Items {
+		if n.Readiness == NodeReady {
+			ready++
+		}
+	}
+	return len(ns.Items), ready
+}

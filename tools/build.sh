@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the control-plane binaries the local cluster runs (kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl, etcd, etcdctl, etcdutl, kwok)
+# from the pinned tool modules beside this script, into a cache outside the
+# clone keyed by the modules' go.mod/go.sum and the Go version, so a fresh clone
+# on a machine that built them once reuses them. Idempotent; prints what it
+# builds and how long it took. Prints the binary directory on the last line.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Bump recipe when a change to this script changes what it builds.
+recipe=3
+key=$( { echo "$recipe"; go env GOVERSION; cat "$here"/k8s/go.mod "$here"/k8s/go.sum "$here"/etcd/go.mod "$here"/etcd/go.sum \
+	"$here"/kwok/go.mod "$here"/kwok/go.sum; } | sha256sum | cut -c1-12)
+dest=${DAY2_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/day2/tools/$key}
+mkdir -p "$dest"
+
+k8s_version=$(cd "$here/k8s" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+k8s_minor=$(echo "$k8s_version" | cut -d. -f2)
+# Stamp the Kubernetes binaries with their release (an unstamped build reports
+# v0.0.0); kwok and etcd carry their own versions.
+k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
+ -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor \
+ -X k8s.io/component-base/version.gitTreeState=clean \
+ -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version \
+ -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$k8s_minor"
+
+# build MODULE_DIR OUTPUT PACKAGE: builds one binary unless it is already cached.
+build() {
+	local dir=$1 out=$2 pkg=$3 ldflags="-s -w"
+	[[ $dir == k8s ]] && ldflags=$k8s_ldflags
+	if [[ -x "$dest/$out" ]]; then
+		echo "tools: $out cached" >&2
+		return
+	fi
+	echo "tools: building $out from $pkg ..." >&2
+	local start=$SECONDS
+	(cd "$here/$dir" && go build -ldflags "$ldflags" -o "$dest/$out.tmp" "$pkg")
+	mv "$dest/$out.tmp" "$dest/$out"
+	echo "tools: built $out in $((SECONDS - start))s" >&2
+}
+
+total=$SECONDS
+build k8s kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+build k8s kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+build k8s kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
+build k8s kubectl k8s.io/kubernetes/cmd/kubectl
+build etcd etcd go.etcd.io/etcd/server/v3
+build etcd etcdctl go.etcd.io/etcd/etcdctl/v3
+build etcd etcdutl go.etcd.io/etcd/etcdutl/v3
+build kwok kwok sigs.k8s.io/kwok/cmd/kwok
+echo "tools: ready in $((SECONDS - total))s" >&2
+echo "$dest"
