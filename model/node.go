@@ -80,6 +80,9 @@ type Nodes struct {
 	// Synced is false until the first full list has arrived; an empty list
 	// before that means "loading", not "no nodes".
 	Synced bool
+	// PodsSynced is false until the pod cache has synced (or when pods
+	// cannot be listed); pod counts mean nothing before that.
+	PodsSynced bool
 	// Err is the last watch error (RBAC forbidden, API unreachable), if any.
 	Err string
 }

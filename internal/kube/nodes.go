@@ -1,0 +1,159 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/day2ops/day2/model"
+)
+
+// podsByNode indexes the pod cache by spec.nodeName.
+const podsByNode = "node"
+
+// NodeWatcher keeps node and pod informers (watches, trimmed objects, pods
+// indexed by node) and publishes a model.Nodes snapshot whenever they change,
+// at most once per MinInterval.
+type NodeWatcher struct {
+	factory informers.SharedInformerFactory
+	nodes   cache.SharedIndexInformer
+	pods    cache.SharedIndexInformer
+	publish func(model.Nodes)
+	// MinInterval bounds how often snapshots are rebuilt on a busy cluster.
+	MinInterval time.Duration
+
+	dirty chan struct{}
+	mu    sync.Mutex
+	err   string
+}
+
+// NewNodeWatcher prepares the informers; Run starts them.
+func NewNodeWatcher(client kubernetes.Interface, publish func(model.Nodes)) (*NodeWatcher, error) {
+	f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim))
+	w := &NodeWatcher{
+		factory: f, nodes: f.Core().V1().Nodes().Informer(), pods: f.Core().V1().Pods().Informer(),
+		publish: publish, MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1),
+	}
+	if err := w.pods.AddIndexers(cache.Indexers{podsByNode: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+			return []string{p.Spec.NodeName}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("index pods by node: %w", err)
+	}
+	for name, inf := range map[string]cache.SharedIndexInformer{"nodes": w.nodes, "pods": w.pods} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { w.markDirty("") },
+			UpdateFunc: func(any, any) { w.markDirty("") },
+			DeleteFunc: func(any) { w.markDirty("") },
+		}); err != nil {
+			return nil, err
+		}
+		// A forbidden or unreachable API shows in the pane, not on stderr.
+		if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+			slog.Warn("watch failed", "resource", name, "err", err)
+			w.markDirty(fmt.Sprintf("watch %s: %v", name, err))
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *NodeWatcher) markDirty(errText string) {
+	w.mu.Lock()
+	w.err = errText
+	w.mu.Unlock()
+	select {
+	case w.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// Run starts the informers and publishes snapshots until ctx ends.
+func (w *NodeWatcher) Run(ctx context.Context) {
+	w.factory.Start(ctx.Done())
+	defer w.factory.Shutdown()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.dirty:
+		}
+		w.publish(w.Snapshot())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(w.MinInterval):
+		}
+	}
+}
+
+// Snapshot builds the current model.Nodes from the caches.
+func (w *NodeWatcher) Snapshot() model.Nodes {
+	w.mu.Lock()
+	errText := w.err
+	w.mu.Unlock()
+	snap := model.Nodes{Synced: w.nodes.HasSynced(), PodsSynced: w.pods.HasSynced(), Err: errText}
+	for _, obj := range w.nodes.GetStore().List() {
+		n, ok := obj.(*corev1.Node)
+		if !ok {
+			continue
+		}
+		item := nodeModel(n)
+		if snap.PodsSynced {
+			item.Pods = w.activePods(n.Name)
+		}
+		snap.Items = append(snap.Items, item)
+	}
+	sort.Slice(snap.Items, func(i, j int) bool { return snap.Items[i].Name < snap.Items[j].Name })
+	return snap
+}
+
+// activePods counts the node's pods that are not finished, as kubectl
+// describe node's "Non-terminated Pods".
+func (w *NodeWatcher) activePods(node string) int {
+	objs, err := w.pods.GetIndexer().ByIndex(podsByNode, node)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, obj := range objs {
+		if p, ok := obj.(*corev1.Pod); ok && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			n++
+		}
+	}
+	return n
+}
+
+func nodeModel(n *corev1.Node) model.Node {
+	m := model.Node{
+		Name: n.Name, Unschedulable: n.Spec.Unschedulable, Roles: model.RolesFromLabels(n.Labels),
+		Created: n.CreationTimestamp.Time, KubeletVersion: n.Status.NodeInfo.KubeletVersion, Readiness: model.NodeUnknown,
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			switch c.Status {
+			case corev1.ConditionTrue:
+				m.Readiness = model.NodeReady
+			case corev1.ConditionFalse:
+				m.Readiness = model.NodeNotReady
+			}
+		}
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP && m.InternalIP == "" {
+			m.InternalIP = a.Address
+		}
+	}
+	return m
+}
