@@ -23,10 +23,9 @@ import (
 // the snapshot; the member list is a serializable read that any live member
 // answers, so the pane still lists members when quorum is lost.
 type Poller struct {
-	cfg     Config
-	tls     *tls.Config
-	logger  *zap.Logger
-	publish func(model.EtcdCluster)
+	cfg    Config
+	tls    *tls.Config
+	logger *zap.Logger
 
 	// Interval between polls and Timeout for each call to one member.
 	Interval time.Duration
@@ -39,7 +38,7 @@ type Poller struct {
 
 // NewPoller prepares a poller; Run starts it. logger receives the etcd
 // client's own logging (it must not reach the terminal).
-func NewPoller(cfg Config, logger *zap.Logger, publish func(model.EtcdCluster)) (*Poller, error) {
+func NewPoller(cfg Config, logger *zap.Logger) (*Poller, error) {
 	var tlsCfg *tls.Config
 	if cfg.CACert != "" || cfg.Cert != "" {
 		info := transport.TLSInfo{CertFile: cfg.Cert, KeyFile: cfg.Key, TrustedCAFile: cfg.CACert}
@@ -49,18 +48,19 @@ func NewPoller(cfg Config, logger *zap.Logger, publish func(model.EtcdCluster)) 
 		}
 	}
 	return &Poller{
-		cfg: cfg, tls: tlsCfg, logger: logger, publish: publish,
+		cfg: cfg, tls: tlsCfg, logger: logger,
 		Interval: time.Second, Timeout: 800 * time.Millisecond, clients: map[string]*clientv3.Client{},
 	}, nil
 }
 
-// Run polls until ctx ends, then closes its clients.
-func (p *Poller) Run(ctx context.Context) {
+// Run hands a snapshot to publish every Interval until ctx ends, then
+// closes its clients.
+func (p *Poller) Run(ctx context.Context, publish func(model.EtcdCluster)) {
 	defer p.Close()
 	t := time.NewTicker(p.Interval)
 	defer t.Stop()
 	for {
-		p.publish(p.Poll(ctx))
+		publish(p.Poll(ctx))
 		select {
 		case <-ctx.Done():
 			return

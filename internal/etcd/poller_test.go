@@ -24,7 +24,7 @@ func newPoller(t *testing.T) *Poller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPoller(cfg, zap.NewNop(), func(model.EtcdCluster) {})
+	p, err := NewPoller(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestPollDeadMemberAndLostQuorum(t *testing.T) {
 }
 
 func TestPollUnreachableEndpoints(t *testing.T) {
-	p, err := NewPoller(Config{Endpoints: []string{"https://127.0.0.1:1"}, Source: "test"}, zap.NewNop(), func(model.EtcdCluster) {})
+	p, err := NewPoller(Config{Endpoints: []string{"https://127.0.0.1:1"}, Source: "test"}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

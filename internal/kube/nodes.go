@@ -26,7 +26,6 @@ type NodeWatcher struct {
 	factory informers.SharedInformerFactory
 	nodes   cache.SharedIndexInformer
 	pods    cache.SharedIndexInformer
-	publish func(model.Nodes)
 	// MinInterval bounds how often snapshots are rebuilt on a busy cluster.
 	MinInterval time.Duration
 
@@ -36,11 +35,11 @@ type NodeWatcher struct {
 }
 
 // NewNodeWatcher prepares the informers; Run starts them.
-func NewNodeWatcher(client kubernetes.Interface, publish func(model.Nodes)) (*NodeWatcher, error) {
+func NewNodeWatcher(client kubernetes.Interface) (*NodeWatcher, error) {
 	f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim))
 	w := &NodeWatcher{
 		factory: f, nodes: f.Core().V1().Nodes().Informer(), pods: f.Core().V1().Pods().Informer(),
-		publish: publish, MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1),
+		MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1),
 	}
 	if err := w.pods.AddIndexers(cache.Indexers{podsByNode: func(obj any) ([]string, error) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
@@ -79,8 +78,8 @@ func (w *NodeWatcher) markDirty(errText string) {
 	}
 }
 
-// Run starts the informers and publishes snapshots until ctx ends.
-func (w *NodeWatcher) Run(ctx context.Context) {
+// Run starts the informers and hands snapshots to publish until ctx ends.
+func (w *NodeWatcher) Run(ctx context.Context, publish func(model.Nodes)) {
 	w.factory.Start(ctx.Done())
 	defer w.factory.Shutdown()
 	for {
@@ -89,7 +88,7 @@ func (w *NodeWatcher) Run(ctx context.Context) {
 			return
 		case <-w.dirty:
 		}
-		w.publish(w.Snapshot())
+		publish(w.Snapshot())
 		select {
 		case <-ctx.Done():
 			return

@@ -39,13 +39,13 @@ func watch(t *testing.T) <-chan model.Nodes {
 		t.Fatal(err)
 	}
 	ch := make(chan model.Nodes, 100)
-	w, err := NewNodeWatcher(client, func(n model.Nodes) { ch <- n })
+	w, err := NewNodeWatcher(client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go w.Run(ctx)
+	go w.Run(ctx, func(n model.Nodes) { ch <- n })
 	return ch
 }
 

@@ -37,6 +37,10 @@ type Options struct {
 	Dir string
 	// Keep leaves Dir in place after Stop.
 	Keep bool
+	// Detach lets the processes outlive this one (the demo's --keep): their
+	// process groups are listed in Dir/pids for StopDetached. The etcd
+	// static-pod imitation ends with this process.
+	Detach bool
 	// Progress receives one line per bring-up stage (default: discarded).
 	Progress io.Writer
 }
@@ -144,6 +148,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	for _, h := range hosts {
 		m := &Master{Name: h.name, IP: h.ip, Root: filepath.Join(c.Dir, "hosts", h.name), ClientURL: h.clientURL, PeerURL: h.peerURL}
 		m.etcd = newStaticEtcd(h.name, m.Root, filepath.Join(c.ToolsDir, "etcd"), filepath.Join(c.Dir, "logs", "etcd-"+h.name+".log"))
+		m.etcd.detached = opts.Detach
 		c.Masters = append(c.Masters, m)
 		go m.etcd.run()
 	}
@@ -371,7 +376,7 @@ func (c *Cluster) bin(name string) string { return filepath.Join(c.ToolsDir, nam
 func (c *Cluster) logFile(name string) string { return filepath.Join(c.Dir, "logs", name+".log") }
 
 func (c *Cluster) launch(name string, args ...string) (*proc, error) {
-	p, err := startProc(name, c.bin(name), args, []string{"PATH=/usr/bin:/bin", "HOME=" + c.Dir}, c.logFile(name))
+	p, err := startProc(name, c.bin(name), args, []string{"PATH=/usr/bin:/bin", "HOME=" + c.Dir}, c.logFile(name), c.opts.Detach)
 	if err != nil {
 		return nil, err
 	}

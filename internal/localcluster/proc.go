@@ -18,10 +18,10 @@ type proc struct {
 	err  error // valid once done is closed
 }
 
-// startProc starts bin with args and env, output appended to logPath. The
-// child gets SIGKILL if this process dies, so a crashed or killed test run
-// never leaves a control plane behind.
-func startProc(name, bin string, args, env []string, logPath string) (*proc, error) {
+// startProc starts bin with args and env, output appended to logPath. Unless
+// detached, the child gets SIGKILL if this process dies, so a crashed or
+// killed test run never leaves a control plane behind.
+func startProc(name, bin string, args, env []string, logPath string, detached bool) (*proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: open log: %w", name, err)
@@ -29,7 +29,10 @@ func startProc(name, bin string, args, env []string, logPath string) (*proc, err
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if !detached {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

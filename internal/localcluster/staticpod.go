@@ -22,6 +22,8 @@ type staticEtcd struct {
 	root    string
 	bin     string
 	logPath string
+	// detached members outlive this process (demo --keep).
+	detached bool
 
 	mu       sync.Mutex
 	proc     *proc
@@ -118,7 +120,7 @@ func (s *staticEtcd) start() (*proc, error) {
 		}
 		env = append(env, k+"="+v)
 	}
-	return startProc("etcd "+s.name, s.bin, nil, env, s.logPath)
+	return startProc("etcd "+s.name, s.bin, nil, env, s.logPath, s.detached)
 }
 
 // hold stops the member abruptly (SIGKILL) and keeps it down until release.
@@ -148,15 +150,30 @@ func (s *staticEtcd) running() bool {
 
 // shutdown ends the kubelet loop and kills the member.
 func (s *staticEtcd) shutdown() {
+	s.detach()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil && s.proc.running() {
+		s.proc.kill()
+	}
+}
+
+// detach ends the kubelet loop but leaves the member running.
+func (s *staticEtcd) detach() {
 	select {
 	case <-s.stop:
 	default:
 		close(s.stop)
 	}
 	<-s.done
+}
+
+// pid is the member's process (group) id, 0 when it is not running.
+func (s *staticEtcd) pid() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc != nil && s.proc.running() {
-		s.proc.kill()
+		return s.proc.cmd.Process.Pid
 	}
+	return 0
 }

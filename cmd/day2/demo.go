@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/day2ops/day2/internal/localcluster"
+	"github.com/day2ops/day2/ops"
+)
+
+func newDemoCmd(g *globalFlags) *cobra.Command {
+	var (
+		keep    bool
+		workers int
+		tools   string
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start a real local cluster and open the console on it, as on master-0",
+		Long: `demo builds the control-plane tools if they are missing, starts a local
+cluster on 127.0.0.1 (three etcd members with TLS, kube-apiserver,
+controller-manager, scheduler, kwok nodes seeded like an OpenShift 3.11
+cluster) and opens the console on it as if logged into master-0. Quitting
+stops the cluster and removes its files unless --keep.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			fmt.Fprintln(os.Stderr, "day2 demo: starting the local cluster…")
+			start := time.Now()
+			c, err := localcluster.Start(ctx, localcluster.Options{
+				Workers: workers, ToolsDir: tools, Keep: keep, Detach: keep, Progress: os.Stderr,
+			})
+			if err != nil {
+				return fmt.Errorf("demo cluster: %w", err)
+			}
+			fmt.Fprintf(os.Stderr, "day2 demo: cluster up in %s\n", time.Since(start).Round(100*time.Millisecond))
+			o := ops.SessionOptions{
+				Kubeconfig: filepath.Join(c.HostRoot(0), localcluster.AdminKubeconfig),
+				HostRoot:   c.HostRoot(0),
+				// The demo reads etcd as a master does, from its etcd.conf,
+				// whatever ETCDCTL_* the operator's shell has set.
+				Getenv: func(string) string { return "" },
+			}
+			stop() // from here on the console handles signals itself
+			err = runConsole(context.Background(), g, o)
+			if keep {
+				if rerr := c.Release(); rerr != nil {
+					fmt.Fprintln(os.Stderr, "day2 demo: record the running cluster:", rerr)
+				}
+				fmt.Printf("# The local cluster keeps running in %s\n# Use it with kubectl (%s) and etcdctl:\n", c.Dir, c.ToolsDir)
+				for _, kv := range c.Env() {
+					fmt.Printf("export %s\n", kv)
+				}
+				fmt.Printf("# Stop it with: day2 demo stop %s\n", c.Dir)
+			} else {
+				c.Stop()
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "leave the cluster running after quitting and print how to reach it")
+	cmd.Flags().IntVar(&workers, "workers", 3, "number of compute nodes")
+	cmd.Flags().StringVar(&tools, "tools-dir", os.Getenv(localcluster.ToolsDirEnv), "directory of the control-plane binaries (default: $"+localcluster.ToolsDirEnv+", else built by tools/build.sh)")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "stop DIR",
+		Short: "Stop a cluster left running by demo --keep and remove its files",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if !strings.Contains(filepath.Base(args[0]), "day2-cluster-") {
+				return fmt.Errorf("%s does not look like a day2 demo cluster directory", args[0])
+			}
+			return localcluster.StopDetached(args[0])
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,99 @@
+// Command day2 is a full-screen console for the people who keep Kubernetes
+// and OpenShift clusters alive. This package only parses flags and wires the
+// session, the UI and (for `day2 demo`) the local cluster together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/day2ops/day2/internal/logging"
+	"github.com/day2ops/day2/ops"
+	"github.com/day2ops/day2/ui"
+)
+
+// version is stamped by the Makefile.
+var version = "dev"
+
+type globalFlags struct {
+	session ops.SessionOptions
+	logFile string
+	debug   bool
+}
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "day2:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "day2",
+		Short: "A console for day-two operations on Kubernetes and OpenShift clusters",
+		Long: `day2 opens a full-screen console on the cluster it finds: the kubeconfig
+(--kubeconfig, KUBECONFIG, ~/.kube/config, the master's admin kubeconfig under
+--host-root, then in-cluster) and etcd (--etcd-* flags, ETCDCTL_* variables,
+then /etc/etcd/etcd.conf under --host-root).`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runConsole(cmd.Context(), g, g.session)
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.session.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, ~/.kube/config, the master's admin kubeconfig, in-cluster)")
+	f.StringVar(&g.session.Context, "context", "", "kubeconfig context to use")
+	f.StringVar(&g.session.HostRoot, "host-root", "/", "root of the host's files (etcd.conf, master config, certificates)")
+	f.StringSliceVar(&g.session.EtcdEndpoints, "etcd-endpoints", nil, "etcd client URLs (default: ETCDCTL_ENDPOINTS, then /etc/etcd/etcd.conf)")
+	f.StringVar(&g.session.EtcdCACert, "etcd-cacert", "", "CA certificate for etcd")
+	f.StringVar(&g.session.EtcdCert, "etcd-cert", "", "client certificate for etcd")
+	f.StringVar(&g.session.EtcdKey, "etcd-key", "", "client key for etcd")
+	f.StringVar(&g.logFile, "log-file", logging.DefaultPath(), "log file (everything day2 and its libraries log goes here)")
+	f.BoolVar(&g.debug, "debug", false, "log at debug level")
+	root.AddCommand(newDemoCmd(g))
+	return root
+}
+
+// runConsole opens the console on the cluster o describes until the
+// operator quits, the context ends, or the terminal goes away (SIGHUP).
+func runConsole(ctx context.Context, g *globalFlags, o ops.SessionOptions) error {
+	level := slog.LevelInfo
+	if g.debug {
+		level = slog.LevelDebug
+	}
+	logs, err := logging.Setup(g.logFile, level)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	sess, err := ops.NewSession(o)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slog.Info("console starting", "server", sess.Info().Server, "context", sess.Info().Context)
+	p := tea.NewProgram(ui.New(sess.Info()), tea.WithContext(ctx))
+	go sess.Run(ctx, func(msg any) { p.Send(msg) })
+	_, err = p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		slog.Info("console ended by signal")
+		return nil
+	}
+	return err
+}

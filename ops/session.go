@@ -1,0 +1,112 @@
+// Package ops is day2's application layer: it owns the adapters for one
+// cluster and hands the UI their snapshots (and, later, runs procedures over
+// them). The UI talks to ops, never to client-go or the etcd client.
+package ops
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/kube"
+	"github.com/day2ops/day2/internal/logging"
+	"github.com/day2ops/day2/model"
+)
+
+// SessionOptions say where the cluster is; empty fields are discovered.
+type SessionOptions struct {
+	Kubeconfig string
+	Context    string
+	// HostRoot is the root for host files ("/" in production, a master's
+	// host root in the demo and tests).
+	HostRoot string
+
+	EtcdEndpoints                 []string
+	EtcdCACert, EtcdCert, EtcdKey string
+	// Getenv reads ETCDCTL_* (os.Getenv when nil).
+	Getenv func(string) string
+}
+
+// Session is one console's connection to one cluster.
+type Session struct {
+	info   model.ClusterInfo
+	client kubernetes.Interface
+	nodes  *kube.NodeWatcher
+	poller *etcd.Poller
+	// etcdErr is why etcd could not be set up (no endpoints, unreadable
+	// certificates); the etcd pane shows it instead of members.
+	etcdErr error
+	etcdSrc string
+}
+
+// NewSession resolves the kubeconfig and the etcd endpoints. A missing
+// kubeconfig is an error; etcd that cannot be found is not (the console is
+// still useful without it, and says why).
+func NewSession(o SessionOptions) (*Session, error) {
+	target, err := kube.LoadConfig(kube.ConfigOptions{Kubeconfig: o.Kubeconfig, Context: o.Context, HostRoot: o.HostRoot})
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(target.Config)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client for %s: %w", target.Config.Host, err)
+	}
+	s := &Session{
+		info:   model.ClusterInfo{Server: target.Config.Host, Context: target.Context, ConfigSource: target.Source},
+		client: client,
+	}
+	if s.nodes, err = kube.NewNodeWatcher(client); err != nil {
+		return nil, err
+	}
+	cfg, err := etcd.Discover(etcd.DiscoverOptions{
+		Endpoints: o.EtcdEndpoints, CACert: o.EtcdCACert, Cert: o.EtcdCert, Key: o.EtcdKey, HostRoot: o.HostRoot, Getenv: o.Getenv,
+	})
+	if err == nil {
+		s.etcdSrc = cfg.Source
+		s.poller, err = etcd.NewPoller(cfg, logging.Zap())
+	}
+	if err != nil {
+		slog.Warn("etcd unavailable", "err", err)
+		s.etcdErr = err
+	}
+	return s, nil
+}
+
+// Info is what is known about the cluster before Run.
+func (s *Session) Info() model.ClusterInfo { return s.info }
+
+// Run feeds send with snapshots (model.Nodes, model.EtcdCluster,
+// model.ClusterInfo) until ctx ends. send may block; adapters coalesce.
+func (s *Session) Run(ctx context.Context, send func(any)) {
+	go s.nodes.Run(ctx, func(n model.Nodes) { send(n) })
+	if s.poller != nil {
+		go s.poller.Run(ctx, func(c model.EtcdCluster) { send(c) })
+	} else {
+		send(model.EtcdCluster{Err: s.etcdErr.Error(), Source: s.etcdSrc})
+	}
+	go s.watchVersion(ctx, send)
+}
+
+// watchVersion reads the server version, retrying while the API is down.
+func (s *Session) watchVersion(ctx context.Context, send func(any)) {
+	for {
+		info := s.info
+		v, err := s.client.Discovery().ServerVersion()
+		if err == nil {
+			info.Version = v.GitVersion
+			send(info)
+			return
+		}
+		info.Err = "server version: " + err.Error()
+		send(info)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package ui
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/day2ops/day2/model"
+)
+
+// pane indexes, in number-key order.
+const (
+	paneNodes = iota
+	paneEtcd
+	paneCount
+)
+
+type tickMsg time.Time
+
+// Model is the root model: it owns the layout, the active pane, the header,
+// the status bar and the help overlay.
+type Model struct {
+	st    Styles
+	keys  KeyMap
+	help  help.Model
+	now   func() time.Time
+	width int
+	high  int
+
+	info     model.ClusterInfo
+	nodes    nodesPane
+	etcd     etcdPane
+	active   int
+	showHelp bool
+	// fault is an internal error caught in Update or View, shown until quit.
+	fault string
+}
+
+// Option configures the model.
+type Option func(*Model)
+
+// WithClock replaces time.Now (tests use it to pin ages).
+func WithClock(now func() time.Time) Option { return func(m *Model) { m.now = now } }
+
+// New makes the console for a cluster.
+func New(info model.ClusterInfo, opts ...Option) *Model {
+	m := &Model{
+		st: DefaultStyles(), keys: DefaultKeys(), help: help.New(), now: time.Now,
+		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+func tick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// Init starts the clock that keeps ages current.
+func (m *Model) Init() tea.Cmd { return tick() }
+
+// Update applies one message. A panic here is caught, logged and shown:
+// the console must never crash out of the operator's terminal.
+func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("panic in Update", "panic", r, "msg", fmt.Sprintf("%T", msg), "stack", string(debug.Stack()))
+			m.fault = fmt.Sprintf("internal error: %v (details in the log)", r)
+			cmd = nil
+		}
+	}()
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.high = msg.Width, msg.Height
+	case tea.KeyPressMsg:
+		return m, m.key(msg)
+	case tickMsg:
+		m.nodes.refresh(m.now())
+		return m, tick()
+	case model.Nodes:
+		m.nodes.set(msg, m.now())
+	case model.EtcdCluster:
+		m.etcd.set(msg)
+	case model.ClusterInfo:
+		m.info = msg
+	}
+	return m, nil
+}
+
+func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		m.showHelp = !m.showHelp
+		return nil
+	case m.showHelp && key.Matches(msg, k.Close):
+		m.showHelp = false
+		return nil
+	case key.Matches(msg, k.Nodes):
+		m.active, m.showHelp = paneNodes, false
+	case key.Matches(msg, k.Etcd):
+		m.active, m.showHelp = paneEtcd, false
+	case key.Matches(msg, k.NextPane):
+		m.active, m.showHelp = (m.active+1)%paneCount, false
+	}
+	t := m.activeTable()
+	page := max(m.bodyHeight()-2, 1)
+	switch {
+	case key.Matches(msg, k.Up):
+		t.Move(-1)
+	case key.Matches(msg, k.Down):
+		t.Move(1)
+	case key.Matches(msg, k.PageUp):
+		t.Move(-page)
+	case key.Matches(msg, k.PageDown):
+		t.Move(page)
+	case key.Matches(msg, k.Top):
+		t.Top()
+	case key.Matches(msg, k.Bottom):
+		t.Bottom()
+	}
+	return nil
+}
+
+func (m *Model) activeTable() *Table {
+	if m.active == paneEtcd {
+		return &m.etcd.table
+	}
+	return &m.nodes.table
+}
+
+// header, tabs and status bar take one line each.
+func (m *Model) bodyHeight() int { return m.high - 3 }
+
+// View renders the whole screen: exactly the terminal's height, no line
+// wider than it.
+func (m *Model) View() (v tea.View) {
+	v.AltScreen = true
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("panic in View", "panic", r, "stack", string(debug.Stack()))
+			m.fault = fmt.Sprintf("internal error: %v (details in the log)", r)
+			v.SetContent(m.fault)
+		}
+	}()
+	v.SetContent(m.Render())
+	return v
+}
+
+// Render is the screen as text (View's content; tests read it).
+func (m *Model) Render() string {
+	w, h := m.width, m.high
+	if w < 20 || h < 5 {
+		return truncate(fmt.Sprintf("day2: terminal %dx%d is too small (80x24 or more)", w, h), w)
+	}
+	var body string
+	if m.showHelp {
+		body = m.helpView()
+	} else if m.active == paneEtcd {
+		body = m.etcd.view(w, m.bodyHeight(), m.st)
+	} else {
+		body = m.nodes.view(w, m.bodyHeight(), m.st)
+	}
+	lines := []string{m.headerLine(), m.tabsLine()}
+	lines = append(lines, fitLines(body, w, m.bodyHeight())...)
+	lines = append(lines, m.statusLine())
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) headerLine() string {
+	left := m.st.Title.Render("day2") + "  " + m.info.Server
+	if m.info.Version != "" {
+		left += "  " + m.info.Version
+	} else if m.info.Err != "" {
+		left += "  " + m.st.Level(LevelBad).Render("API unreachable")
+	}
+	badge := "etcd …"
+	level := LevelDim
+	if m.etcd.seen {
+		badge, level = m.etcd.snap.Badge(), badgeLevel(m.etcd.snap)
+	}
+	return spread(left, m.st.Level(level).Render("["+badge+"]"), m.width)
+}
+
+func (m *Model) tabsLine() string {
+	var tabs []string
+	for i, title := range []string{m.nodes.title(), m.etcd.title()} {
+		label := fmt.Sprintf(" %d %s ", i+1, title)
+		if i == m.active && !m.showHelp {
+			tabs = append(tabs, m.st.TabActive.Render(label))
+		} else {
+			tabs = append(tabs, m.st.TabInactive.Render(label))
+		}
+	}
+	return spread(strings.Join(tabs, " "), m.st.StatusBar.Render("context "+m.info.Context), m.width)
+}
+
+func (m *Model) statusLine() string {
+	text, level := m.nodes.status()
+	if m.active == paneEtcd {
+		text, level = m.etcd.status()
+	}
+	if m.info.Err != "" && level != LevelBad {
+		text, level = m.info.Err, LevelBad
+	}
+	if m.fault != "" {
+		text, level = m.fault, LevelBad
+	}
+	m.help.SetWidth(m.width / 2)
+	return spread(m.st.Level(level).Render(text), m.help.ShortHelpView(m.keys.ShortHelp()), m.width)
+}
+
+func (m *Model) helpView() string {
+	m.help.SetWidth(m.width)
+	return m.st.HelpTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(m.keys.FullHelp()) +
+		"\n\n" + m.st.StatusBar.Render("esc or ? closes this help")
+}
+
+// spread puts left and right on one line of width w, the right part
+// dropped first and the left truncated if they cannot both fit.
+func spread(left, right string, w int) string {
+	lw, rw := lipgloss.Width(left), lipgloss.Width(right)
+	if lw+1+rw > w {
+		return truncate(left, w)
+	}
+	return left + strings.Repeat(" ", w-lw-rw) + right
+}
+
+func truncate(s string, w int) string { return ansi.Truncate(s, w, "…") }
+
+// wrapLines joins lines, each cut to width.
+func wrapLines(lines []string, w int) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = truncate(l, w)
+	}
+	return strings.Join(out, "\n")
+}
+
+// fitLines cuts body to exactly h lines of at most w cells.
+func fitLines(body string, w, h int) []string {
+	lines := strings.Split(body, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i := range lines {
+		lines[i] = truncate(lines[i], w)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return lines
+}

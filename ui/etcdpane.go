@@ -1,0 +1,179 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/day2ops/day2/model"
+)
+
+// etcdPane is [2] etcd: the members, their health and the quorum maths.
+type etcdPane struct {
+	table Table
+	snap  model.EtcdCluster
+	seen  bool
+}
+
+func newEtcdPane() etcdPane {
+	return etcdPane{table: NewTable(
+		Column{Title: "ID"},
+		Column{Title: "NAME", Flex: true},
+		Column{Title: "ROLE"},
+		Column{Title: "HEALTH"},
+		Column{Title: "LATENCY", Right: true, Priority: 1},
+		Column{Title: "DB SIZE", Right: true, Priority: 2},
+		Column{Title: "RAFT INDEX", Right: true, Priority: 3},
+		Column{Title: "CLIENT URL", Priority: 4},
+		Column{Title: "VERSION", Priority: 5},
+		Column{Title: "PEER URL", Priority: 6},
+	)}
+}
+
+func (p *etcdPane) set(c model.EtcdCluster) {
+	p.snap, p.seen = c, true
+	leader, _ := c.Leader()
+	rows := make([]Row, 0, len(c.Members))
+	for _, m := range c.Members {
+		health, level := memberHealth(m)
+		latency, size, index := "", "", ""
+		if m.Reached {
+			latency = model.HumanLatency(m.Latency)
+			size = model.HumanBytes(m.DBSize)
+			index = fmt.Sprint(m.RaftIndex)
+		}
+		rows = append(rows, Row{Key: m.IDHex(), Level: level, Cells: []string{
+			m.IDHex(), m.DisplayName(), memberRole(m, leader.ID), health, latency, size, index,
+			first(m.ClientURLs), m.Version, first(m.PeerURLs),
+		}})
+	}
+	p.table.SetRows(rows)
+}
+
+func memberHealth(m model.EtcdMember) (string, Level) {
+	switch {
+	case !m.Started():
+		return "unstarted", LevelWarn
+	case m.Healthy:
+		return "healthy", LevelNormal
+	case m.Reached:
+		return "unhealthy", LevelBad
+	default:
+		return "unreachable", LevelBad
+	}
+}
+
+func memberRole(m model.EtcdMember, leader uint64) string {
+	switch {
+	case m.Learner:
+		return "learner"
+	case m.ID == leader && leader != 0:
+		return "leader"
+	default:
+		return "follower"
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func (p *etcdPane) title() string { return "etcd" }
+
+func (p *etcdPane) status() (string, Level) {
+	switch {
+	case !p.seen:
+		return "polling etcd…", LevelDim
+	case p.snap.Err != "":
+		return "etcd: " + p.snap.Err, LevelBad
+	}
+	return p.snap.Badge(), badgeLevel(p.snap)
+}
+
+func badgeLevel(c model.EtcdCluster) Level {
+	switch c.State() {
+	case model.QuorumHealthy:
+		return LevelGood
+	case model.QuorumDegraded:
+		return LevelWarn
+	case model.QuorumLost:
+		return LevelBad
+	}
+	if c.Err != "" {
+		return LevelBad
+	}
+	return LevelDim
+}
+
+func (p *etcdPane) view(width, height int, st Styles) string {
+	if !p.seen {
+		return st.Level(LevelDim).Render("Polling etcd members…")
+	}
+	c := p.snap
+	var top []string
+	if c.Source != "" {
+		top = append(top, st.Label.Render("source ")+c.Source)
+	}
+	if c.Err != "" {
+		top = append(top, st.Level(LevelBad).Render("etcd unreachable: "+c.Err))
+		return wrapLines(top, width)
+	}
+	leaderName := "none"
+	if l, ok := c.Leader(); ok {
+		leaderName = l.DisplayName()
+	}
+	top = append(top, fmt.Sprintf("%s %d  %s %d  %s %d/%d  %s %d  %s %s",
+		st.Label.Render("members"), len(c.Members), st.Label.Render("quorum"), c.Quorum(),
+		st.Label.Render("healthy"), c.HealthyVoters(), c.Voters(),
+		st.Label.Render("fault tolerance"), max(c.FaultTolerance(), 0), st.Label.Render("leader"), leaderName))
+	if c.State() == model.QuorumLost {
+		top = append(top, st.Banner.Render(fmt.Sprintf(" NO QUORUM: %d of %d voting members healthy, %d needed ", c.HealthyVoters(), c.Voters(), c.Quorum())))
+		var answering []string
+		for _, m := range c.Members {
+			if m.Reached {
+				answering = append(answering, m.DisplayName())
+			}
+		}
+		if len(answering) == 0 {
+			answering = []string{"none"}
+		}
+		top = append(top, st.Level(LevelBad).Render("answering: "+strings.Join(answering, ", ")))
+	}
+	detail := p.detail(st)
+	tableHeight := max(min(height-len(top)-len(detail)-1, p.table.Len()+1), 2)
+	parts := []string{wrapLines(top, width), p.table.View(width, tableHeight, st)}
+	if height-len(top)-tableHeight > len(detail) {
+		parts = append(parts, "", wrapLines(detail, width))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// detail describes the selected member in full, for what the columns drop
+// on a narrow terminal.
+func (p *etcdPane) detail(st Styles) []string {
+	row, ok := p.table.Selected()
+	if !ok {
+		return nil
+	}
+	var m model.EtcdMember
+	for _, x := range p.snap.Members {
+		if x.IDHex() == row.Key {
+			m = x
+		}
+	}
+	lines := []string{
+		st.Label.Render("member ") + m.DisplayName() + " (" + m.IDHex() + ")",
+		st.Label.Render("peer   ") + strings.Join(m.PeerURLs, ",") + "  " + st.Label.Render("client ") + strings.Join(m.ClientURLs, ","),
+	}
+	if m.Reached {
+		lines = append(lines, fmt.Sprintf("%s term %d · index %d · applied %d   %s %s · db %s (in use %s)",
+			st.Label.Render("raft  "), m.RaftTerm, m.RaftIndex, m.RaftAppliedIndex,
+			st.Label.Render("version"), m.Version, model.HumanBytes(m.DBSize), model.HumanBytes(m.DBSizeInUse)))
+	}
+	if m.Err != "" {
+		lines = append(lines, st.Level(LevelBad).Render("error  "+m.Err))
+	}
+	return lines
+}

@@ -1,0 +1,41 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is the one keymap of the program; every binding appears in `?`.
+type KeyMap struct {
+	Nodes, Etcd, NextPane key.Binding
+	Up, Down, Top, Bottom key.Binding
+	PageUp, PageDown      key.Binding
+	Help, Close, Quit     key.Binding
+}
+
+// DefaultKeys are k9s-familiar.
+func DefaultKeys() KeyMap {
+	return KeyMap{
+		Nodes:    key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
+		Etcd:     key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
+		NextPane: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
+		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "first row")),
+		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "last row")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup/ctrl+b", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn/ctrl+f", "page down")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),
+	}
+}
+
+// ShortHelp is what the status bar shows.
+func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit} }
+
+// FullHelp is the `?` overlay, one group per column.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Nodes, k.Etcd, k.NextPane},
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+		{k.Help, k.Close, k.Quit},
+	}
+}

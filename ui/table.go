@@ -1,0 +1,222 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Column describes one table column.
+type Column struct {
+	Title string
+	// Priority decides which columns go first when the terminal is narrow:
+	// 0 is never dropped, higher numbers are dropped before lower ones.
+	Priority int
+	// Flex marks the column that is truncated (with …) when even the
+	// essential columns do not fit.
+	Flex  bool
+	Right bool
+}
+
+// Row is one table row: its cells, a level for colouring, and a key that
+// keeps the selection on the same item across snapshots.
+type Row struct {
+	Key   string
+	Cells []string
+	Level Level
+}
+
+// Table is a scrolling, selectable table that renders only the rows that are
+// visible, so its cost per frame does not grow with the cluster.
+type Table struct {
+	cols    []Column
+	rows    []Row
+	natural []int // widest cell per column, measured once per SetRows
+	cursor  int
+	offset  int
+}
+
+// NewTable makes a table with the given columns.
+func NewTable(cols ...Column) Table {
+	t := Table{cols: cols, natural: make([]int, len(cols))}
+	t.measure()
+	return t
+}
+
+// SetRows replaces the rows, keeping the selection on the row with the same
+// key when it is still there.
+func (t *Table) SetRows(rows []Row) {
+	key := ""
+	if r, ok := t.Selected(); ok {
+		key = r.Key
+	}
+	t.rows = rows
+	t.measure()
+	if key != "" {
+		for i, r := range rows {
+			if r.Key == key {
+				t.cursor = i
+				return
+			}
+		}
+	}
+	t.cursor = min(t.cursor, max(len(rows)-1, 0))
+}
+
+func (t *Table) measure() {
+	for i, c := range t.cols {
+		t.natural[i] = lipgloss.Width(c.Title)
+	}
+	for _, r := range t.rows {
+		for i, cell := range r.Cells {
+			if i < len(t.natural) {
+				t.natural[i] = max(t.natural[i], lipgloss.Width(cell))
+			}
+		}
+	}
+}
+
+// Len is the number of rows.
+func (t *Table) Len() int { return len(t.rows) }
+
+// Selected is the row under the cursor.
+func (t *Table) Selected() (Row, bool) {
+	if t.cursor < 0 || t.cursor >= len(t.rows) {
+		return Row{}, false
+	}
+	return t.rows[t.cursor], true
+}
+
+// Move moves the cursor by delta rows, clamped.
+func (t *Table) Move(delta int) {
+	t.cursor = max(0, min(len(t.rows)-1, t.cursor+delta))
+}
+
+// Top and Bottom jump to the first and last row.
+func (t *Table) Top()    { t.cursor = 0 }
+func (t *Table) Bottom() { t.cursor = max(len(t.rows)-1, 0) }
+
+// layout picks the columns and widths for a terminal width: gaps of two
+// spaces, then one, and only then columns dropped by priority; if the
+// essential columns still do not fit, the flex column is cut.
+func (t *Table) layout(width int) (visible []int, widths []int, gap int) {
+	visible = make([]int, len(t.cols))
+	for i := range visible {
+		visible[i] = i
+	}
+	total := func(g int) int {
+		sum := 0
+		for _, i := range visible {
+			sum += t.natural[i]
+		}
+		return sum + g*(len(visible)-1)
+	}
+	for {
+		for _, g := range []int{2, 1} {
+			if total(g) <= width {
+				return visible, t.widths(visible), g
+			}
+		}
+		drop, worst := -1, 0
+		for k, i := range visible {
+			if p := t.cols[i].Priority; p > worst {
+				drop, worst = k, p
+			}
+		}
+		if drop < 0 {
+			break
+		}
+		visible = append(visible[:drop], visible[drop+1:]...)
+	}
+	widths = t.widths(visible)
+	over := total(1) - width
+	for k, i := range visible {
+		if t.cols[i].Flex {
+			widths[k] = max(widths[k]-over, 1)
+			break
+		}
+	}
+	return visible, widths, 1
+}
+
+func (t *Table) widths(visible []int) []int {
+	w := make([]int, len(visible))
+	for k, i := range visible {
+		w[k] = t.natural[i]
+	}
+	return w
+}
+
+// View renders the header and as many rows as fit in height lines.
+func (t *Table) View(width, height int, st Styles) string {
+	if height < 1 || width < 1 {
+		return ""
+	}
+	visible, widths, gap := t.layout(width)
+	cells := make([]string, len(visible))
+	for k, i := range visible {
+		cells[k] = t.cols[i].Title
+	}
+	lines := []string{st.TableHeader.Render(t.line(cells, visible, widths, gap))}
+	body := height - 1
+	if body > 0 {
+		// Keep the cursor in view.
+		if t.cursor < t.offset {
+			t.offset = t.cursor
+		}
+		if t.cursor >= t.offset+body {
+			t.offset = t.cursor - body + 1
+		}
+		t.offset = max(0, min(t.offset, len(t.rows)-body))
+		for r := t.offset; r < len(t.rows) && r < t.offset+body; r++ {
+			row := t.rows[r]
+			for k, i := range visible {
+				cells[k] = ""
+				if i < len(row.Cells) {
+					cells[k] = row.Cells[i]
+				}
+			}
+			text := t.line(cells, visible, widths, gap)
+			style := st.Level(row.Level)
+			if r == t.cursor {
+				style = style.Inherit(st.Selected)
+				text = padRight(text, width)
+			}
+			lines = append(lines, style.Render(text))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (t *Table) line(cells []string, visible, widths []int, gap int) string {
+	var b strings.Builder
+	for k, i := range visible {
+		if k > 0 {
+			b.WriteString(strings.Repeat(" ", gap))
+		}
+		cell := ansi.Truncate(cells[k], widths[k], "…")
+		if t.cols[i].Right {
+			b.WriteString(padLeft(cell, widths[k]))
+		} else if k < len(visible)-1 {
+			b.WriteString(padRight(cell, widths[k]))
+		} else {
+			b.WriteString(cell)
+		}
+	}
+	return b.String()
+}
+
+func padRight(s string, w int) string {
+	if n := w - lipgloss.Width(s); n > 0 {
+		return s + strings.Repeat(" ", n)
+	}
+	return s
+}
+
+func padLeft(s string, w int) string {
+	if n := w - lipgloss.Width(s); n > 0 {
+		return strings.Repeat(" ", n) + s
+	}
+	return s
+}
