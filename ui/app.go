@@ -52,8 +52,9 @@ func WithClock(now func() time.Time) Option { return func(m *Model) { m.now = no
 
 // New makes the console for a cluster.
 func New(info model.ClusterInfo, opts ...Option) *Model {
+	st := DefaultStyles()
 	m := &Model{
-		st: DefaultStyles(), keys: DefaultKeys(), help: help.New(), now: time.Now,
+		st: st, keys: DefaultKeys(), help: st.helpModel(), now: time.Now,
 		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(),
 	}
 	for _, o := range opts {
@@ -163,7 +164,7 @@ func (m *Model) View() (v tea.View) {
 func (m *Model) Render() string {
 	w, h := m.width, m.high
 	if w < 20 || h < 5 {
-		return truncate(fmt.Sprintf("day2: terminal %dx%d is too small (80x24 or more)", w, h), w)
+		return strings.Join(fitLines(fmt.Sprintf("day2: terminal %dx%d is too small (80x24 or more)", w, h), w, h), "\n")
 	}
 	var body string
 	if m.showHelp {

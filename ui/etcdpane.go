@@ -18,10 +18,10 @@ func newEtcdPane() etcdPane {
 	return etcdPane{table: NewTable(
 		Column{Title: "ID"},
 		Column{Title: "NAME", Flex: true},
-		Column{Title: "ROLE"},
-		Column{Title: "HEALTH"},
+		Column{Title: "ROLE", Width: len("unstarted")},
+		Column{Title: "HEALTH", Width: len("unreachable")},
 		Column{Title: "LATENCY", Right: true, Priority: 1},
-		Column{Title: "DB SIZE", Right: true, Priority: 2},
+		Column{Title: "DB SIZE", Right: true, Priority: 2, Width: len("999.9 MiB")},
 		Column{Title: "RAFT INDEX", Right: true, Priority: 3},
 		Column{Title: "CLIENT URL", Priority: 4},
 		Column{Title: "VERSION", Priority: 5},
@@ -168,9 +168,10 @@ func (p *etcdPane) detail(st Styles) []string {
 		st.Label.Render("peer   ") + strings.Join(m.PeerURLs, ",") + "  " + st.Label.Render("client ") + strings.Join(m.ClientURLs, ","),
 	}
 	if m.Reached {
-		lines = append(lines, fmt.Sprintf("%s term %d · index %d · applied %d   %s %s · db %s (in use %s)",
-			st.Label.Render("raft  "), m.RaftTerm, m.RaftIndex, m.RaftAppliedIndex,
-			st.Label.Render("version"), m.Version, model.HumanBytes(m.DBSize), model.HumanBytes(m.DBSizeInUse)))
+		lines = append(lines,
+			fmt.Sprintf("%s term %d · index %d · applied %d", st.Label.Render("raft  "), m.RaftTerm, m.RaftIndex, m.RaftAppliedIndex),
+			fmt.Sprintf("%s %s · db %s (in use %s) · latency %s", st.Label.Render("etcd  "), m.Version,
+				model.HumanBytes(m.DBSize), model.HumanBytes(m.DBSizeInUse), model.HumanLatency(m.Latency)))
 	}
 	if m.Err != "" {
 		lines = append(lines, st.Level(LevelBad).Render("error  "+m.Err))

@@ -19,7 +19,7 @@ func newNodesPane() nodesPane {
 		Column{Title: "NAME", Flex: true},
 		Column{Title: "STATUS"},
 		Column{Title: "ROLES", Priority: 2},
-		Column{Title: "AGE", Priority: 3},
+		Column{Title: "AGE", Priority: 3, Width: 5},
 		Column{Title: "VERSION", Priority: 4},
 		Column{Title: "PODS", Right: true, Priority: 1},
 		Column{Title: "INTERNAL-IP", Priority: 5},

@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
 )
 
@@ -43,12 +44,14 @@ func DefaultStyles() Styles {
 		Info:        lipgloss.NewStyle(),
 		TabActive:   lipgloss.NewStyle().Bold(true).Reverse(true),
 		TabInactive: lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
-		TableHeader: lipgloss.NewStyle().Bold(true).Underline(true),
+		// Bold, not underlined: lipgloss underlines cell by cell, which costs
+		// bytes on every redraw over a slow link.
+		TableHeader: lipgloss.NewStyle().Bold(true),
 		Selected:    lipgloss.NewStyle().Reverse(true),
 		Label:       lipgloss.NewStyle().Bold(true),
 		Banner:      lipgloss.NewStyle().Bold(true).Reverse(true).Foreground(lipgloss.Color("1")),
 		StatusBar:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
-		HelpTitle:   lipgloss.NewStyle().Bold(true).Underline(true),
+		HelpTitle:   lipgloss.NewStyle().Bold(true),
 		levels: map[Level]lipgloss.Style{
 			LevelNormal: lipgloss.NewStyle(),
 			LevelDim:    lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
@@ -61,3 +64,14 @@ func DefaultStyles() Styles {
 
 // Level styles text by level.
 func (s Styles) Level(l Level) lipgloss.Style { return s.levels[l] }
+
+// helpModel is bubbles' help in this theme's colours.
+func (s Styles) helpModel() help.Model {
+	h := help.New()
+	key := lipgloss.NewStyle().Bold(true)
+	desc := s.StatusBar
+	h.Styles.ShortKey, h.Styles.ShortDesc, h.Styles.ShortSeparator = key, desc, desc
+	h.Styles.FullKey, h.Styles.FullDesc, h.Styles.FullSeparator = key, lipgloss.NewStyle(), desc
+	h.Styles.Ellipsis = desc
+	return h
+}

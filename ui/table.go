@@ -17,6 +17,9 @@ type Column struct {
 	// essential columns do not fit.
 	Flex  bool
 	Right bool
+	// Width is the least width, so columns whose values vary (a health
+	// that turns "unreachable") do not make the layout jump.
+	Width int
 }
 
 // Row is one table row: its cells, a level for colouring, and a key that
@@ -66,7 +69,7 @@ func (t *Table) SetRows(rows []Row) {
 
 func (t *Table) measure() {
 	for i, c := range t.cols {
-		t.natural[i] = lipgloss.Width(c.Title)
+		t.natural[i] = max(c.Width, lipgloss.Width(c.Title))
 	}
 	for _, r := range t.rows {
 		for i, cell := range r.Cells {

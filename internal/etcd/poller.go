@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/day2ops/day2/model"
 )
@@ -263,11 +266,24 @@ func (p *Poller) probe(ctx context.Context, m *model.EtcdMember) {
 	m.Healthy = true
 }
 
+// describe turns a client error into the short reason an operator reads:
+// "connection refused", "timed out", or etcd's own error text.
 func describe(err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	if errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
-	default:
+	}
+	s, ok := status.FromError(err)
+	if !ok {
 		return rpctypes.ErrorDesc(err)
+	}
+	switch msg := s.Message(); {
+	case s.Code() == codes.DeadlineExceeded:
+		return "timed out"
+	case strings.Contains(msg, "connection refused"):
+		return "connection refused"
+	case strings.Contains(msg, "certificate"):
+		return "TLS: " + msg
+	default:
+		return msg
 	}
 }

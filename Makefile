@@ -1,0 +1,40 @@
+# day2 — see README.md. `make demo` and `make test` are the two commands.
+SHELL   := /bin/bash
+GO      ?= go
+BIN     := bin/day2
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Flags for `make demo`, e.g. DEMO_FLAGS="--workers 20 --keep".
+DEMO_FLAGS ?=
+# Go test timeout for `make test` (CI has 90 minutes in all).
+TEST_TIMEOUT ?= 20m
+
+.PHONY: build test demo tools lint clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/day2
+
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+# etcd, etcdctl, etcdutl and kwok into ~/.cache/day2/tools/<key>/ (once).
+tools:
+	@tools/build.sh >/dev/null
+
+# All tests, against a real local cluster; fails if any control-plane process
+# outlives them.
+test: lint
+	@tools_dir=$$(tools/build.sh) && \
+	DAY2_TOOLS_DIR=$$tools_dir $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... && \
+	if pgrep -f "$$tools_dir/" >/dev/null; then \
+		echo "make test: processes left running by the tests:" >&2; pgrep -af "$$tools_dir/" >&2; exit 1; \
+	fi
+
+demo: build
+	@tools_dir=$$(tools/build.sh) && DAY2_TOOLS_DIR=$$tools_dir $(BIN) demo $(DEMO_FLAGS)
+
+lint:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [[ -n $$unformatted ]]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
+	@tools/lint-layers.sh
+
+clean:
+	rm -rf bin

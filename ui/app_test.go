@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/day2ops/day2/model"
+)
+
+var fixedNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func press(m *Model, keys ...string) {
+	for _, k := range keys {
+		var msg tea.KeyPressMsg
+		switch k {
+		case "tab":
+			msg = tea.KeyPressMsg{Code: tea.KeyTab}
+		case "esc":
+			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+		default:
+			msg = tea.KeyPressMsg{Code: rune(k[0]), Text: k}
+		}
+		m.Update(msg)
+	}
+}
+
+func sized(w, h int) *Model {
+	m := New(model.ClusterInfo{Server: "https://api.example.com:8443", Context: "admin", Version: "v1.35.4"}, WithClock(func() time.Time { return fixedNow }))
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return m
+}
+
+// checkShape asserts the screen is exactly h lines of at most w cells.
+func checkShape(t *testing.T, screen string, w, h int) {
+	t.Helper()
+	lines := strings.Split(screen, "\n")
+	if len(lines) != h {
+		t.Errorf("screen has %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := lipgloss.Width(l); lw > w {
+			t.Errorf("line %d is %d wide (> %d): %q", i, lw, w, l)
+		}
+	}
+}
+
+func etcdSnapshot(healthy ...bool) model.EtcdCluster {
+	c := model.EtcdCluster{Source: "/etc/etcd/etcd.conf"}
+	for i, h := range healthy {
+		c.Members = append(c.Members, model.EtcdMember{
+			ID: 0xa1b2c3d4e5f60000 + uint64(i), Name: []string{"master-0", "master-1", "master-2"}[i],
+			PeerURLs: []string{"https://10.0.0.1:2380"}, ClientURLs: []string{"https://10.0.0.1:2379"},
+			Reached: h || i == 0, Healthy: h, LeaderID: 0xa1b2c3d4e5f60000, Version: "3.6.16", DBSize: 2 << 20,
+		})
+	}
+	return c
+}
+
+func TestShapesAtEverySize(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 15}, {10, 3}} {
+		m := sized(size[0], size[1])
+		m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{{Name: "n1", Readiness: model.NodeReady, Created: fixedNow.Add(-time.Hour)}}})
+		m.Update(etcdSnapshot(true, true, true))
+		checkShape(t, screen(m), size[0], size[1])
+		press(m, "2")
+		checkShape(t, screen(m), size[0], size[1])
+		press(m, "?")
+		checkShape(t, screen(m), size[0], size[1])
+	}
+}
+
+func TestNoQuorumBanner(t *testing.T) {
+	m := sized(80, 24)
+	press(m, "2")
+	// Quorum lost: master-0 still answers its status but cannot serve a
+	// linearizable read; the other two are gone.
+	m.Update(etcdSnapshot(false, false, false))
+	got := screen(m)
+	for _, want := range []string{"NO QUORUM: 0 of 3 voting members healthy, 2 needed", "answering: master-0", "[etcd NO QUORUM 0/3]", "master-0 leader    unhealthy", "unreachable"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("screen lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestKeysSwitchPanesAndHelp(t *testing.T) {
+	m := sized(80, 24)
+	m.Update(etcdSnapshot(true, true, true))
+	if !strings.Contains(screen(m), "Waiting for the node list") {
+		t.Fatal("nodes pane should be first and say it is waiting")
+	}
+	press(m, "2")
+	if !strings.Contains(screen(m), "fault tolerance 1") {
+		t.Fatal("2 should open the etcd pane")
+	}
+	press(m, "tab")
+	if !strings.Contains(screen(m), "Waiting for the node list") {
+		t.Fatal("tab should cycle back to nodes")
+	}
+	press(m, "?")
+	help := screen(m)
+	for _, k := range []string{"nodes pane", "etcd pane", "next pane", "first row", "page down", "quit"} {
+		if !strings.Contains(help, k) {
+			t.Errorf("help lacks %q", k)
+		}
+	}
+	press(m, "esc")
+	if strings.Contains(screen(m), "closes this help") {
+		t.Fatal("esc should close help")
+	}
+	_, cmd := m.Update(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	if cmd == nil {
+		t.Fatal("q should quit")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q should return tea.Quit")
+	}
+}
+
+func TestErrorsShowInPaneAndStatusBar(t *testing.T) {
+	m := sized(80, 24)
+	m.Update(model.Nodes{Err: "watch nodes: nodes is forbidden: User \"bob\" cannot list resource \"nodes\""})
+	m.Update(model.ClusterInfo{Server: "https://api:6443", Err: "server version: dial tcp: connection refused"})
+	got := screen(m)
+	for _, want := range []string{"Cannot list nodes: watch nodes: nodes is forbidden", "API unreachable"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("screen lacks %q:\n%s", want, got)
+		}
+	}
+	press(m, "2")
+	m.Update(model.EtcdCluster{Err: "member list: no endpoint answered", Source: "flags"})
+	if s := screen(m); !strings.Contains(s, "etcd unreachable: member list: no endpoint answered") || !strings.Contains(s, "[etcd unreachable]") {
+		t.Errorf("etcd error not shown:\n%s", s)
+	}
+}
+
+// screen is the rendered screen as plain text.
+func screen(m *Model) string { return ansi.Strip(m.Render()) }
