@@ -498,7 +498,6 @@ func (c *Cluster) Env() []string {
 	root := c.HostRoot(0)
 	return []string{
 		"KUBECONFIG=" + filepath.Join(root, AdminKubeconfig),
-		"ETCDCTL_API=3",
 		"ETCDCTL_ENDPOINTS=" + strings.Join(c.EtcdEndpoints(), ","),
 		"ETCDCTL_CACERT=" + filepath.Join(root, "etc/etcd/ca.crt"),
 		"ETCDCTL_CERT=" + filepath.Join(root, "etc/etcd/peer.crt"),

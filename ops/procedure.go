@@ -1,0 +1,42 @@
+package ops
+
+import (
+	"context"
+)
+
+// Plan is what a step will do, exactly, one line per action: API calls with
+// their objects, files it will touch, commands for the operator to run on
+// another host. Showing it without running is the dry run.
+type Plan []string
+
+// Step is one step of a procedure. Check, Plan and Verify are read-only;
+// only Run changes anything.
+type Step struct {
+	ID    string
+	Title string
+	// Explain is the step's explanation for the operator (markdown, citing
+	// the seed section it implements).
+	Explain string
+	// Destructive steps run only after the operator types Confirm (the node
+	// name, the member ID) — never on a bare "yes".
+	Destructive bool
+	Confirm     string
+	// Manual steps are done by the operator elsewhere (Run is nil); the
+	// runner waits for their word and then runs Verify.
+	Manual bool
+	// Skippable steps may be skipped by the operator.
+	Skippable bool
+
+	Check  func(ctx context.Context) error
+	Plan   func(ctx context.Context) (Plan, error)
+	Run    func(ctx context.Context, progress func(string)) error
+	Verify func(ctx context.Context) error
+}
+
+// Procedure is an ordered list of steps over one set of parameters.
+type Procedure struct {
+	Name   string
+	Title  string
+	Params map[string]string
+	Steps  []*Step
+}
