@@ -1,11 +1,26 @@
-// Package assets embeds the static texts and manifests day2 ships: the kwok
+// Package assets embeds the static texts and manifests day2 ships: the
+// explanations of procedure steps (written from the seed guides) and the kwok
 // stage definitions the local cluster's simulated nodes run on.
 package assets
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 )
+
+//go:embed steps/*.md
+var steps embed.FS
+
+// StepText is the explanation of a procedure's step, from
+// steps/<procedure>.<step>.md.
+func StepText(procedure, step string) (string, error) {
+	b, err := steps.ReadFile(fmt.Sprintf("steps/%s.%s.md", procedure, step))
+	if err != nil {
+		return "", fmt.Errorf("explanation of %s step %s: %w", procedure, step, err)
+	}
+	return string(b), nil
+}
 
 //go:embed kwok/*.yaml
 var kwokStages embed.FS

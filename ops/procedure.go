@@ -27,7 +27,9 @@ type Step struct {
 	// Skippable steps may be skipped by the operator.
 	Skippable bool
 
-	Check  func(ctx context.Context) error
+	Check func(ctx context.Context) error
+	// Plan runs after Check even when Check failed, so it must say what it
+	// can from whatever Check learned.
 	Plan   func(ctx context.Context) (Plan, error)
 	Run    func(ctx context.Context, progress func(string)) error
 	Verify func(ctx context.Context) error

@@ -192,12 +192,20 @@ func (r *runner) step(ctx context.Context, i int, st *Step) error {
 		problem := ""
 		var plan Plan
 		err := call(ctx, st.Check)
-		if err == nil && st.Plan != nil {
-			plan, err = st.Plan(ctx)
+		if st.Plan != nil {
+			// The plan is shown even when the check fails: what would happen
+			// is part of why it is blocked.
+			p, perr := st.Plan(ctx)
+			plan = p
+			if err == nil {
+				err = perr
+			}
 		}
 		if err != nil {
 			problem = "check: " + err.Error()
-			r.notify(i, st, StateBlocked, problem, nil)
+		}
+		if err != nil && !r.opts.DryRun {
+			r.notify(i, st, StateBlocked, problem, plan)
 			if jerr := r.record(model.JournalRecord{Event: model.EventStepEnd, Step: st.ID, Outcome: model.OutcomeBlocked, Error: problem}); jerr != nil {
 				return jerr
 			}

@@ -32,6 +32,10 @@ type globalFlags struct {
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "day2:", err)
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
 		os.Exit(1)
 	}
 }
@@ -63,7 +67,7 @@ then /etc/etcd/etcd.conf under --host-root).`,
 	f.StringVar(&g.session.EtcdKey, "etcd-key", "", "client key for etcd")
 	f.StringVar(&g.logFile, "log-file", logging.DefaultPath(), "log file (everything day2 and its libraries log goes here)")
 	f.BoolVar(&g.debug, "debug", false, "log at debug level")
-	root.AddCommand(newDemoCmd(g))
+	root.AddCommand(newDemoCmd(g), newRunCmd(g))
 	return root
 }
 

@@ -1,0 +1,104 @@
+package ops
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/day2ops/day2/assets"
+)
+
+// Param describes one parameter of a procedure.
+type Param struct {
+	Name     string
+	Help     string
+	Bool     bool
+	Required bool
+	Default  string
+}
+
+// spec is a procedure day2 knows how to build.
+type spec struct {
+	title  string
+	params []Param
+	build  func(s *Session, p params) (*Procedure, error)
+}
+
+var catalog = map[string]spec{
+	"drain": {
+		title: "Drain a node: cordon it and evict its pods (seed 003 §5.3.1, §7.1.1)",
+		params: []Param{
+			{Name: "node", Help: "the node to drain", Required: true},
+			{Name: "delete-emptydir-data", Help: "consent: pods with emptyDir volumes lose that data", Bool: true},
+			{Name: "force", Help: "consent: pods without a controller are deleted for good", Bool: true},
+			{Name: "timeout", Help: "give up the eviction after this long (the node stays cordoned)", Default: "5m"},
+		},
+		build: buildDrain,
+	},
+	"uncordon": {
+		title:  "Make a node schedulable again (seed 003 §5.3.4)",
+		params: []Param{{Name: "node", Help: "the node to uncordon", Required: true}},
+		build:  buildUncordon,
+	},
+}
+
+// ProcedureNames lists the procedures, sorted.
+func ProcedureNames() []string {
+	names := make([]string, 0, len(catalog))
+	for n := range catalog {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ProcedureTitle is a procedure's one-line description.
+func ProcedureTitle(name string) string { return catalog[name].title }
+
+// ProcedureParams lists a procedure's parameters.
+func ProcedureParams(name string) []Param { return catalog[name].params }
+
+// params are a procedure's validated parameters.
+type params map[string]string
+
+func (p params) bool(name string) bool { v, _ := strconv.ParseBool(p[name]); return v }
+
+func (p params) duration(name string) (time.Duration, error) {
+	d, err := time.ParseDuration(p[name])
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--%s %q: want a positive duration such as 5m", name, p[name])
+	}
+	return d, nil
+}
+
+// Procedure builds the named procedure on this session's cluster.
+func (s *Session) Procedure(name string, given map[string]string) (*Procedure, error) {
+	sp, ok := catalog[name]
+	if !ok {
+		return nil, fmt.Errorf("no procedure %q (have %v)", name, ProcedureNames())
+	}
+	p := params{}
+	for _, prm := range sp.params {
+		v, set := given[prm.Name]
+		switch {
+		case set && v != "":
+			p[prm.Name] = v
+		case prm.Required:
+			return nil, fmt.Errorf("%s needs --%s (%s)", name, prm.Name, prm.Help)
+		case prm.Default != "":
+			p[prm.Name] = prm.Default
+		}
+	}
+	proc, err := sp.build(s, p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	proc.Name, proc.Title, proc.Params = name, sp.title, p
+	for _, st := range proc.Steps {
+		if st.Explain, err = assets.StepText(name, st.ID); err != nil {
+			return nil, err
+		}
+	}
+	return proc, nil
+}
