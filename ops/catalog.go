@@ -36,6 +36,11 @@ var catalog = map[string]spec{
 		},
 		build: buildDrain,
 	},
+	"cordon": {
+		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
+		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},
+		build:  buildCordon,
+	},
 	"uncordon": {
 		title:  "Make a node schedulable again (seed 003 §5.3.4)",
 		params: []Param{{Name: "node", Help: "the node to uncordon", Required: true}},

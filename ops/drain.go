@@ -65,6 +65,10 @@ func buildDrain(s *Session, p params) (*Procedure, error) {
 	}}, nil
 }
 
+func buildCordon(s *Session, p params) (*Procedure, error) {
+	return &Procedure{Steps: []*Step{cordonStep(kube.NewDrainer(s.client), p["node"], true)}}, nil
+}
+
 func buildUncordon(s *Session, p params) (*Procedure, error) {
 	return &Procedure{Steps: []*Step{cordonStep(kube.NewDrainer(s.client), p["node"], false)}}, nil
 }

@@ -7,11 +7,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/kube"
 	"github.com/day2ops/day2/internal/logging"
 	"github.com/day2ops/day2/model"
@@ -29,6 +31,11 @@ type SessionOptions struct {
 	EtcdCACert, EtcdCert, EtcdKey string
 	// Getenv reads ETCDCTL_* (os.Getenv when nil).
 	Getenv func(string) string
+
+	// JournalDir is where procedure runs are journaled; User and Host are
+	// recorded with every record.
+	JournalDir string
+	User, Host string
 }
 
 // Session is one console's connection to one cluster.
@@ -41,6 +48,9 @@ type Session struct {
 	// certificates); the etcd pane shows it instead of members.
 	etcdErr error
 	etcdSrc string
+
+	opts SessionOptions
+	runs sync.WaitGroup
 }
 
 // NewSession resolves the kubeconfig and the etcd endpoints. A missing
@@ -57,7 +67,7 @@ func NewSession(o SessionOptions) (*Session, error) {
 	}
 	s := &Session{
 		info:   model.ClusterInfo{Server: target.Config.Host, Context: target.Context, ConfigSource: target.Source},
-		client: client,
+		client: client, opts: o,
 	}
 	if s.nodes, err = kube.NewNodeWatcher(client); err != nil {
 		return nil, err
@@ -110,3 +120,24 @@ func (s *Session) watchVersion(ctx context.Context, send func(any)) {
 		}
 	}
 }
+
+// Start runs proc in the background with op, journaled in the session's
+// journal directory, and reports its end on the returned channel. Cancel
+// ctx to interrupt it (the journal records where); Wait waits for it.
+func (s *Session) Start(ctx context.Context, proc *Procedure, op Operator) <-chan error {
+	done := make(chan error, 1)
+	s.runs.Add(1)
+	go func() {
+		defer s.runs.Done()
+		j, err := journal.Open(s.opts.JournalDir)
+		if err == nil {
+			err = Run(ctx, proc, op, RunOptions{Journal: j, User: s.opts.User, Host: s.opts.Host})
+		}
+		done <- err
+	}()
+	return done
+}
+
+// Wait waits for every run Start began to end (after an interruption, until
+// the journal has recorded it).
+func (s *Session) Wait() { s.runs.Wait() }

@@ -82,7 +82,7 @@ func (t *TextOperator) Ask(ctx context.Context, p Prompt) (Answer, error) {
 		if err != nil {
 			return Answer{}, err
 		}
-		if a, ok := parseAnswer(line, p, st); ok {
+		if a, ok := ParseAnswer(line, p); ok {
 			return a, nil
 		}
 		fmt.Fprintf(t.Out, "%q is not one of the choices.\n", line)
@@ -159,9 +159,10 @@ func choiceWords(choices []Decision, typed bool) string {
 	return strings.Join(w, "/")
 }
 
-// parseAnswer maps a typed line to a decision. An empty line aborts (the
+// ParseAnswer maps a typed line to a decision. An empty line aborts (the
 // safe default); a destructive step takes the typed word as confirmation.
-func parseAnswer(line string, p Prompt, st *Step) (Answer, bool) {
+func ParseAnswer(line string, p Prompt) (Answer, bool) {
+	st := p.Step
 	lower := strings.ToLower(line)
 	for _, c := range p.Choices {
 		if lower == string(c) || (len(lower) == 1 && lower[0] == string(c)[0] && !(st.Destructive && c == Proceed)) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -42,6 +43,12 @@ type Model struct {
 	showHelp bool
 	// fault is an internal error caught in Update or View, shown until quit.
 	fault string
+	// notice is a transient message for the status bar (a refused action).
+	notice string
+
+	actions Actions         // nil: read-only
+	runCtx  context.Context // parent of procedure runs
+	wiz     *wizard
 }
 
 // Option configures the model.
@@ -49,6 +56,12 @@ type Option func(*Model)
 
 // WithClock replaces time.Now (tests use it to pin ages).
 func WithClock(now func() time.Time) Option { return func(m *Model) { m.now = now } }
+
+// WithActions enables procedures, run under ctx (cancelled when the console
+// ends, which interrupts a run cleanly).
+func WithActions(ctx context.Context, a Actions) Option {
+	return func(m *Model) { m.runCtx, m.actions, m.keys.actions = ctx, a, true }
+}
 
 // New makes the console for a cluster.
 func New(info model.ClusterInfo, opts ...Option) *Model {
@@ -85,6 +98,15 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.width, m.high = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case wizardEvent, wizardPrompt, wizardDone:
+		if m.wiz == nil {
+			return m, nil
+		}
+		cmd := m.wiz.update(msg, m.now())
+		if param := m.wiz.pendingRestart; param != "" && m.wiz.finished {
+			return m, m.restart(param)
+		}
+		return m, cmd
 	case tickMsg:
 		m.nodes.refresh(m.now())
 		return m, tick()
@@ -100,9 +122,25 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
+	m.notice = ""
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	if m.wiz != nil {
+		out := m.wiz.key(msg, m.now())
+		switch {
+		case out.restart != "":
+			return m.restart(out.restart)
+		case out.close:
+			m.wiz = nil
+		}
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
+	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon):
+		return m.nodeAction(key.Matches(msg, k.Drain))
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
@@ -133,6 +171,46 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		t.Bottom()
 	}
 	return nil
+}
+
+// nodeAction starts drain, or cordon/uncordon, on the selected node.
+func (m *Model) nodeAction(drain bool) tea.Cmd {
+	row, ok := m.nodes.table.Selected()
+	if !ok {
+		m.notice = "no node selected"
+		return nil
+	}
+	name := "drain"
+	if !drain {
+		name = "cordon"
+		for _, n := range m.nodes.snap.Items {
+			if n.Name == row.Key && n.Unschedulable {
+				name = "uncordon"
+			}
+		}
+	}
+	return m.launch(name, map[string]string{"node": row.Key})
+}
+
+func (m *Model) launch(name string, params map[string]string) tea.Cmd {
+	proc, err := m.actions.Procedure(name, params)
+	if err != nil {
+		m.notice = err.Error()
+		return nil
+	}
+	var cmd tea.Cmd
+	m.wiz, cmd = startWizard(m.runCtx, m.actions, proc)
+	return cmd
+}
+
+// restart runs the wizard's procedure again with one more consent granted.
+func (m *Model) restart(param string) tea.Cmd {
+	params := map[string]string{}
+	for k, v := range m.wiz.proc.Params {
+		params[k] = v
+	}
+	params[param] = "true"
+	return m.launch(m.wiz.proc.Name, params)
 }
 
 func (m *Model) activeTable() *Table {
@@ -167,7 +245,9 @@ func (m *Model) Render() string {
 		return strings.Join(fitLines(fmt.Sprintf("day2: terminal %dx%d is too small (80x24 or more)", w, h), w, h), "\n")
 	}
 	var body string
-	if m.showHelp {
+	if m.wiz != nil {
+		body = m.wiz.view(w, m.bodyHeight(), m.st)
+	} else if m.showHelp {
 		body = m.helpView()
 	} else if m.active == paneEtcd {
 		body = m.etcd.view(w, m.bodyHeight(), m.st)
@@ -215,6 +295,9 @@ func (m *Model) statusLine() string {
 	}
 	if m.info.Err != "" && level != LevelBad {
 		text, level = m.info.Err, LevelBad
+	}
+	if m.notice != "" {
+		text, level = m.notice, LevelWarn
 	}
 	if m.fault != "" {
 		text, level = m.fault, LevelBad

@@ -12,8 +12,11 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/day2ops/day2/internal/localcluster"
+	"github.com/day2ops/day2/model"
 	"github.com/day2ops/day2/ops"
 )
 
@@ -36,9 +39,15 @@ func TestMain(m *testing.M) {
 type console struct {
 	m    *Model
 	msgs chan any
+	// clock is the model's time; tests move it past the prompt grace.
+	clock time.Time
 }
 
-func newConsole(t *testing.T, w, h int) *console {
+func newConsole(t *testing.T, w, h int) *console { return newConsoleWith(t, w, h, false) }
+
+// newConsoleWith optionally enables actions (procedures journaled in a
+// temporary directory).
+func newConsoleWith(t *testing.T, w, h int, actions bool) *console {
 	t.Helper()
 	if cluster == nil {
 		t.Skip("needs the local cluster (not in -short mode)")
@@ -47,13 +56,19 @@ func newConsole(t *testing.T, w, h int) *console {
 		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
 		HostRoot:   cluster.HostRoot(0),
 		Getenv:     func(string) string { return "" },
+		JournalDir: t.TempDir(), User: "tester", Host: "master-0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	c := &console{m: New(sess.Info()), msgs: make(chan any, 64)}
+	t.Cleanup(func() { cancel(); sess.Wait() })
+	c := &console{msgs: make(chan any, 64), clock: time.Now()}
+	opts := []Option{WithClock(func() time.Time { return c.clock })}
+	if actions {
+		opts = append(opts, WithActions(ctx, sess))
+	}
+	c.m = New(sess.Info(), opts...)
 	c.m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	go sess.Run(ctx, func(msg any) {
 		select {
@@ -76,10 +91,51 @@ func (c *console) until(t *testing.T, what string, timeout time.Duration, cond f
 		}
 		select {
 		case msg := <-c.msgs:
-			c.m.Update(msg)
+			c.apply(msg)
 		case <-deadline:
 			t.Fatalf("%s: not within %s; screen:\n%s", what, timeout, s)
 		}
+	}
+}
+
+// apply runs a message through the model and its command (a procedure's
+// next event) in the background, as the bubbletea runtime would.
+func (c *console) apply(msg tea.Msg) {
+	_, cmd := c.m.Update(msg)
+	c.run(cmd)
+}
+
+func (c *console) run(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	go func() {
+		if msg := cmd(); msg != nil {
+			if _, isTick := msg.(tickMsg); !isTick {
+				c.msgs <- msg
+			}
+		}
+	}()
+}
+
+// key presses a key as the operator, at the console's clock.
+func (c *console) key(k string) {
+	var msg tea.KeyPressMsg
+	switch k {
+	case "enter":
+		msg = tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		msg = tea.KeyPressMsg{Code: tea.KeyEscape}
+	default:
+		msg = tea.KeyPressMsg{Code: rune(k[0]), Text: k}
+	}
+	_, cmd := c.m.Update(msg)
+	c.run(cmd)
+}
+
+func (c *console) typeText(s string) {
+	for _, r := range s {
+		c.key(string(r))
 	}
 }
 
@@ -198,4 +254,104 @@ func rowHas(screen, name, text string) bool {
 		}
 	}
 	return false
+}
+
+func TestWizardDrainsNodeFromTheConsole(t *testing.T) {
+	c := newConsoleWith(t, 80, 24, true)
+	node := cluster.Workers[2]
+	c.until(t, "nodes listed", 30*time.Second, func(s string) bool { return strings.Contains(s, "9 nodes · 9 Ready") })
+	for i := 0; i < 20; i++ {
+		if r, _ := c.m.nodes.table.Selected(); r.Key == node {
+			break
+		}
+		c.key("j")
+	}
+	c.key("d")
+	c.until(t, "pre-flight prompt", 20*time.Second, func(s string) bool {
+		return strings.Contains(s, "Look at what the drain will do to "+node) && c.m.wiz != nil && c.m.wiz.prompt != nil
+	})
+	// Typed-ahead keys are ignored while the prompt is new.
+	c.key("y")
+	if s := screen(c.m); !strings.Contains(s, "keys are ignored for a moment") {
+		t.Fatalf("a key right after the prompt opened must be ignored:\n%s", s)
+	}
+	if c.m.wiz.prompt == nil {
+		t.Fatal("the ignored key answered the prompt")
+	}
+
+	answered := map[string]bool{}
+	final := c.until(t, "drain finished", 90*time.Second, func(s string) bool {
+		if strings.Contains(s, "Done.") || strings.Contains(s, "aborted") {
+			return true
+		}
+		w := c.m.wiz
+		if w == nil || w.prompt == nil {
+			return false
+		}
+		c.clock = c.clock.Add(time.Second) // past the grace period
+		p := w.prompt.p
+		switch {
+		case strings.Contains(s, "[e] allow") && !answered["e"]:
+			answered["e"] = true
+			c.key("e")
+		case strings.Contains(s, "[f] allow") && !answered["f"]:
+			answered["f"] = true
+			c.key("f")
+		case p.Step.Destructive:
+			// Which pods the plan lists depends on the scheduler, so this
+			// screen is checked by content; the cordon one is golden.
+			for _, want := range []string{"? 3 Evict the pods of " + node + " (destructive)", "/eviction", `Type "` + node + `" and enter`} {
+				if !strings.Contains(s, want) {
+					t.Errorf("evict prompt lacks %q:\n%s", want, s)
+				}
+			}
+			checkShape(t, c.m.Render(), 80, 24)
+			if !answered["mistyped"] {
+				// A wrong word is refused and the runner asks again.
+				answered["mistyped"] = true
+				c.typeText(node[:4])
+				c.key("enter")
+				return false
+			}
+			if !strings.Contains(p.Problem, `got "`+node[:4]+`"`) {
+				t.Errorf("a mistyped confirmation must be explained, got %q", p.Problem)
+			}
+			c.typeText(node)
+			c.key("enter")
+		case p.Step.ID == "cordon":
+			golden(t, "wizard-cordon-80x24", s)
+			c.key("y")
+		default:
+			c.key("y")
+		}
+		return false
+	})
+	if !strings.Contains(final, "Done.") {
+		t.Fatalf("drain did not finish:\n%s", final)
+	}
+	n, err := cluster.Client.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+	if err != nil || !n.Spec.Unschedulable {
+		t.Fatalf("node must be cordoned after the drain: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = cluster.Client.CoreV1().Nodes().Patch(context.Background(), node, types.MergePatchType,
+			[]byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
+	})
+	c.key("esc")
+	if c.m.wiz != nil {
+		t.Fatal("esc closes a finished wizard")
+	}
+}
+
+func TestReadonlyHidesActions(t *testing.T) {
+	m := sized(80, 24)
+	press(m, "?")
+	if s := screen(m); strings.Contains(s, "drain node") {
+		t.Fatalf("read-only help must not offer actions:\n%s", s)
+	}
+	m.Update(model.Nodes{Synced: true, Items: []model.Node{{Name: "n1", Readiness: model.NodeReady}}})
+	press(m, "esc", "d")
+	if m.wiz != nil {
+		t.Fatal("d must do nothing without actions")
+	}
 }

@@ -8,6 +8,9 @@ type KeyMap struct {
 	Up, Down, Top, Bottom key.Binding
 	PageUp, PageDown      key.Binding
 	Help, Close, Quit     key.Binding
+	// Actions on the selected node; absent with --readonly.
+	Drain, Cordon key.Binding
+	actions       bool
 }
 
 // DefaultKeys are k9s-familiar.
@@ -25,6 +28,8 @@ func DefaultKeys() KeyMap {
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),
+		Drain:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "drain node")),
+		Cordon:   key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "cordon/uncordon node")),
 	}
 }
 
@@ -33,9 +38,15 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit}
 
 // FullHelp is the `?` overlay, one group per column.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
+	groups := [][]key.Binding{
 		{k.Nodes, k.Etcd, k.NextPane},
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Help, k.Close, k.Quit},
 	}
+	if k.actions {
+		groups = append(groups, []key.Binding{k.Drain, k.Cordon,
+			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close"))})
+	}
+	return groups
 }

@@ -48,7 +48,8 @@ stops the cluster and removes its files unless --keep.`,
 				HostRoot:   c.HostRoot(0),
 				// The demo reads etcd as a master does, from its etcd.conf,
 				// whatever ETCDCTL_* the operator's shell has set.
-				Getenv: func(string) string { return "" },
+				Getenv:     func(string) string { return "" },
+				JournalDir: g.session.JournalDir, User: g.session.User, Host: g.session.Host,
 			}
 			stop() // from here on the console handles signals itself
 			err = runConsole(context.Background(), g, o)

@@ -15,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/logging"
 	"github.com/day2ops/day2/ops"
 	"github.com/day2ops/day2/ui"
@@ -24,9 +25,10 @@ import (
 var version = "dev"
 
 type globalFlags struct {
-	session ops.SessionOptions
-	logFile string
-	debug   bool
+	session  ops.SessionOptions
+	logFile  string
+	debug    bool
+	readonly bool
 }
 
 func main() {
@@ -67,6 +69,9 @@ then /etc/etcd/etcd.conf under --host-root).`,
 	f.StringVar(&g.session.EtcdKey, "etcd-key", "", "client key for etcd")
 	f.StringVar(&g.logFile, "log-file", logging.DefaultPath(), "log file (everything day2 and its libraries log goes here)")
 	f.BoolVar(&g.debug, "debug", false, "log at debug level")
+	f.BoolVar(&g.readonly, "readonly", false, "console only: hide every action (procedures cannot be started)")
+	f.StringVar(&g.session.JournalDir, "journal-dir", journal.DefaultDir(), "where procedure runs are journaled")
+	g.session.User, g.session.Host = currentUser(), hostname()
 	root.AddCommand(newDemoCmd(g), newRunCmd(g))
 	return root
 }
@@ -91,10 +96,17 @@ func runConsole(ctx context.Context, g *globalFlags, o ops.SessionOptions) error
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	slog.Info("console starting", "server", sess.Info().Server, "context", sess.Info().Context)
-	p := tea.NewProgram(ui.New(sess.Info()), tea.WithContext(ctx))
+	slog.Info("console starting", "server", sess.Info().Server, "context", sess.Info().Context, "readonly", g.readonly)
+	var opts []ui.Option
+	if !g.readonly {
+		opts = append(opts, ui.WithActions(ctx, sess))
+	}
+	p := tea.NewProgram(ui.New(sess.Info(), opts...), tea.WithContext(ctx))
 	go sess.Run(ctx, func(msg any) { p.Send(msg) })
 	_, err = p.Run()
+	// A procedure still running is interrupted; wait until its journal says so.
+	cancel()
+	sess.Wait()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		slog.Info("console ended by signal")
 		return nil

@@ -38,7 +38,6 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	var (
 		dryRun, yes, resume bool
 		confirm, output     string
-		journalDir          string
 		values              = map[string]*string{}
 		bools               = map[string]*bool{}
 	)
@@ -79,14 +78,14 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			j, err := journal.Open(journalDir)
+			j, err := journal.Open(g.session.JournalDir)
 			if err != nil {
 				return err
 			}
 			op := &ops.TextOperator{In: os.Stdin, Out: os.Stdout, JSON: output == "json", Yes: yes, Confirm: confirm}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGHUP, syscall.SIGTERM)
 			defer stop()
-			opts := ops.RunOptions{DryRun: dryRun, Journal: j, User: currentUser(), Host: hostname()}
+			opts := ops.RunOptions{DryRun: dryRun, Journal: j, User: g.session.User, Host: g.session.Host}
 			if !dryRun {
 				if opts.Resume, err = offerResume(ctx, j, proc, op, resume); err != nil {
 					return err
@@ -101,7 +100,6 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	f.StringVar(&confirm, "confirm", "", "the word destructive steps ask for (the node name)")
 	f.BoolVar(&resume, "resume", false, "resume the newest unfinished run of this procedure on the same target without asking")
 	f.StringVarP(&output, "output", "o", "text", "progress format: text or json")
-	f.StringVar(&journalDir, "journal-dir", journal.DefaultDir(), "where run journals are written")
 	// Every procedure parameter is a flag; each procedure takes its own.
 	seen := map[string]bool{}
 	for _, name := range ops.ProcedureNames() {
