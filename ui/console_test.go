@@ -120,16 +120,7 @@ func (c *console) run(cmd tea.Cmd) {
 
 // key presses a key as the operator, at the console's clock.
 func (c *console) key(k string) {
-	var msg tea.KeyPressMsg
-	switch k {
-	case "enter":
-		msg = tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-	default:
-		msg = tea.KeyPressMsg{Code: rune(k[0]), Text: k}
-	}
-	_, cmd := c.m.Update(msg)
+	_, cmd := c.m.Update(keyMsg(k))
 	c.run(cmd)
 }
 

@@ -18,21 +18,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/day2ops/day2/internal/statedir"
 	"github.com/day2ops/day2/model"
 )
 
 // DefaultDir is ${XDG_STATE_HOME:-$HOME/.local/state}/day2/journal.
-func DefaultDir() string {
-	dir := os.Getenv("XDG_STATE_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = os.TempDir()
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "day2", "journal")
-}
+func DefaultDir() string { return filepath.Join(statedir.Dir(), "journal") }
 
 // Journal is a directory of run files.
 type Journal struct{ dir string }

@@ -137,18 +137,13 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 		nodes = append(nodes, node(w, workerIP(i), "compute", false))
 	}
 	for _, n := range nodes {
-		if err := c.create(ctx, "node "+n.Name, func() error {
-			_, err := c.Client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-			return err
-		}); err != nil {
+		if err := createObject(ctx, c, "node "+n.Name, c.Client.CoreV1().Nodes().Create, n); err != nil {
 			return err
 		}
 	}
 	for _, ns := range []string{AppNamespace, SDNNamespace} {
-		if err := c.create(ctx, "namespace "+ns, func() error {
-			_, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-			return err
-		}); err != nil {
+		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		if err := createObject(ctx, c, "namespace "+ns, c.Client.CoreV1().Namespaces().Create, obj); err != nil {
 			return err
 		}
 	}
@@ -167,10 +162,7 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 		deployment(AppNamespace, "frontend", 3, frontend),
 		deployment(AppNamespace, "cache", 1, cache),
 	} {
-		if err := c.create(ctx, "deployment "+d.Namespace+"/"+d.Name, func() error {
-			_, err := c.Client.AppsV1().Deployments(d.Namespace).Create(ctx, d, metav1.CreateOptions{})
-			return err
-		}); err != nil {
+		if err := createObject(ctx, c, "deployment "+d.Namespace+"/"+d.Name, c.Client.AppsV1().Deployments(d.Namespace).Create, d); err != nil {
 			return err
 		}
 	}
@@ -179,10 +171,7 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 		service("default", "docker-registry", "docker-registry", 5000),
 		service(AppNamespace, "frontend", "frontend", 8080),
 	} {
-		if err := c.create(ctx, "service "+s.Namespace+"/"+s.Name, func() error {
-			_, err := c.Client.CoreV1().Services(s.Namespace).Create(ctx, s, metav1.CreateOptions{})
-			return err
-		}); err != nil {
+		if err := createObject(ctx, c, "service "+s.Namespace+"/"+s.Name, c.Client.CoreV1().Services(s.Namespace).Create, s); err != nil {
 			return err
 		}
 	}
@@ -191,10 +180,7 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 		ObjectMeta: metav1.ObjectMeta{Namespace: AppNamespace, Name: "frontend"},
 		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &minAvailable, Selector: &metav1.LabelSelector{MatchLabels: frontend.Labels}},
 	}
-	if err := c.create(ctx, "pdb frontend", func() error {
-		_, err := c.Client.PolicyV1().PodDisruptionBudgets(AppNamespace).Create(ctx, pdb, metav1.CreateOptions{})
-		return err
-	}); err != nil {
+	if err := createObject(ctx, c, "pdb frontend", c.Client.PolicyV1().PodDisruptionBudgets(AppNamespace).Create, pdb); err != nil {
 		return err
 	}
 	sdn := podTemplate("sdn", "registry.redhat.io/openshift3/ose-node:v3.11", "", "100m", "200Mi")
@@ -204,19 +190,13 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 		ObjectMeta: metav1.ObjectMeta{Namespace: SDNNamespace, Name: "sdn", Labels: sdn.Labels},
 		Spec:       appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: sdn.Labels}, Template: sdn},
 	}
-	if err := c.create(ctx, "daemonset sdn", func() error {
-		_, err := c.Client.AppsV1().DaemonSets(SDNNamespace).Create(ctx, ds, metav1.CreateOptions{})
-		return err
-	}); err != nil {
+	if err := createObject(ctx, c, "daemonset sdn", c.Client.AppsV1().DaemonSets(SDNNamespace).Create, ds); err != nil {
 		return err
 	}
 	// A bare pod (no controller: it will not come back once evicted).
 	debug := podTemplate("debug", "registry.redhat.io/rhel7/support-tools:latest", "compute", "10m", "32Mi")
 	bare := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: AppNamespace, Name: "debug", Labels: debug.Labels}, Spec: debug.Spec}
-	if err := c.create(ctx, "pod debug", func() error {
-		_, err := c.Client.CoreV1().Pods(AppNamespace).Create(ctx, bare, metav1.CreateOptions{})
-		return err
-	}); err != nil {
+	if err := createObject(ctx, c, "pod debug", c.Client.CoreV1().Pods(AppNamespace).Create, bare); err != nil {
 		return err
 	}
 	return c.WaitReady(ctx, 2*time.Minute)
@@ -231,6 +211,14 @@ func service(ns, name, app string, ports ...int32) *corev1.Service {
 		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: fmt.Sprintf("%d-tcp", p), Port: p, TargetPort: intstr.FromInt32(p)})
 	}
 	return s
+}
+
+// createObject creates obj with a typed client's Create, retried by create.
+func createObject[T any](ctx context.Context, c *Cluster, what string, fn func(context.Context, T, metav1.CreateOptions) (T, error), obj T) error {
+	return c.create(ctx, what, func() error {
+		_, err := fn(ctx, obj, metav1.CreateOptions{})
+		return err
+	})
 }
 
 // create retries a create while the control plane is still settling (the

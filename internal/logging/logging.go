@@ -14,20 +14,12 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc/grpclog"
 	"k8s.io/klog/v2"
+
+	"github.com/day2ops/day2/internal/statedir"
 )
 
 // DefaultPath is ${XDG_STATE_HOME:-$HOME/.local/state}/day2/day2.log.
-func DefaultPath() string {
-	dir := os.Getenv("XDG_STATE_HOME")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = os.TempDir()
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "day2", "day2.log")
-}
+func DefaultPath() string { return filepath.Join(statedir.Dir(), "day2.log") }
 
 // Setup opens (appends to) the log file at path and routes every logger to
 // it. The returned closer flushes and closes the file.
