@@ -122,20 +122,30 @@ func (s *Session) watchVersion(ctx context.Context, send func(any)) {
 }
 
 // Start runs proc in the background with op, journaled in the session's
-// journal directory, and reports its end on the returned channel. Cancel
-// ctx to interrupt it (the journal records where); Wait waits for it.
-func (s *Session) Start(ctx context.Context, proc *Procedure, op Operator) <-chan error {
+// journal directory, and reports its end on the returned channel; resume,
+// when set, continues that unfinished run. Cancel ctx to interrupt it (the
+// journal records where); Wait waits for it.
+func (s *Session) Start(ctx context.Context, proc *Procedure, op Operator, resume *model.RunSummary) <-chan error {
 	done := make(chan error, 1)
 	s.runs.Add(1)
 	go func() {
 		defer s.runs.Done()
 		j, err := journal.Open(s.opts.JournalDir)
 		if err == nil {
-			err = Run(ctx, proc, op, RunOptions{Journal: j, User: s.opts.User, Host: s.opts.Host})
+			err = Run(ctx, proc, op, RunOptions{Journal: j, User: s.opts.User, Host: s.opts.Host, Resume: resume})
 		}
 		done <- err
 	}()
 	return done
+}
+
+// Runs lists the journaled runs, newest first.
+func (s *Session) Runs() ([]model.RunSummary, error) {
+	j, err := journal.Open(s.opts.JournalDir)
+	if err != nil {
+		return nil, err
+	}
+	return j.Runs()
 }
 
 // Wait waits for every run Start began to end (after an interruption, until

@@ -21,6 +21,7 @@ import (
 const (
 	paneNodes = iota
 	paneEtcd
+	paneJournal
 	paneCount
 )
 
@@ -36,11 +37,14 @@ type Model struct {
 	width int
 	high  int
 
-	info     model.ClusterInfo
-	nodes    nodesPane
-	etcd     etcdPane
-	active   int
-	showHelp bool
+	info    model.ClusterInfo
+	nodes   nodesPane
+	etcd    etcdPane
+	journal journalPane
+	// readJournal lists the journaled runs (nil: no journal view data).
+	readJournal func() ([]model.RunSummary, error)
+	active      int
+	showHelp    bool
 	// fault is an internal error caught in Update or View, shown until quit.
 	fault string
 	// notice is a transient message for the status bar (a refused action).
@@ -63,12 +67,17 @@ func WithActions(ctx context.Context, a Actions) Option {
 	return func(m *Model) { m.runCtx, m.actions, m.keys.actions = ctx, a, true }
 }
 
+// WithJournal lets the Journal pane read past runs (read-only mode too).
+func WithJournal(read func() ([]model.RunSummary, error)) Option {
+	return func(m *Model) { m.readJournal = read }
+}
+
 // New makes the console for a cluster.
 func New(info model.ClusterInfo, opts ...Option) *Model {
 	st := DefaultStyles()
 	m := &Model{
 		st: st, keys: DefaultKeys(), help: st.helpModel(), now: time.Now,
-		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(),
+		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(),
 	}
 	for _, o := range opts {
 		o(m)
@@ -80,8 +89,16 @@ func tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-// Init starts the clock that keeps ages current.
-func (m *Model) Init() tea.Cmd { return tick() }
+// Init starts the clock that keeps ages current and reads the journal, so
+// unfinished runs are offered at once.
+func (m *Model) Init() tea.Cmd { return tea.Batch(tick(), m.reloadJournal()) }
+
+func (m *Model) reloadJournal() tea.Cmd {
+	if m.readJournal == nil {
+		return nil
+	}
+	return loadJournal(m.readJournal)
+}
 
 // Update applies one message. A panic here is caught, logged and shown:
 // the console must never crash out of the operator's terminal.
@@ -98,13 +115,22 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.width, m.high = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case journalLoaded:
+		m.journal.set(msg)
+		if n := len(m.journal.unfinished()); n > 0 && m.actions != nil && m.wiz == nil {
+			r := m.journal.unfinished()[0]
+			m.notice = fmt.Sprintf("unfinished run: %s %s stopped at %s (3 shows it, R resumes)", r.Procedure, r.Params["node"], r.StoppedAt)
+		}
 	case wizardEvent, wizardPrompt, wizardDone:
 		if m.wiz == nil {
 			return m, nil
 		}
 		cmd := m.wiz.update(msg, m.now())
+		if _, done := msg.(wizardDone); done {
+			cmd = m.reloadJournal()
+		}
 		if param := m.wiz.pendingRestart; param != "" && m.wiz.finished {
-			return m, m.restart(param)
+			return m, tea.Batch(cmd, m.restart(param))
 		}
 		return m, cmd
 	case tickMsg:
@@ -151,8 +177,16 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.active, m.showHelp = paneNodes, false
 	case key.Matches(msg, k.Etcd):
 		m.active, m.showHelp = paneEtcd, false
+	case key.Matches(msg, k.Journal):
+		m.active, m.showHelp = paneJournal, false
+		return m.reloadJournal()
+	case m.actions != nil && m.active == paneJournal && !m.showHelp && key.Matches(msg, k.Resume):
+		return m.resumeSelected()
 	case key.Matches(msg, k.NextPane):
 		m.active, m.showHelp = (m.active+1)%paneCount, false
+		if m.active == paneJournal {
+			return m.reloadJournal()
+		}
 	}
 	t := m.activeTable()
 	page := max(m.bodyHeight()-2, 1)
@@ -193,13 +227,27 @@ func (m *Model) nodeAction(drain bool) tea.Cmd {
 }
 
 func (m *Model) launch(name string, params map[string]string) tea.Cmd {
+	return m.launchRun(name, params, nil)
+}
+
+// resumeSelected continues the unfinished run selected in the Journal pane.
+func (m *Model) resumeSelected() tea.Cmd {
+	r, ok := m.journal.selected()
+	if !ok || !r.Resumable() {
+		m.notice = "select an unfinished run to resume"
+		return nil
+	}
+	return m.launchRun(r.Procedure, r.Params, &r)
+}
+
+func (m *Model) launchRun(name string, params map[string]string, resume *model.RunSummary) tea.Cmd {
 	proc, err := m.actions.Procedure(name, params)
 	if err != nil {
 		m.notice = err.Error()
 		return nil
 	}
 	var cmd tea.Cmd
-	m.wiz, cmd = startWizard(m.runCtx, m.actions, proc)
+	m.wiz, cmd = startWizard(m.runCtx, m.actions, proc, resume)
 	return cmd
 }
 
@@ -214,8 +262,11 @@ func (m *Model) restart(param string) tea.Cmd {
 }
 
 func (m *Model) activeTable() *Table {
-	if m.active == paneEtcd {
+	switch m.active {
+	case paneEtcd:
 		return &m.etcd.table
+	case paneJournal:
+		return &m.journal.table
 	}
 	return &m.nodes.table
 }
@@ -251,6 +302,8 @@ func (m *Model) Render() string {
 		body = m.helpView()
 	} else if m.active == paneEtcd {
 		body = m.etcd.view(w, m.bodyHeight(), m.st)
+	} else if m.active == paneJournal {
+		body = m.journal.view(w, m.bodyHeight(), m.st)
 	} else {
 		body = m.nodes.view(w, m.bodyHeight(), m.st)
 	}
@@ -277,7 +330,7 @@ func (m *Model) headerLine() string {
 
 func (m *Model) tabsLine() string {
 	var tabs []string
-	for i, title := range []string{m.nodes.title(), m.etcd.title()} {
+	for i, title := range []string{m.nodes.title(), m.etcd.title(), m.journal.title()} {
 		label := fmt.Sprintf(" %d %s ", i+1, title)
 		if i == m.active && !m.showHelp {
 			tabs = append(tabs, m.st.TabActive.Render(label))
@@ -290,8 +343,11 @@ func (m *Model) tabsLine() string {
 
 func (m *Model) statusLine() string {
 	text, level := m.nodes.status()
-	if m.active == paneEtcd {
+	switch m.active {
+	case paneEtcd:
 		text, level = m.etcd.status()
+	case paneJournal:
+		text, level = m.journal.status()
 	}
 	if m.info.Err != "" && level != LevelBad {
 		text, level = m.info.Err, LevelBad

@@ -73,6 +73,9 @@ func TestShapesAtEverySize(t *testing.T) {
 		checkShape(t, screen(m), size[0], size[1])
 		press(m, "2")
 		checkShape(t, screen(m), size[0], size[1])
+		press(m, "3")
+		m.Update(journalLoaded{runs: []model.RunSummary{unfinishedRun()}})
+		checkShape(t, screen(m), size[0], size[1])
 		press(m, "?")
 		checkShape(t, screen(m), size[0], size[1])
 	}
@@ -103,12 +106,16 @@ func TestKeysSwitchPanesAndHelp(t *testing.T) {
 		t.Fatal("2 should open the etcd pane")
 	}
 	press(m, "tab")
+	if !strings.Contains(screen(m), "No procedure has run yet") && !strings.Contains(screen(m), "Reading the journal") {
+		t.Fatal("tab should go on to the journal")
+	}
+	press(m, "tab")
 	if !strings.Contains(screen(m), "Waiting for the node list") {
 		t.Fatal("tab should cycle back to nodes")
 	}
 	press(m, "?")
 	help := screen(m)
-	for _, k := range []string{"nodes pane", "etcd pane", "next pane", "first row", "page down", "quit"} {
+	for _, k := range []string{"nodes pane", "etcd pane", "journal of procedure runs", "next pane", "first row", "page down", "quit"} {
 		if !strings.Contains(help, k) {
 			t.Errorf("help lacks %q", k)
 		}
@@ -145,3 +152,31 @@ func TestErrorsShowInPaneAndStatusBar(t *testing.T) {
 
 // screen is the rendered screen as plain text.
 func screen(m *Model) string { return ansi.Strip(m.Render()) }
+
+func unfinishedRun() model.RunSummary {
+	return model.RunSummary{
+		RunID: "ab12cd34", Procedure: "drain", Params: map[string]string{"node": "node-0.example.com", "timeout": "5m"},
+		User: "alice", Host: "master-0", Path: "/var/lib/day2/journal/x.jsonl", Started: fixedNow.Add(-time.Hour), Last: fixedNow,
+		Sessions: 1, StoppedAt: "evict",
+		Steps: []model.StepSummary{{ID: "preflight", Outcome: model.OutcomeOK}, {ID: "cordon", Outcome: model.OutcomeOK}, {ID: "evict", Started: true}},
+	}
+}
+
+func TestJournalPaneShowsRunsAndOffersResume(t *testing.T) {
+	m := sized(80, 24)
+	done := unfinishedRun()
+	done.RunID, done.Finished, done.Outcome, done.StoppedAt = "ee00ff11", true, model.OutcomeOK, ""
+	m.Update(journalLoaded{runs: []model.RunSummary{unfinishedRun(), done}})
+	press(m, "3")
+	got := screen(m)
+	for _, want := range []string{"UNFINISHED at evict", "alice@master-0", "evict        started, not ended", "params node=node-0.example.com timeout=5m", "2 runs · 1 unfinished"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("journal pane lacks %q:\n%s", want, got)
+		}
+	}
+	// Read-only: R starts nothing.
+	press(m, "R")
+	if m.wiz != nil {
+		t.Fatal("R must not resume without actions")
+	}
+}

@@ -64,7 +64,7 @@ func newConsoleWith(t *testing.T, w, h int, actions bool) *console {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); sess.Wait() })
 	c := &console{msgs: make(chan any, 64), clock: time.Now()}
-	opts := []Option{WithClock(func() time.Time { return c.clock })}
+	opts := []Option{WithClock(func() time.Time { return c.clock }), WithJournal(sess.Runs)}
 	if actions {
 		opts = append(opts, WithActions(ctx, sess))
 	}
@@ -332,6 +332,10 @@ func TestWizardDrainsNodeFromTheConsole(t *testing.T) {
 	if c.m.wiz != nil {
 		t.Fatal("esc closes a finished wizard")
 	}
+	c.key("3")
+	c.until(t, "the run in the Journal pane", 10*time.Second, func(s string) bool {
+		return rowHas(s, node, "done") && strings.Contains(s, "evict") && strings.Contains(s, "tester@master-0")
+	})
 }
 
 func TestReadonlyHidesActions(t *testing.T) {

@@ -4,13 +4,13 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is the one keymap of the program; every binding appears in `?`.
 type KeyMap struct {
-	Nodes, Etcd, NextPane key.Binding
-	Up, Down, Top, Bottom key.Binding
-	PageUp, PageDown      key.Binding
-	Help, Close, Quit     key.Binding
+	Nodes, Etcd, Journal, NextPane key.Binding
+	Up, Down, Top, Bottom          key.Binding
+	PageUp, PageDown               key.Binding
+	Help, Close, Quit              key.Binding
 	// Actions on the selected node; absent with --readonly.
-	Drain, Cordon key.Binding
-	actions       bool
+	Drain, Cordon, Resume key.Binding
+	actions               bool
 }
 
 // DefaultKeys are k9s-familiar.
@@ -18,6 +18,7 @@ func DefaultKeys() KeyMap {
 	return KeyMap{
 		Nodes:    key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
 		Etcd:     key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
+		Journal:  key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "journal of procedure runs")),
 		NextPane: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
 		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
@@ -30,6 +31,7 @@ func DefaultKeys() KeyMap {
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),
 		Drain:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "drain node")),
 		Cordon:   key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "cordon/uncordon node")),
+		Resume:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume selected unfinished run")),
 	}
 }
 
@@ -39,12 +41,12 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit}
 // FullHelp is the `?` overlay, one group per column.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	groups := [][]key.Binding{
-		{k.Nodes, k.Etcd, k.NextPane},
+		{k.Nodes, k.Etcd, k.Journal, k.NextPane},
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, []key.Binding{k.Drain, k.Cordon,
+		groups = append(groups, []key.Binding{k.Drain, k.Cordon, k.Resume,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close"))})
 	}

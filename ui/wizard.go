@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/day2ops/day2/model"
 	"github.com/day2ops/day2/ops"
 )
 
@@ -16,7 +17,7 @@ import (
 // *ops.Session implements it.
 type Actions interface {
 	Procedure(name string, params map[string]string) (*ops.Procedure, error)
-	Start(ctx context.Context, p *ops.Procedure, op ops.Operator) <-chan error
+	Start(ctx context.Context, p *ops.Procedure, op ops.Operator, resume *model.RunSummary) <-chan error
 }
 
 // promptGrace is how long keys are ignored after a prompt opens, so keys
@@ -84,10 +85,10 @@ type wizard struct {
 	pendingRestart string
 }
 
-func startWizard(parent context.Context, a Actions, proc *ops.Procedure) (*wizard, tea.Cmd) {
+func startWizard(parent context.Context, a Actions, proc *ops.Procedure, resume *model.RunSummary) (*wizard, tea.Cmd) {
 	ctx, cancel := context.WithCancel(parent)
 	w := &wizard{proc: proc, ch: make(chan tea.Msg, 256), cancel: cancel, states: map[string]ops.StepState{}}
-	done := a.Start(ctx, proc, wizardOperator{w.ch})
+	done := a.Start(ctx, proc, wizardOperator{w.ch}, resume)
 	go func() { w.ch <- wizardDone{<-done} }()
 	return w, listen(w.ch)
 }
