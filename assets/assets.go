@@ -12,10 +12,14 @@ import (
 //go:embed steps/*.md
 var steps embed.FS
 
-// StepText is the explanation of a procedure's step, from
-// steps/<procedure>.<step>.md.
+// StepText is the explanation of a procedure's step:
+// steps/<procedure>.<step>.md, or steps/<step>.md for a step several
+// procedures share (cordon, evict...).
 func StepText(procedure, step string) (string, error) {
 	b, err := steps.ReadFile(fmt.Sprintf("steps/%s.%s.md", procedure, step))
+	if err != nil {
+		b, err = steps.ReadFile(fmt.Sprintf("steps/%s.md", step))
+	}
 	if err != nil {
 		return "", fmt.Errorf("explanation of %s step %s: %w", procedure, step, err)
 	}

@@ -27,14 +27,14 @@ type spec struct {
 
 var catalog = map[string]spec{
 	"drain": {
-		title: "Drain a node: cordon it and evict its pods (seed 003 §5.3.1, §7.1.1)",
-		params: []Param{
-			{Name: "node", Help: "the node to drain", Required: true},
-			{Name: "delete-emptydir-data", Help: "consent: pods with emptyDir volumes lose that data", Bool: true},
-			{Name: "force", Help: "consent: pods without a controller are deleted for good", Bool: true},
-			{Name: "timeout", Help: "give up the eviction after this long (the node stays cordoned)", Default: "5m"},
-		},
-		build: buildDrain,
+		title:  "Drain a node: cordon it and evict its pods (seed 003 §5.3.1, §7.1.1)",
+		params: drainParams("the node to drain"),
+		build:  buildDrain,
+	},
+	"decommission": {
+		title:  "Deprecate a node host: drain, take it out of the load balancer, delete the Node (seed 003 §5.3.1)",
+		params: drainParams("the node to decommission"),
+		build:  buildDecommission,
 	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
@@ -46,6 +46,16 @@ var catalog = map[string]spec{
 		params: []Param{{Name: "node", Help: "the node to uncordon", Required: true}},
 		build:  buildUncordon,
 	},
+}
+
+// drainParams are the parameters of every procedure that drains a node.
+func drainParams(node string) []Param {
+	return []Param{
+		{Name: "node", Help: node, Required: true},
+		{Name: "delete-emptydir-data", Help: "consent: pods with emptyDir volumes lose that data", Bool: true},
+		{Name: "force", Help: "consent: pods without a controller are deleted for good", Bool: true},
+		{Name: "timeout", Help: "give up the eviction after this long (the node stays cordoned)", Default: "5m"},
+	}
 }
 
 // ProcedureNames lists the procedures, sorted.

@@ -17,7 +17,7 @@ func buildDrain(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	opts := kube.DrainOptions{DeleteEmptyDirData: p.bool("delete-emptydir-data"), Force: p.bool("force"), Timeout: timeout}
-	d := kube.NewDrainer(s.client)
+	d := newDrainer(s)
 	var pre model.DrainPreflight
 	look := func(ctx context.Context) error {
 		var err error
@@ -66,11 +66,11 @@ func buildDrain(s *Session, p params) (*Procedure, error) {
 }
 
 func buildCordon(s *Session, p params) (*Procedure, error) {
-	return &Procedure{Steps: []*Step{cordonStep(kube.NewDrainer(s.client), p["node"], true)}}, nil
+	return &Procedure{Steps: []*Step{cordonStep(newDrainer(s), p["node"], true)}}, nil
 }
 
 func buildUncordon(s *Session, p params) (*Procedure, error) {
-	return &Procedure{Steps: []*Step{cordonStep(kube.NewDrainer(s.client), p["node"], false)}}, nil
+	return &Procedure{Steps: []*Step{cordonStep(newDrainer(s), p["node"], false)}}, nil
 }
 
 // cordonStep cordons (or uncordons) a node, verified by reading it back.
@@ -129,3 +129,5 @@ func evictPlan(pre model.DrainPreflight, o kube.DrainOptions) Plan {
 	plan = append(plan, fmt.Sprintf("then wait until they are gone, for at most %s; a PodDisruptionBudget refusal is retried every 5s", o.Timeout))
 	return plan
 }
+
+func newDrainer(s *Session) *kube.Drainer { return kube.NewDrainer(s.client) }

@@ -66,8 +66,19 @@ func messages(evs []Event, step string) []string {
 	return out
 }
 
+// frontendNode is a worker that surely has a pod to evict (where the
+// scheduler put pods varies between runs).
+func frontendNode(t *testing.T) string {
+	t.Helper()
+	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatal("no frontend pods", err)
+	}
+	return pods.Items[0].Spec.NodeName
+}
+
 func TestDrainWorker(t *testing.T) {
-	s, node := session(t), cluster.Workers[0]
+	s, node := session(t), frontendNode(t)
 	p, err := s.Procedure("drain", map[string]string{"node": node, "delete-emptydir-data": "true", "force": "true"})
 	if err != nil {
 		t.Fatal(err)
@@ -145,13 +156,7 @@ func waitAllowed(t *testing.T, want int32) {
 }
 
 func TestDrainBlockedByPDBStopsAtTimeoutCordoned(t *testing.T) {
-	s := session(t)
-	// Find a worker running a frontend pod.
-	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatal("no frontend pods", err)
-	}
-	node := pods.Items[0].Spec.NodeName
+	s, node := session(t), frontendNode(t)
 	setMinAvailable(t, 3)
 	t.Cleanup(func() { setMinAvailable(t, 2) })
 	waitAllowed(t, 0)

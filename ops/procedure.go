@@ -27,6 +27,11 @@ type Step struct {
 	// Skippable steps may be skipped by the operator.
 	Skippable bool
 
+	// Applies, when set, decides whether the step concerns this target at
+	// all (an infra-only step on a worker); one that does not is skipped,
+	// with the reason journaled.
+	Applies func(ctx context.Context) (bool, string)
+
 	Check func(ctx context.Context) error
 	// Plan runs after Check even when Check failed, so it must say what it
 	// can from whatever Check learned.

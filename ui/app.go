@@ -165,8 +165,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
-	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon):
-		return m.nodeAction(key.Matches(msg, k.Drain))
+	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission):
+		return m.nodeAction(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
@@ -207,15 +207,19 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// nodeAction starts drain, or cordon/uncordon, on the selected node.
-func (m *Model) nodeAction(drain bool) tea.Cmd {
+// nodeAction starts drain, decommission, or cordon/uncordon on the
+// selected node.
+func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 	row, ok := m.nodes.table.Selected()
 	if !ok {
 		m.notice = "no node selected"
 		return nil
 	}
 	name := "drain"
-	if !drain {
+	switch {
+	case key.Matches(msg, m.keys.Decommission):
+		name = "decommission"
+	case key.Matches(msg, m.keys.Cordon):
 		name = "cordon"
 		for _, n := range m.nodes.snap.Items {
 			if n.Name == row.Key && n.Unschedulable {

@@ -9,29 +9,30 @@ type KeyMap struct {
 	PageUp, PageDown               key.Binding
 	Help, Close, Quit              key.Binding
 	// Actions on the selected node; absent with --readonly.
-	Drain, Cordon, Resume key.Binding
-	actions               bool
+	Drain, Cordon, Decommission, Resume key.Binding
+	actions                             bool
 }
 
 // DefaultKeys are k9s-familiar.
 func DefaultKeys() KeyMap {
 	return KeyMap{
-		Nodes:    key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
-		Etcd:     key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
-		Journal:  key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "journal of procedure runs")),
-		NextPane: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
-		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
-		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
-		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "first row")),
-		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "last row")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup/ctrl+b", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn/ctrl+f", "page down")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Close:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),
-		Drain:    key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "drain node")),
-		Cordon:   key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "cordon/uncordon node")),
-		Resume:   key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume selected unfinished run")),
+		Nodes:        key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
+		Etcd:         key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
+		Journal:      key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "journal of procedure runs")),
+		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Up:           key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
+		Down:         key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
+		Top:          key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "first row")),
+		Bottom:       key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "last row")),
+		PageUp:       key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup/ctrl+b", "page up")),
+		PageDown:     key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn/ctrl+f", "page down")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
+		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),
+		Drain:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "drain node")),
+		Cordon:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "cordon/uncordon node")),
+		Decommission: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decommission node")),
+		Resume:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume selected unfinished run")),
 	}
 }
 
@@ -46,7 +47,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, []key.Binding{k.Drain, k.Cordon, k.Resume,
+		groups = append(groups, []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Resume,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close"))})
 	}

@@ -188,7 +188,7 @@ func (w *wizard) key(k tea.KeyPressMsg, now time.Time) wizardOutcome {
 // wantsConsent reports whether the pre-flight is blocked on a consent the
 // run does not have yet (the problem text names the flag).
 func (w *wizard) wantsConsent(param string) bool {
-	if w.proc.Name != "drain" || w.proc.Params[param] == "true" {
+	if w.proc.Params[param] == "true" || !takesParam(w.proc.Name, param) {
 		return false
 	}
 	problem := w.lastProblem
@@ -329,4 +329,13 @@ func lastLines(lines []string, n int) []string {
 		return append([]string{fmt.Sprintf("… %d more", len(lines)-n)}, lines[len(lines)-n:]...)
 	}
 	return lines
+}
+
+func takesParam(procedure, param string) bool {
+	for _, p := range ops.ProcedureParams(procedure) {
+		if p.Name == param {
+			return true
+		}
+	}
+	return false
 }

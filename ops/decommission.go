@@ -1,0 +1,223 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/model"
+)
+
+// The load balancer of seed 003 §5.2.1.3 and §5.3.1.
+const (
+	haproxyCfg = "/etc/haproxy/haproxy.cfg"
+)
+
+var routerBackends = []string{"router80", "router443"}
+
+// infraServices are what an infra node runs in seed 003 §3.4.
+var infraServices = []string{"router", "docker-registry"}
+
+// buildDecommission is seed 003 §5.3.1, deprecating a node host: the
+// drain's steps, then for an infra node the scale-down and the load
+// balancer, then the checks and the deletion of the Node object.
+func buildDecommission(s *Session, p params) (*Procedure, error) {
+	drain, err := buildDrain(s, p)
+	if err != nil {
+		return nil, err
+	}
+	node := p["node"]
+	fs := hostfs.New(s.opts.HostRoot)
+	infra := func(ctx context.Context) (bool, string) {
+		n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return true, "" // let the step's check report it
+		}
+		for _, r := range model.RolesFromLabels(n.Labels) {
+			if r == "infra" {
+				return true, ""
+			}
+		}
+		return false, node + " is not an infra node"
+	}
+	steps := append(drain.Steps, scaleInfraStep(s, infra), haproxyStep(fs, node, infra),
+		&Step{ID: "haproxy-restart", Title: "Restart haproxy on the load balancer", Manual: true, Applies: infra,
+			Plan: func(context.Context) (Plan, error) {
+				return Plan{"on the load balancer host: sudo systemctl restart haproxy"}, nil
+			}},
+		verifyEmptyStep(s, node), deleteNodeStep(s, node))
+	return &Procedure{Steps: steps}, nil
+}
+
+func scaleInfraStep(s *Session, infra func(context.Context) (bool, string)) *Step {
+	target := map[string]int32{}
+	read := func(ctx context.Context) error {
+		for _, name := range infraServices {
+			sc, err := s.client.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return fmt.Errorf("deployment default/%s: %w", name, err)
+			}
+			if sc.Spec.Replicas < 2 {
+				return fmt.Errorf("default/%s has %d replicas: not scaling below one", name, sc.Spec.Replicas)
+			}
+			target[name] = sc.Spec.Replicas - 1
+		}
+		return nil
+	}
+	return &Step{
+		ID: "scale-infra", Title: "Scale router and docker-registry down by one", Skippable: true, Applies: infra,
+		Check: read,
+		Plan: func(context.Context) (Plan, error) {
+			var plan Plan
+			for _, name := range infraServices {
+				plan = append(plan, fmt.Sprintf("PATCH /apis/apps/v1/namespaces/default/deployments/%s/scale {\"spec\":{\"replicas\":%d}}", name, target[name]))
+			}
+			return plan, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			for _, name := range infraServices {
+				sc, err := s.client.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				sc.Spec.Replicas = target[name]
+				if _, err := s.client.AppsV1().Deployments("default").UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
+					return fmt.Errorf("scale default/%s: %w", name, err)
+				}
+				progress(fmt.Sprintf("default/%s scaled to %d", name, target[name]))
+			}
+			return nil
+		},
+		Verify: func(ctx context.Context) error {
+			for _, name := range infraServices {
+				d, err := s.client.AppsV1().Deployments("default").Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				if *d.Spec.Replicas != target[name] {
+					return fmt.Errorf("default/%s wants %d replicas, not %d", name, *d.Spec.Replicas, target[name])
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// haproxyStep edits the load balancer on this host when it is here, and
+// otherwise says exactly what to remove where it is.
+func haproxyStep(fs hostfs.FS, node string, infra func(context.Context) (bool, string)) *Step {
+	var edit hostfs.Edit
+	local := false
+	look := func(context.Context) error {
+		local = false
+		if !fs.Exists(haproxyCfg) {
+			return nil
+		}
+		var err error
+		edit, err = fs.PlanEdit(haproxyCfg, func(b []byte) ([]byte, error) {
+			out, _ := model.RemoveHAProxyServer(string(b), routerBackends, node)
+			return []byte(out), nil
+		})
+		local = err == nil && edit.Changes()
+		return err
+	}
+	return &Step{
+		ID: "haproxy", Title: "Remove " + node + " from the router80/router443 backends", Applies: infra,
+		Check: look,
+		Plan: func(context.Context) (Plan, error) {
+			if local {
+				return append(Plan{fmt.Sprintf("edit %s under %s (backup beside it):", haproxyCfg, fs.Root)}, strings.Split(strings.TrimRight(edit.Diff, "\n"), "\n")...), nil
+			}
+			return Plan{
+				fmt.Sprintf("manual: %s on this host does not list %s; on the load balancer host edit %s", haproxyCfg, node, haproxyCfg),
+				fmt.Sprintf("and delete the `server %s …` lines of the backends %s", node, strings.Join(routerBackends, " and ")),
+			}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			if !local {
+				return nil // done by the operator on the load balancer host
+			}
+			backup, err := fs.Apply(edit, time.Now())
+			if err != nil {
+				return err
+			}
+			progress("backup " + backup)
+			return nil
+		},
+		Verify: func(context.Context) error {
+			if !fs.Exists(haproxyCfg) {
+				return nil
+			}
+			data, err := fs.ReadFile(haproxyCfg)
+			if err != nil {
+				return err
+			}
+			for _, b := range routerBackends {
+				for _, srv := range model.HAProxyServers(string(data), b) {
+					if srv == node {
+						return fmt.Errorf("%s still lists %s in backend %s", haproxyCfg, node, b)
+					}
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func verifyEmptyStep(s *Session, node string) *Step {
+	d := newDrainer(s)
+	return &Step{
+		ID: "verify-empty", Title: "Check that no pods remain on " + node,
+		Check: func(ctx context.Context) error {
+			left, err := d.Remaining(ctx, node)
+			if err != nil {
+				return err
+			}
+			if len(left) > 0 {
+				refs := make([]string, len(left))
+				for i, p := range left {
+					refs[i] = p.Ref()
+				}
+				return fmt.Errorf("still on %s: %s", node, strings.Join(refs, ", "))
+			}
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{"read only: list the pods on " + node + " (DaemonSet pods and mirrors may stay)"}, nil
+		},
+	}
+}
+
+func deleteNodeStep(s *Session, node string) *Step {
+	return &Step{
+		ID: "delete-node", Title: "Delete the Node object " + node, Destructive: true, Confirm: node,
+		Check: func(ctx context.Context) error {
+			_, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			return err
+		},
+		Plan: func(context.Context) (Plan, error) { return Plan{"DELETE /api/v1/nodes/" + node}, nil },
+		Run: func(ctx context.Context, _ func(string)) error {
+			err := s.client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		},
+		Verify: func(ctx context.Context) error {
+			_, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				return nil
+			case err == nil:
+				return errors.New("node " + node + " still exists")
+			}
+			return err
+		},
+	}
+}

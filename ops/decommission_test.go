@@ -1,0 +1,108 @@
+package ops
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/day2ops/day2/model"
+)
+
+// Decommission an infra node end to end (seed 003 §5.3.1), including the
+// haproxy edit on master-0's host root.
+func TestDecommissionInfraNode(t *testing.T) {
+	s, node := session(t), cluster.Infra[2]
+	cfgPath := filepath.Join(cluster.HostRoot(0), "etc/haproxy/haproxy.cfg")
+	before, err := os.ReadFile(cfgPath)
+	if err != nil || len(model.HAProxyServers(string(before), "router80")) != 3 {
+		t.Fatalf("seeded haproxy.cfg: %v", err)
+	}
+	p, err := s.Procedure("decommission", map[string]string{"node": node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &scripted{answers: []Answer{
+		{Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed, Typed: node}, // preflight, cordon, evict
+		{Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed}, // scale, haproxy, restart (manual)
+		{Decision: Proceed}, {Decision: Proceed, Typed: node}, // verify-empty, delete
+	}}
+	j := openJournal(t)
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j}); err != nil {
+		t.Fatalf("%v (prompts: %d)", err, len(op.prompts))
+	}
+
+	// The haproxy plan was the exact diff; the file lost only that node.
+	var haproxyPlan []string
+	for _, pr := range op.prompts {
+		if pr.Step.ID == "haproxy" {
+			haproxyPlan = pr.Plan
+		}
+	}
+	plan := strings.Join(haproxyPlan, "\n")
+	if !strings.Contains(plan, "-    server "+node+" 127.0.20.3:80 check") || !strings.Contains(plan, "-    server "+node+" 127.0.20.3:443 check") {
+		t.Errorf("haproxy plan must show the diff:\n%s", plan)
+	}
+	after, _ := os.ReadFile(cfgPath)
+	for _, b := range []string{"router80", "router443"} {
+		if got := model.HAProxyServers(string(after), b); len(got) != 2 || strings.Contains(strings.Join(got, ","), node) {
+			t.Errorf("%s servers after: %v", b, got)
+		}
+	}
+	if want, _ := model.RemoveHAProxyServer(string(before), []string{"router80", "router443"}, node); want != string(after) {
+		t.Errorf("haproxy.cfg changed beyond the two lines:\n%s", after)
+	}
+	backups, _ := filepath.Glob(cfgPath + ".day2-*.bak")
+	if len(backups) != 1 {
+		t.Fatalf("want one backup beside haproxy.cfg, got %v", backups)
+	}
+	if b, _ := os.ReadFile(backups[0]); string(b) != string(before) {
+		t.Error("the backup must hold the original")
+	}
+
+	// The node is gone, and the infra services are one replica smaller.
+	if _, err := cluster.Client.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("node %s still there: %v", node, err)
+	}
+	for _, name := range []string{"router", "docker-registry"} {
+		d, err := cluster.Client.AppsV1().Deployments("default").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil || *d.Spec.Replicas != 2 {
+			t.Errorf("%s replicas: %v %v", name, d.Spec.Replicas, err)
+		}
+	}
+	_, sum := readOnly(t, j)
+	if !sum.Finished || sum.Outcome != model.OutcomeOK || len(sum.Steps) != 8 {
+		t.Fatalf("journal: %+v", sum)
+	}
+}
+
+// On a worker the infra-only steps skip themselves, and say why.
+func TestDecommissionSkipsInfraStepsOnAWorker(t *testing.T) {
+	s := session(t)
+	p, err := s.Procedure("decommission", map[string]string{"node": cluster.Workers[2], "delete-emptydir-data": "true", "force": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &scripted{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t), DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	skipped := map[string]string{}
+	for _, e := range op.events {
+		if e.State == StateSkipped {
+			skipped[e.Step] = e.Message
+		}
+	}
+	for _, id := range []string{"scale-infra", "haproxy", "haproxy-restart"} {
+		if !strings.Contains(skipped[id], "is not an infra node") {
+			t.Errorf("%s on a worker: %q", id, skipped[id])
+		}
+	}
+	if _, ok := skipped["delete-node"]; ok {
+		t.Error("delete-node applies to every node")
+	}
+}
