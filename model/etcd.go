@@ -194,3 +194,51 @@ func SortMembers(ms []EtcdMember) {
 		return a.ID < b.ID
 	})
 }
+
+// RemovalCheck decides whether member id may be removed (seed 003
+// §5.2.1.4, §5.4.5): it must exist; the healthy voters left must still
+// make a quorum of the smaller cluster; and a cluster is never shrunk to or
+// from two members unless allowTwo (a typed override), since two members
+// tolerate no failure at all. Removing the leader is allowed with a warning
+// (etcd elects another, with a short pause in writes).
+func (c EtcdCluster) RemovalCheck(id uint64, allowTwo bool) (warnings []string, err error) {
+	var target *EtcdMember
+	for i := range c.Members {
+		if c.Members[i].ID == id {
+			target = &c.Members[i]
+		}
+	}
+	if target == nil {
+		return nil, fmt.Errorf("no member %s in the cluster", FormatMemberID(id))
+	}
+	if target.Learner {
+		return nil, nil // a learner does not vote: removing it never costs quorum
+	}
+	voters := c.Voters()
+	healthyAfter := c.HealthyVoters()
+	if target.Healthy {
+		healthyAfter--
+	}
+	if need := QuorumSize(voters - 1); healthyAfter < need {
+		return nil, fmt.Errorf("removing %s (%s) leaves %d healthy voting members, and a %d-member cluster needs %d: bring the unhealthy members back first",
+			target.DisplayName(), target.IDHex(), healthyAfter, voters-1, need)
+	}
+	if (voters == 2 || voters-1 == 2) && !allowTwo {
+		return nil, fmt.Errorf("removing %s shrinks the cluster from %d to %d members; a two-member cluster tolerates no failure — allow it explicitly to go on",
+			target.DisplayName(), voters, voters-1)
+	}
+	if l, ok := c.Leader(); ok && l.ID == id {
+		warnings = append(warnings, fmt.Sprintf("%s is the leader: the others elect a new one, writes pause for about an election timeout", target.DisplayName()))
+	}
+	return warnings, nil
+}
+
+// Member finds a member by name.
+func (c EtcdCluster) Member(name string) (EtcdMember, bool) {
+	for _, m := range c.Members {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return EtcdMember{}, false
+}

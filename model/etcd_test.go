@@ -1,6 +1,9 @@
 package model
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func members(spec ...string) []EtcdMember {
 	// each spec: "h" healthy voter, "u" unhealthy voter, "l" healthy learner, "L" unhealthy learner
@@ -94,5 +97,43 @@ func TestMemberIdentity(t *testing.T) {
 	SortMembers(ms)
 	if ms[0].Name != "m-a" || ms[1].Name != "m-b" || ms[2].ID != 9 {
 		t.Errorf("SortMembers order = %+v", ms)
+	}
+}
+
+func TestRemovalCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		spec     []string
+		remove   uint64
+		allowTwo bool
+		wantErr  string
+	}{
+		{"healthy five, remove one", []string{"h", "h", "h", "h", "h"}, 5, false, ""},
+		{"three healthy to two needs the override", []string{"h", "h", "h"}, 3, false, "shrinks the cluster from 3 to 2"},
+		{"three healthy to two with override", []string{"h", "h", "h"}, 3, true, ""},
+		{"remove a healthy one while another is down", []string{"h", "u", "h"}, 3, true, "leaves 1 healthy voting members, and a 2-member cluster needs 2"},
+		{"remove the dead one", []string{"h", "u", "h"}, 2, true, ""},
+		{"four with one down, remove a healthy one", []string{"h", "h", "u", "h"}, 1, true, ""},
+		{"two to one needs the override", []string{"h", "h"}, 2, false, "shrinks the cluster from 2 to 1"},
+		{"learner is always removable", []string{"h", "u", "l"}, 3, false, ""},
+		{"unknown member", []string{"h", "h", "h"}, 9, true, "no member 9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := EtcdCluster{Members: members(tc.spec...)}
+			_, err := c.RemovalCheck(tc.remove, tc.allowTwo)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	c := EtcdCluster{Members: members("h", "h", "h", "h", "h")}
+	for i := range c.Members {
+		c.Members[i].Reached, c.Members[i].LeaderID = true, 1
+	}
+	if w, err := c.RemovalCheck(1, false); err != nil || len(w) != 1 || !strings.Contains(w[0], "is the leader") {
+		t.Fatalf("removing the leader warns: %v %v", w, err)
 	}
 }

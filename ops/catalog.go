@@ -36,6 +36,13 @@ var catalog = map[string]spec{
 		params: drainParams("the node to decommission"),
 		build:  buildDecommission,
 	},
+	"deprecate-master": {
+		title: "Deprecate a master host: back up, take it out of the load balancer, remove its etcd member safely, delete the Node (seed 003 §5.2.1)",
+		params: append(drainParams("the master to deprecate"),
+			Param{Name: "master-root", Help: "the deprecated master's files (its host root) when reachable from here; otherwise those steps are manual"},
+			Param{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true}),
+		build: buildDeprecateMaster,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},

@@ -46,37 +46,43 @@ func buildDecommission(s *Session, p params) (*Procedure, error) {
 		}
 		return false, node + " is not an infra node"
 	}
-	steps := append(drain.Steps, scaleInfraStep(s, infra), haproxyStep(fs, node, infra),
-		&Step{ID: "haproxy-restart", Title: "Restart haproxy on the load balancer", Manual: true, Applies: infra,
-			Plan: func(context.Context) (Plan, error) {
-				return Plan{"on the load balancer host: sudo systemctl restart haproxy"}, nil
-			}},
-		verifyEmptyStep(s, node), deleteNodeStep(s, node))
+	steps := append(drain.Steps, scaleInfraStep(s, node, infra), haproxyStep(fs, node, "haproxy", routerBackends, infra),
+		haproxyRestartStep(infra), verifyEmptyStep(s, node), deleteNodeStep(s, node))
 	return &Procedure{Steps: steps}, nil
 }
 
-func scaleInfraStep(s *Session, infra func(context.Context) (bool, string)) *Step {
-	target := map[string]int32{}
-	read := func(ctx context.Context) error {
-		for _, name := range infraServices {
-			sc, err := s.client.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return fmt.Errorf("deployment default/%s: %w", name, err)
-			}
-			if sc.Spec.Replicas < 2 {
-				return fmt.Errorf("default/%s has %d replicas: not scaling below one", name, sc.Spec.Replicas)
-			}
-			target[name] = sc.Spec.Replicas - 1
+// scaleInfraStep scales router and docker-registry to one replica per
+// remaining schedulable infra node, the seed's "every infrastructure node is
+// running only one kind of each pod". Derived from the nodes, not from the
+// current count, it is idempotent: a resumed run never scales twice.
+func scaleInfraStep(s *Session, node string, infra func(context.Context) (bool, string)) *Step {
+	var target int32
+	remaining := func(ctx context.Context) (int32, error) {
+		nodes, err := s.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: model.RolePrefix + "infra"})
+		if err != nil {
+			return 0, fmt.Errorf("infra nodes: %w", err)
 		}
-		return nil
+		var n int32
+		for _, x := range nodes.Items {
+			if x.Name != node && !x.Spec.Unschedulable {
+				n++
+			}
+		}
+		return n, nil
 	}
 	return &Step{
-		ID: "scale-infra", Title: "Scale router and docker-registry down by one", Skippable: true, Applies: infra,
-		Check: read,
+		ID: "scale-infra", Title: "Scale router and docker-registry to the remaining infra nodes", Skippable: true, Applies: infra,
+		Check: func(ctx context.Context) error {
+			var err error
+			if target, err = remaining(ctx); err == nil && target < 1 {
+				err = errors.New("no other schedulable infra node: not scaling the router and registry to zero")
+			}
+			return err
+		},
 		Plan: func(context.Context) (Plan, error) {
 			var plan Plan
 			for _, name := range infraServices {
-				plan = append(plan, fmt.Sprintf("PATCH /apis/apps/v1/namespaces/default/deployments/%s/scale {\"spec\":{\"replicas\":%d}}", name, target[name]))
+				plan = append(plan, fmt.Sprintf("PATCH /apis/apps/v1/namespaces/default/deployments/%s/scale {\"spec\":{\"replicas\":%d}} (no change if already at or below)", name, target))
 			}
 			return plan, nil
 		},
@@ -86,22 +92,29 @@ func scaleInfraStep(s *Session, infra func(context.Context) (bool, string)) *Ste
 				if err != nil {
 					return err
 				}
-				sc.Spec.Replicas = target[name]
+				if sc.Spec.Replicas <= target {
+					continue
+				}
+				sc.Spec.Replicas = target
 				if _, err := s.client.AppsV1().Deployments("default").UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
 					return fmt.Errorf("scale default/%s: %w", name, err)
 				}
-				progress(fmt.Sprintf("default/%s scaled to %d", name, target[name]))
+				progress(fmt.Sprintf("default/%s scaled to %d", name, target))
 			}
 			return nil
 		},
 		Verify: func(ctx context.Context) error {
+			want, err := remaining(ctx)
+			if err != nil {
+				return err
+			}
 			for _, name := range infraServices {
 				d, err := s.client.AppsV1().Deployments("default").Get(ctx, name, metav1.GetOptions{})
 				if err != nil {
 					return err
 				}
-				if *d.Spec.Replicas != target[name] {
-					return fmt.Errorf("default/%s wants %d replicas, not %d", name, *d.Spec.Replicas, target[name])
+				if *d.Spec.Replicas > want {
+					return fmt.Errorf("default/%s wants %d replicas for %d infra nodes", name, *d.Spec.Replicas, want)
 				}
 			}
 			return nil
@@ -109,9 +122,9 @@ func scaleInfraStep(s *Session, infra func(context.Context) (bool, string)) *Ste
 	}
 }
 
-// haproxyStep edits the load balancer on this host when it is here, and
-// otherwise says exactly what to remove where it is.
-func haproxyStep(fs hostfs.FS, node string, infra func(context.Context) (bool, string)) *Step {
+// haproxyStep removes node from the backends of the load balancer on this
+// host when it is here, and otherwise says exactly what to remove where it is.
+func haproxyStep(fs hostfs.FS, node, id string, backends []string, applies func(context.Context) (bool, string)) *Step {
 	var edit hostfs.Edit
 	local := false
 	look := func(context.Context) error {
@@ -121,14 +134,14 @@ func haproxyStep(fs hostfs.FS, node string, infra func(context.Context) (bool, s
 		}
 		var err error
 		edit, err = fs.PlanEdit(haproxyCfg, func(b []byte) ([]byte, error) {
-			out, _ := model.RemoveHAProxyServer(string(b), routerBackends, node)
+			out, _ := model.RemoveHAProxyServer(string(b), backends, node)
 			return []byte(out), nil
 		})
 		local = err == nil && edit.Changes()
 		return err
 	}
 	return &Step{
-		ID: "haproxy", Title: "Remove " + node + " from the router80/router443 backends", Applies: infra,
+		ID: id, Title: "Remove " + node + " from the " + strings.Join(backends, "/") + " backends", Applies: applies,
 		Check: look,
 		Plan: func(context.Context) (Plan, error) {
 			if local {
@@ -136,7 +149,7 @@ func haproxyStep(fs hostfs.FS, node string, infra func(context.Context) (bool, s
 			}
 			return Plan{
 				fmt.Sprintf("manual: %s on this host does not list %s; on the load balancer host edit %s", haproxyCfg, node, haproxyCfg),
-				fmt.Sprintf("and delete the `server %s …` lines of the backends %s", node, strings.Join(routerBackends, " and ")),
+				fmt.Sprintf("and delete the `server %s …` lines of the backends %s", node, strings.Join(backends, " and ")),
 			}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
@@ -158,7 +171,7 @@ func haproxyStep(fs hostfs.FS, node string, infra func(context.Context) (bool, s
 			if err != nil {
 				return err
 			}
-			for _, b := range routerBackends {
+			for _, b := range backends {
 				for _, srv := range model.HAProxyServers(string(data), b) {
 					if srv == node {
 						return fmt.Errorf("%s still lists %s in backend %s", haproxyCfg, node, b)

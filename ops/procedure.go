@@ -35,8 +35,10 @@ type Step struct {
 	Check func(ctx context.Context) error
 	// Plan runs after Check even when Check failed, so it must say what it
 	// can from whatever Check learned.
-	Plan   func(ctx context.Context) (Plan, error)
-	Run    func(ctx context.Context, progress func(string)) error
+	Plan func(ctx context.Context) (Plan, error)
+	Run  func(ctx context.Context, progress func(string)) error
+	// Verify must stand on its own: on resume it runs before Check, to tell
+	// whether an interrupted Run finished.
 	Verify func(ctx context.Context) error
 }
 

@@ -165,7 +165,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
-	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission):
+	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
 		return m.nodeAction(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
@@ -219,6 +219,8 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Decommission):
 		name = "decommission"
+	case key.Matches(msg, m.keys.Deprecate):
+		name = "deprecate-master"
 	case key.Matches(msg, m.keys.Cordon):
 		name = "cordon"
 		for _, n := range m.nodes.snap.Items {

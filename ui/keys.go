@@ -9,8 +9,8 @@ type KeyMap struct {
 	PageUp, PageDown               key.Binding
 	Help, Close, Quit              key.Binding
 	// Actions on the selected node; absent with --readonly.
-	Drain, Cordon, Decommission, Resume key.Binding
-	actions                             bool
+	Drain, Cordon, Decommission, Deprecate, Resume key.Binding
+	actions                                        bool
 }
 
 // DefaultKeys are k9s-familiar.
@@ -32,6 +32,7 @@ func DefaultKeys() KeyMap {
 		Drain:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "drain node")),
 		Cordon:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "cordon/uncordon node")),
 		Decommission: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decommission node")),
+		Deprecate:    key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "deprecate master")),
 		Resume:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume selected unfinished run")),
 	}
 }
@@ -47,7 +48,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Resume,
+		groups = append(groups, []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close"))})
 	}

@@ -157,3 +157,27 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Move renames a host file, creating the target's directory; it refuses to
+// overwrite (a static pod manifest moved to pods/disabled must not replace
+// an older one silently).
+func (f FS) Move(from, to string) error {
+	src, err := f.Path(from)
+	if err != nil {
+		return err
+	}
+	dst, err := f.Path(to)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("move %s to %s: the target exists", from, to)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("move %s: %w", from, err)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return fmt.Errorf("move %s to %s: %w", from, to, err)
+	}
+	return nil
+}

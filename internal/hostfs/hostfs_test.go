@@ -96,3 +96,51 @@ func TestPathStaysUnderRoot(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestBackupAndVerify(t *testing.T) {
+	f := root(t, map[string]string{
+		"etc/origin/master/master-config.yaml": "kind: MasterConfig\n",
+		"etc/origin/master/ca.key":             "KEY",
+		"etc/sysconfig/iptables":               "*filter\n",
+	})
+	a, err := f.Backup([]string{"/etc/origin", "/etc/sysconfig/iptables", "/etc/sysconfig/flanneld"},
+		map[string][]byte{"packages.txt": []byte("bash-4.2\n")}, "/backup/master-2-20261121.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Files != 4 || len(a.Missing) != 1 || a.Missing[0] != "/etc/sysconfig/flanneld" || len(a.SHA256) != 64 {
+		t.Fatalf("archive %+v", a)
+	}
+	p, _ := f.Path(a.Path)
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode: %v %v", fi, err)
+	}
+	if err := f.VerifyBackup(a.Path); err != nil {
+		t.Fatal(err)
+	}
+	// One flipped byte is caught.
+	data, _ := os.ReadFile(p)
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.VerifyBackup(a.Path); err == nil {
+		t.Fatal("a corrupted backup verified")
+	}
+	if _, err := f.Backup([]string{"/etc/origin"}, nil, a.Path); err == nil {
+		t.Fatal("an existing backup must never be overwritten")
+	}
+}
+
+func TestMoveRefusesToOverwrite(t *testing.T) {
+	f := root(t, map[string]string{"etc/origin/node/pods/apiserver.yaml": "a", "etc/origin/node/pods/disabled/old.yaml": "o"})
+	if err := f.Move("/etc/origin/node/pods/apiserver.yaml", "/etc/origin/node/pods/disabled/apiserver.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if f.Exists("/etc/origin/node/pods/apiserver.yaml") || !f.Exists("/etc/origin/node/pods/disabled/apiserver.yaml") {
+		t.Fatal("move did not move")
+	}
+	if err := f.Move("/etc/origin/node/pods/disabled/old.yaml", "/etc/origin/node/pods/disabled/apiserver.yaml"); err == nil {
+		t.Fatal("move over an existing file must be refused")
+	}
+}

@@ -76,6 +76,8 @@ type Cluster struct {
 	opts     Options
 	procs    []*proc // apiserver, controller-manager, scheduler, kwok
 	stopOnce sync.Once
+	// background ends the harness's own loops (the endpoint reconciler).
+	background context.CancelFunc
 }
 
 func (o *Options) defaults() {
@@ -125,7 +127,11 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	hosts := make([]hostInfo, 3)
 	for i := range hosts {
 		hosts[i] = hostInfo{
-			index: i, name: fmt.Sprintf("master-%d.example.com", i), ip: fmt.Sprintf("127.0.10.%d", i+1),
+			// Masters' InternalIPs are in TEST-NET-1 (RFC 5737), because the
+			// kubernetes Service lists them and endpoints may not be loopback
+			// addresses; like every node address here they are data only:
+			// nothing connects to them.
+			index: i, name: fmt.Sprintf("master-%d.example.com", i), ip: fmt.Sprintf("192.0.2.%d", 11+i),
 			clientURL: fmt.Sprintf("https://127.0.0.1:%d", ports[2*i]),
 			peerURL:   fmt.Sprintf("https://127.0.0.1:%d", ports[2*i+1]),
 		}
@@ -164,6 +170,9 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := c.startControllers(); err != nil {
 		return c, err
 	}
+	bg, cancel := context.WithCancel(context.Background())
+	c.background = cancel
+	go c.reconcileAPIEndpoints(bg)
 	if err := c.seed(ctx, hosts, infra); err != nil {
 		return c, err
 	}
@@ -412,6 +421,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, port int) error {
 		return fmt.Errorf("harness kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
+	cfg.WarningHandler = rest.NoWarnings{}
 	c.RestConfig = cfg
 	if c.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
@@ -509,6 +519,9 @@ func (c *Cluster) Env() []string {
 // unless Options.Keep. It is safe to call more than once.
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
+		if c.background != nil {
+			c.background()
+		}
 		for i := len(c.procs) - 1; i >= 0; i-- {
 			c.procs[i].stop(5 * time.Second)
 		}

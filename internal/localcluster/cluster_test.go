@@ -277,3 +277,34 @@ func TestWipeMember(t *testing.T) {
 	cluster.StartMember(2)
 	waitFor(t, "member 2 healthy on its restored data", 30*time.Second, func() bool { return etcdHealth(t, 2) == nil })
 }
+
+// The kubernetes Service lists the masters whose API server static pod is in
+// place, as the API servers' endpoint reconciler would.
+func TestAPIEndpointsFollowStaticPods(t *testing.T) {
+	ips := func() []string {
+		ep, err := cluster.Client.CoreV1().Endpoints("default").Get(context.Background(), "kubernetes", metav1.GetOptions{})
+		if err != nil || len(ep.Subsets) == 0 {
+			return nil
+		}
+		var out []string
+		for _, a := range ep.Subsets[0].Addresses {
+			out = append(out, a.IP)
+		}
+		return out
+	}
+	waitFor(t, "three masters listed", 10*time.Second, func() bool { return len(ips()) == 3 })
+	in := filepath.Join(cluster.HostRoot(1), APIServerManifest)
+	out := in + ".off"
+	if err := os.Rename(in, out); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Rename(out, in) })
+	waitFor(t, "master-1 dropped", 10*time.Second, func() bool {
+		got := ips()
+		return len(got) == 2 && !strings.Contains(strings.Join(got, ","), cluster.Masters[1].IP)
+	})
+	if err := os.Rename(out, in); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "master-1 back", 10*time.Second, func() bool { return len(ips()) == 3 })
+}

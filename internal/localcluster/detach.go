@@ -16,6 +16,9 @@ const pidsFile = "pids"
 // Release leaves a detached cluster running: it records the process groups
 // in Dir/pids and ends the static-pod imitation, without stopping anything.
 func (c *Cluster) Release() error {
+	if c.background != nil {
+		c.background()
+	}
 	var pgids []string
 	for _, p := range c.procs {
 		if p.running() {

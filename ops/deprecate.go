@@ -1,0 +1,411 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/model"
+)
+
+// masterBackupPaths is the master host backup of seed 003 §4.1: all of
+// /etc/origin, /etc/sysconfig and the other files it lists.
+var masterBackupPaths = []string{
+	"/etc/origin", "/etc/sysconfig", "/etc/etcd", "/etc/cni", "/etc/dnsmasq.conf", "/etc/dnsmasq.d",
+	"/etc/pki/ca-trust/source/anchors",
+}
+
+const (
+	staticPods    = "/etc/origin/node/pods"
+	etcdConfPath  = "/etc/etcd/etcd.conf"
+	caSerial      = "/etc/origin/master/ca.serial.txt"
+	etcdCADir     = "/etc/etcd/ca"
+	disabledPods  = staticPods + "/disabled"
+	masterBackups = "/backup"
+)
+
+// buildDeprecateMaster is seed 003 §5.2.1: back the master up, guard the CA
+// files, take it out of the load balancer, disable its API and controllers,
+// drain it, remove its etcd member only while quorum stays safe, update
+// ETCD_INITIAL_CLUSTER, check the kubernetes Service, delete the Node.
+// Files of the master itself are edited under master-root when given (day2
+// runs on another master, or the master's root is mounted); otherwise those
+// steps are manual, with the exact commands.
+func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
+	node := p["node"]
+	here := hostfs.New(s.opts.HostRoot)
+	var master *hostfs.FS
+	switch r := p["master-root"]; {
+	case r != "":
+		fs := hostfs.New(r)
+		master = &fs
+	case thisHostIs(here, node):
+		// day2 runs on the master being deprecated: its files are here.
+		master = &here
+	}
+	drain, err := buildDrain(s, p)
+	if err != nil {
+		return nil, err
+	}
+	always := func(context.Context) (bool, string) { return true, "" }
+	steps := []*Step{
+		masterPreflightStep(s, node),
+		masterBackupStep(master, node),
+		caHostStep(master),
+		haproxyStep(here, node, "haproxy", []string{"mgmt8443"}, always),
+		haproxyRestartStep(always),
+		moveManifestsStep(master, "disable-master-pods", "Disable the API and controllers static pods", "apiserver.yaml", "controller.yaml"),
+	}
+	steps = append(steps, drain.Steps[1:]...) // cordon, evict; the master pre-flight covered the look
+	steps = append(steps,
+		etcdRemoveStep(s, node, p.bool("allow-two-members")),
+		moveManifestsStep(master, "disable-etcd", "Stop the removed member's etcd static pod", "etcd.yaml"),
+		etcdConfStep(here, node),
+		endpointsStep(s, node),
+		deleteNodeStep(s, node),
+	)
+	return &Procedure{Steps: steps}, nil
+}
+
+func (s *Session) etcdReady() error {
+	if s.poller == nil {
+		return fmt.Errorf("etcd is not reachable from this session: %w", s.etcdErr)
+	}
+	return nil
+}
+
+func masterPreflightStep(s *Session, node string) *Step {
+	var plan Plan
+	return &Step{
+		ID: "master-preflight", Title: "Look at the master " + node,
+		Check: func(ctx context.Context) error {
+			plan = nil
+			n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			roles := model.RolesFromLabels(n.Labels)
+			plan = append(plan, fmt.Sprintf("read only: node %s, roles %s", node, strings.Join(roles, ",")))
+			if !strings.Contains(","+strings.Join(roles, ",")+",", ",master,") {
+				return fmt.Errorf("%s is not a master (roles %v)", node, roles)
+			}
+			if err := s.etcdReady(); err != nil {
+				return err
+			}
+			snap := s.poller.Poll(ctx)
+			if m, ok := snap.Member(node); ok {
+				plan = append(plan, fmt.Sprintf("etcd member %s (%s, peer %s) — cluster %d/%d healthy", m.IDHex(), m.Name, first(m.PeerURLs), snap.HealthyVoters(), snap.Voters()))
+			} else {
+				plan = append(plan, "no etcd member is named "+node+": etcd runs elsewhere, nothing to remove")
+			}
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) { return plan, nil },
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func masterBackupStep(master *hostfs.FS, node string) *Step {
+	var dest string
+	return &Step{
+		ID: "backup", Title: "Back up the master's configuration (seed 003 §4.1)", Manual: master == nil,
+		Plan: func(context.Context) (Plan, error) {
+			dest = fmt.Sprintf("%s/%s-%s.tar.gz", masterBackups, node, time.Now().UTC().Format("20060102T150405Z"))
+			if master == nil {
+				return Plan{
+					"manual, on " + node + ":",
+					"  MYBACKUPDIR=/backup/$(hostname)/$(date +%Y%m%d); sudo mkdir -p ${MYBACKUPDIR}/etc/sysconfig",
+					"  sudo cp -aR /etc/origin ${MYBACKUPDIR}/etc; sudo cp -aR /etc/sysconfig/ ${MYBACKUPDIR}/etc/sysconfig/",
+					"  sudo cp -aR /etc/dnsmasq* /etc/cni ${MYBACKUPDIR}/etc/; rpm -qa | sort | sudo tee $MYBACKUPDIR/packages.txt",
+					"  sudo tar -zcvf /backup/$(hostname)-$(date +%Y%m%d).tar.gz $MYBACKUPDIR && sha256sum it",
+				}, nil
+			}
+			return Plan{fmt.Sprintf("write %s under %s (mode 0600, with a .sha256): %s, and the rpm -qa package list where rpm exists",
+				dest, master.Root, strings.Join(masterBackupPaths, " "))}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			if master == nil {
+				return nil
+			}
+			extra := map[string][]byte{}
+			if master.Root == "/" {
+				if rpm, err := exec.LookPath("rpm"); err == nil {
+					out, err := exec.CommandContext(ctx, rpm, "-qa").Output()
+					if err != nil {
+						return fmt.Errorf("rpm -qa: %w", err)
+					}
+					extra["packages.txt"] = out
+				}
+			}
+			a, err := master.Backup(masterBackupPaths, extra, dest)
+			if err != nil {
+				return err
+			}
+			progress(fmt.Sprintf("%s: %d files, sha256 %s", a.Path, a.Files, a.SHA256))
+			if len(a.Missing) > 0 {
+				progress("not on this host (skipped): " + strings.Join(a.Missing, " "))
+			}
+			return nil
+		},
+		Verify: func(context.Context) error {
+			if master == nil {
+				return nil
+			}
+			return master.VerifyBackup(dest)
+		},
+	}
+}
+
+// caHostStep guards the files only the first master or the CA host has
+// (seed 003 §5.2.1.3 warning and important note).
+func caHostStep(master *hostfs.FS) *Step {
+	return &Step{
+		ID: "ca-host", Title: "Keep the CA files the other masters need", Manual: true,
+		Applies: func(context.Context) (bool, string) {
+			if master == nil {
+				return true, "" // cannot look: ask
+			}
+			if master.Exists(caSerial) || master.Exists(etcdCADir) {
+				return true, ""
+			}
+			return false, "this master holds neither ca.serial.txt nor the etcd CA"
+		},
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{
+				"manual: if this master is the first one of the inventory, copy " + caSerial + " to every other master",
+				"manual: if it is the CA host, restore /etc/origin/master, /etc/etcd/ca and /etc/etcd/generated_certs on another master",
+				"(they are in the backup of the previous step)",
+			}, nil
+		},
+	}
+}
+
+func haproxyRestartStep(applies func(context.Context) (bool, string)) *Step {
+	return &Step{ID: "haproxy-restart", Title: "Restart haproxy on the load balancer", Manual: true, Applies: applies,
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{"on the load balancer host: sudo systemctl restart haproxy"}, nil
+		}}
+}
+
+// moveManifestsStep moves static pod manifests into pods/disabled, which
+// stops their pods (seed 003 §5.2.1.3), or says how when the master's files
+// are not here.
+func moveManifestsStep(master *hostfs.FS, id, title string, names ...string) *Step {
+	moves := func() (todo []string, done bool) {
+		for _, n := range names {
+			if master.Exists(path.Join(staticPods, n)) {
+				todo = append(todo, n)
+			}
+		}
+		return todo, len(todo) == 0
+	}
+	return &Step{
+		ID: id, Title: title, Manual: master == nil,
+		Applies: func(context.Context) (bool, string) {
+			if master == nil {
+				return true, ""
+			}
+			if _, done := moves(); done {
+				return false, "already moved to " + disabledPods
+			}
+			return true, ""
+		},
+		Plan: func(context.Context) (Plan, error) {
+			plan := Plan{}
+			if master == nil {
+				plan = append(plan, "manual, on the master: mkdir -p "+disabledPods)
+			}
+			for _, n := range names {
+				plan = append(plan, fmt.Sprintf("mv %s/%s %s/", staticPods, n, disabledPods))
+			}
+			return plan, nil
+		},
+		Run: func(context.Context, func(string)) error {
+			if master == nil {
+				return nil
+			}
+			todo, _ := moves()
+			for _, n := range todo {
+				if err := master.Move(path.Join(staticPods, n), path.Join(disabledPods, n)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Verify: func(context.Context) error {
+			if master == nil {
+				return nil
+			}
+			if todo, _ := moves(); len(todo) > 0 {
+				return fmt.Errorf("still in %s: %v", staticPods, todo)
+			}
+			return nil
+		},
+	}
+}
+
+// etcdRemoveStep removes the master's etcd member through the quorum guard.
+func etcdRemoveStep(s *Session, node string, allowTwo bool) *Step {
+	var member model.EtcdMember
+	var warnings []string
+	st := &Step{ID: "etcd-remove", Title: "Remove the etcd member of " + node, Destructive: true}
+	st.Applies = func(ctx context.Context) (bool, string) {
+		if s.etcdReady() != nil {
+			return true, "" // the check says why
+		}
+		m, ok := s.poller.Poll(ctx).Member(node)
+		if !ok {
+			return false, "no etcd member is named " + node
+		}
+		member, st.Confirm = m, m.IDHex()
+		return true, ""
+	}
+	st.Check = func(ctx context.Context) error {
+		if err := s.etcdReady(); err != nil {
+			return err
+		}
+		var err error
+		warnings, err = s.poller.Poll(ctx).RemovalCheck(member.ID, allowTwo)
+		return err
+	}
+	st.Plan = func(context.Context) (Plan, error) {
+		plan := Plan{fmt.Sprintf("etcdctl member remove %s   # %s, peer %s", member.IDHex(), member.Name, first(member.PeerURLs))}
+		for _, w := range warnings {
+			plan = append(plan, "WARNING: "+w)
+		}
+		return plan, nil
+	}
+	st.Run = func(ctx context.Context, progress func(string)) error {
+		w, err := s.poller.RemoveMember(ctx, member.ID, allowTwo)
+		for _, x := range w {
+			progress(x)
+		}
+		return err
+	}
+	st.Verify = func(ctx context.Context) error {
+		if err := s.etcdReady(); err != nil {
+			return err
+		}
+		snap := s.poller.Poll(ctx)
+		if snap.Err != "" {
+			return errors.New(snap.Err)
+		}
+		if m, ok := snap.Member(node); ok {
+			return fmt.Errorf("member %s (%s) is still listed", m.IDHex(), node)
+		}
+		return nil
+	}
+	return st
+}
+
+// etcdConfStep drops the member from ETCD_INITIAL_CLUSTER in this host's
+// etcd.conf and gives the exact line for the other hosts (seed 003 §5.2.1.4).
+func etcdConfStep(here hostfs.FS, node string) *Step {
+	var edit hostfs.Edit
+	var value string
+	return &Step{
+		ID: "etcd-conf", Title: "Drop " + node + " from ETCD_INITIAL_CLUSTER",
+		Applies: func(context.Context) (bool, string) {
+			if !here.Exists(etcdConfPath) {
+				return false, "no " + etcdConfPath + " on this host"
+			}
+			return true, ""
+		},
+		Check: func(context.Context) error {
+			var err error
+			edit, err = here.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) {
+				out, v, err := model.RemoveInitialClusterMember(b, node)
+				value = v
+				return out, err
+			})
+			return err
+		},
+		Plan: func(context.Context) (Plan, error) {
+			plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it):", etcdConfPath, here.Root)}
+			plan = append(plan, strings.Split(strings.TrimRight(edit.Diff, "\n"), "\n")...)
+			return append(plan,
+				"manual, on every other etcd host: set ETCD_INITIAL_CLUSTER="+value+" in "+etcdConfPath,
+				"if flannel is used: remove "+node+" from FLANNEL_ETCD_ENDPOINTS in /etc/sysconfig/flanneld on every host and restart flanneld"), nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			if !edit.Changes() {
+				return nil
+			}
+			backup, err := here.Apply(edit, time.Now())
+			if err == nil {
+				progress("backup " + backup)
+			}
+			return err
+		},
+		Verify: func(context.Context) error {
+			data, err := here.ReadFile(etcdConfPath)
+			if err != nil {
+				return err
+			}
+			env, err := model.ParseEnvFile(data)
+			if err != nil {
+				return err
+			}
+			for _, entry := range strings.Split(env["ETCD_INITIAL_CLUSTER"], ",") {
+				if name, _, _ := strings.Cut(entry, "="); name == node {
+					return errors.New("ETCD_INITIAL_CLUSTER still names " + node)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// endpointsStep checks that the kubernetes Service no longer sends API
+// traffic to the master (seed 003 §5.2.1.3, `oc describe svc kubernetes`).
+func endpointsStep(s *Session, node string) *Step {
+	return &Step{
+		ID: "verify-endpoints", Title: "Check the kubernetes Service no longer lists " + node,
+		Check: func(ctx context.Context) error {
+			n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ep, err := s.client.CoreV1().Endpoints("default").Get(ctx, "kubernetes", metav1.GetOptions{})
+			if err != nil {
+				return fmt.Errorf("endpoints default/kubernetes: %w", err)
+			}
+			for _, a := range n.Status.Addresses {
+				for _, sub := range ep.Subsets {
+					for _, ea := range sub.Addresses {
+						if ea.IP == a.Address {
+							return fmt.Errorf("the kubernetes Service still lists %s (%s): is its API server stopped?", node, a.Address)
+						}
+					}
+				}
+			}
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{"read only: GET /api/v1/namespaces/default/endpoints/kubernetes"}, nil
+		},
+	}
+}
+
+// thisHostIs reports whether the host's etcd.conf names it as node's member.
+func thisHostIs(here hostfs.FS, node string) bool {
+	data, err := here.ReadFile(etcdConfPath)
+	if err != nil {
+		return false
+	}
+	env, err := model.ParseEnvFile(data)
+	return err == nil && env["ETCD_NAME"] == node
+}

@@ -1,0 +1,138 @@
+package ops
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/model"
+)
+
+// auto answers every prompt: proceed (with the step's own word when it is
+// destructive); a problem that says "retry shortly" is retried a few times,
+// as an operator would, and any other problem aborts.
+type auto struct {
+	scripted
+	retries int
+}
+
+func (a *auto) Ask(ctx context.Context, p Prompt) (Answer, error) {
+	a.prompts = append(a.prompts, p)
+	switch {
+	case p.Problem == "":
+		return Answer{Decision: Proceed, Typed: p.Step.Confirm}, nil
+	case strings.Contains(p.Problem, "retry shortly") && a.retries < 10:
+		a.retries++
+		time.Sleep(2 * time.Second)
+		return Answer{Decision: Retry}, nil
+	}
+	return Answer{Decision: Abort}, nil
+}
+
+func lastProblem(prompts []Prompt) (string, string) {
+	for i := len(prompts) - 1; i >= 0; i-- {
+		if prompts[i].Problem != "" {
+			return prompts[i].Step.ID, prompts[i].Problem
+		}
+	}
+	return "", ""
+}
+
+// Deprecate master-2 from master-0 (seed 003 §5.2.1): refused at the etcd
+// member while another member is down; done when all are healthy, leaving 2
+// members, the API serving and master-0's etcd.conf edited.
+func TestDeprecateMaster(t *testing.T) {
+	s, target := session(t), cluster.Masters[2]
+	params := map[string]string{"node": target.Name, "master-root": target.Root, "allow-two-members": "true"}
+
+	cluster.StopMember(1)
+	p, err := s.Procedure("deprecate-master", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &auto{}
+	err = Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)})
+	cluster.StartMember(1)
+	if step, problem := lastProblem(op.prompts); step != "etcd-remove" || !strings.Contains(problem, "leaves 1 healthy voting members, and a 2-member cluster needs 2") {
+		t.Fatalf("with master-1 down the removal must be refused: %v (%s: %s)", err, step, problem)
+	}
+	waitHealthy(t, s)
+
+	// All healthy now: the same procedure goes through.
+	p, err = s.Procedure("deprecate-master", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op = &auto{}
+	j := openJournal(t)
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("deprecate: %v (%s: %s)", err, step, problem)
+	}
+
+	snap := waitHealthy(t, s)
+	if snap.Voters() != 2 {
+		t.Fatalf("want 2 members left, got %d", snap.Voters())
+	}
+	if _, ok := snap.Member(target.Name); ok {
+		t.Fatal("the deprecated master's member is still listed")
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after-deprecation", Namespace: "default"}}
+	if _, err := cluster.Client.CoreV1().ConfigMaps("default").Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("API must serve with two members: %v", err)
+	}
+	conf, _ := os.ReadFile(filepath.Join(cluster.HostRoot(0), "etc/etcd/etcd.conf"))
+	env, err := model.ParseEnvFile(conf)
+	if err != nil || strings.Contains(env["ETCD_INITIAL_CLUSTER"], target.Name) || strings.Count(env["ETCD_INITIAL_CLUSTER"], "=") != 2 {
+		t.Errorf("master-0 etcd.conf ETCD_INITIAL_CLUSTER = %q (%v)", env["ETCD_INITIAL_CLUSTER"], err)
+	}
+	haproxy, _ := os.ReadFile(filepath.Join(cluster.HostRoot(0), "etc/haproxy/haproxy.cfg"))
+	if got := model.HAProxyServers(string(haproxy), "mgmt8443"); len(got) != 2 || strings.Contains(strings.Join(got, ","), target.Name) {
+		t.Errorf("mgmt8443 servers after: %v", got)
+	}
+	for _, f := range []string{"apiserver.yaml", "controller.yaml", "etcd.yaml"} {
+		if _, err := os.Stat(filepath.Join(target.Root, "etc/origin/node/pods/disabled", f)); err != nil {
+			t.Errorf("%s not moved to pods/disabled: %v", f, err)
+		}
+	}
+	if cluster.MemberRunning(2) {
+		t.Error("the removed member's etcd must be stopped")
+	}
+	backups, _ := filepath.Glob(filepath.Join(target.Root, "backup", target.Name+"-*.tar.gz"))
+	if len(backups) == 0 {
+		t.Fatal("no master backup")
+	}
+	fs := hostfs.New(target.Root)
+	if err := fs.VerifyBackup("/backup/" + filepath.Base(backups[len(backups)-1])); err != nil {
+		t.Error(err)
+	}
+	if _, err := cluster.Client.CoreV1().Nodes().Get(context.Background(), target.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("node still there: %v", err)
+	}
+	if _, sum := readOnly(t, j); !sum.Finished || sum.Outcome != model.OutcomeOK {
+		t.Errorf("journal: %+v", sum)
+	}
+}
+
+func waitHealthy(t *testing.T, s *Session) model.EtcdCluster {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		snap := s.poller.Poll(context.Background())
+		if snap.State() == model.QuorumHealthy {
+			return snap
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd not healthy: %s %s", snap.Badge(), snap.Err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
