@@ -8,7 +8,10 @@ DEMO_FLAGS ?=
 # Go test timeout for `make test` (CI has 90 minutes in all).
 TEST_TIMEOUT ?= 20m
 
-.PHONY: build test demo tools lint clean
+# Packages with benchmarks (each starts its own local cluster).
+BENCH_PKGS ?= ./ops/
+
+.PHONY: build test bench demo tools lint clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/day2
@@ -26,6 +29,12 @@ test: lint
 	if pgrep -f "$$tools_dir/" >/dev/null; then \
 		echo "make test: processes left running by the tests:" >&2; pgrep -af "$$tools_dir/" >&2; exit 1; \
 	fi
+
+# Speed and memory figures, against the real local cluster; every benchmark
+# prints its figures and targets. Not part of `make test`.
+bench:
+	@tools_dir=$$(tools/build.sh) && \
+	DAY2_TOOLS_DIR=$$tools_dir $(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 30m $(BENCH_PKGS)
 
 demo: build
 	@tools_dir=$$(tools/build.sh) && DAY2_TOOLS_DIR=$$tools_dir $(BIN) demo $(DEMO_FLAGS)

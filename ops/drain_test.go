@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 	os.Exit(localcluster.Main(m, localcluster.Options{}, func(c *localcluster.Cluster) { cluster = c }))
 }
 
-func session(t *testing.T) *Session {
+func session(t testing.TB) *Session {
 	t.Helper()
 	s, err := NewSession(SessionOptions{
 		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),

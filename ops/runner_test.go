@@ -79,7 +79,7 @@ func readOnly(t *testing.T, j *journal.Journal) ([]model.JournalRecord, model.Ru
 	return recs, runs[0]
 }
 
-func openJournal(t *testing.T) *journal.Journal {
+func openJournal(t testing.TB) *journal.Journal {
 	j, err := journal.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

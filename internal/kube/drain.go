@@ -27,14 +27,11 @@ type Drainer struct {
 	// RetryDelay is how long an eviction refused by a PodDisruptionBudget
 	// waits before it is tried again.
 	RetryDelay time.Duration
-	// ReplacementWait bounds how long Drain looks for an evicted pod's
-	// replacement to be scheduled.
-	ReplacementWait time.Duration
 }
 
 // NewDrainer makes a drainer with kubectl's safe defaults.
 func NewDrainer(client kubernetes.Interface) *Drainer {
-	return &Drainer{client: client, RetryDelay: 5 * time.Second, ReplacementWait: 30 * time.Second}
+	return &Drainer{client: client, RetryDelay: 5 * time.Second}
 }
 
 // DrainOptions are the operator's consents and limits.
@@ -230,9 +227,17 @@ func (d *Drainer) Drain(ctx context.Context, name string, o DrainOptions, report
 	if err != nil {
 		return fmt.Errorf("PodDisruptionBudgets: %w", err)
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	started := time.Now()
+	track := newReplacements(d.client, time.Now(), report)
+	trackCtx, stopTracking := context.WithCancel(ctx)
+	trackDone := make(chan struct{})
+	go func() { defer close(trackDone); track.run(trackCtx) }()
+	defer func() {
+		// One last look, so replacements scheduled by now are reported, and
+		// never a wait for ones that cannot be scheduled.
+		stopTracking()
+		<-trackDone
+		track.pass(ctx)
+	}()
 	h := &drain.Helper{
 		Ctx: ctx, Client: d.client, Force: o.Force, GracePeriodSeconds: -1, IgnoreAllDaemonSets: true,
 		DeleteEmptyDirData: o.DeleteEmptyDirData, Timeout: o.Timeout, EvictErrorRetryDelay: d.RetryDelay,
@@ -253,11 +258,7 @@ func (d *Drainer) Drain(ctx context.Context, name string, o DrainOptions, report
 			}
 			report(model.DrainEvent{Pod: ref, Kind: model.DrainGone})
 			if owner := metav1.GetControllerOf(p); owner != nil {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					d.findReplacement(ctx, p, owner.UID, started, report)
-				}()
+				track.add(p, owner.UID)
 			}
 		},
 	}
@@ -295,29 +296,85 @@ func (d *Drainer) blocked(ctx context.Context, line string, pdbs []policyv1.PodD
 	return ev, true
 }
 
-// findReplacement waits (bounded) for a pod of the same controller created
-// after the drain began to be scheduled, and reports where.
-func (d *Drainer) findReplacement(ctx context.Context, gone *corev1.Pod, owner types.UID, since time.Time, report func(model.DrainEvent)) {
-	deadline := time.Now().Add(d.ReplacementWait)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		pods, err := d.client.CoreV1().Pods(gone.Namespace).List(ctx, metav1.ListOptions{})
-		if err == nil {
-			for i := range pods.Items {
-				p := &pods.Items[i]
-				ref := metav1.GetControllerOf(p)
-				if ref != nil && ref.UID == owner && p.Name != gone.Name && p.Spec.NodeName != "" &&
-					p.Spec.NodeName != gone.Spec.NodeName && !p.CreationTimestamp.Time.Before(since.Truncate(time.Second)) {
-					report(model.DrainEvent{Pod: gone.Namespace + "/" + gone.Name, Kind: model.DrainReplaced,
-						Detail: fmt.Sprintf("%s scheduled on %s", p.Name, p.Spec.NodeName)})
-					return
-				}
-			}
-		}
+// replacements finds where evicted pods' replacements were scheduled: one
+// list per namespace and second, however many pods the drain evicts.
+type replacements struct {
+	client kubernetes.Interface
+	since  time.Time
+	report func(model.DrainEvent)
+
+	mu      sync.Mutex
+	pending []gonePod
+	claimed map[types.UID]bool // replacement pods already reported
+}
+
+type gonePod struct {
+	namespace, name, node string
+	owner                 types.UID
+}
+
+func newReplacements(c kubernetes.Interface, since time.Time, report func(model.DrainEvent)) *replacements {
+	return &replacements{client: c, since: since.Truncate(time.Second), report: report, claimed: map[types.UID]bool{}}
+}
+
+func (r *replacements) add(p *corev1.Pod, owner types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, gonePod{namespace: p.Namespace, name: p.Name, node: p.Spec.NodeName, owner: owner})
+}
+
+func (r *replacements) run(ctx context.Context) {
+	for {
 		select {
 		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
+			return
+		case <-time.After(time.Second):
 		}
+		r.pass(ctx)
 	}
+}
+
+// pass matches pending evictions with new pods of the same controller
+// scheduled on another node, each new pod to one eviction.
+func (r *replacements) pass(ctx context.Context) {
+	r.mu.Lock()
+	namespaces := map[string]bool{}
+	for _, g := range r.pending {
+		namespaces[g.namespace] = true
+	}
+	r.mu.Unlock()
+	for ns := range namespaces {
+		// List without the lock: evictions keep adding while it runs.
+		pods, err := r.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		r.mu.Lock()
+		left := r.pending[:0]
+		for _, g := range r.pending {
+			if g.namespace != ns || !r.match(g, pods.Items) {
+				left = append(left, g)
+			}
+		}
+		r.pending = left
+		r.mu.Unlock()
+	}
+}
+
+func (r *replacements) match(g gonePod, pods []corev1.Pod) bool {
+	for i := range pods {
+		p := &pods[i]
+		ref := metav1.GetControllerOf(p)
+		if ref == nil || ref.UID != g.owner || r.claimed[p.UID] || p.Name == g.name || p.Spec.NodeName == "" ||
+			p.Spec.NodeName == g.node || p.CreationTimestamp.Time.Before(r.since) {
+			continue
+		}
+		r.claimed[p.UID] = true
+		r.report(model.DrainEvent{Pod: g.namespace + "/" + g.name, Kind: model.DrainReplaced,
+			Detail: fmt.Sprintf("%s scheduled on %s", p.Name, p.Spec.NodeName)})
+		return true
+	}
+	return false
 }
 
 type discard struct{}

@@ -279,3 +279,23 @@ func podReady(p *corev1.Pod) bool {
 	}
 	return false
 }
+
+// AddNode adds a kwok-played node with one role and waits until it is
+// Ready (benchmarks and tests that need a node of their own).
+func (c *Cluster) AddNode(ctx context.Context, name, role, ip string) error {
+	if err := createObject(ctx, c, "node "+name, c.Client.CoreV1().Nodes().Create, node(name, ip, role, false)); err != nil {
+		return err
+	}
+	return poll(ctx, "node "+name+" Ready", time.Minute, 200*time.Millisecond, func() (bool, error) {
+		n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
