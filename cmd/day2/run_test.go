@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,4 +172,67 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A dropped SSH session (SIGHUP) or SIGTERM ends a run cleanly: exit code
+// 3 and a journal record saying which step was interrupted.
+func TestSignalEndsRunWithJournalRecord(t *testing.T) {
+	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatal("no frontend pods", err)
+	}
+	node := pods.Items[0].Spec.NodeName
+	setMinAvailable(t, "3")
+	t.Cleanup(func() { setMinAvailable(t, "2") })
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
+		dir := t.TempDir()
+		cmd := day2(t, dir, "run", "drain", "--node", node, "--delete-emptydir-data", "--force", "--yes", "--confirm", node)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the drain to be blocked", func() bool { return strings.Contains(out.String(), "blocked by PodDisruptionBudget") })
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("%v: want exit %d, got %v\n%s", sig, exitInterrupted, err, out.String())
+		}
+		sum := onlyRun(t, dir)
+		if st, _ := sum.Step("evict"); st.Outcome != model.OutcomeInterrupted || !sum.Resumable() {
+			t.Errorf("%v: journal must record the interrupted evict step: %+v", sig, sum)
+		}
+	}
+	if out, err := day2(t, t.TempDir(), "run", "uncordon", "--node", node, "--yes").CombinedOutput(); err != nil {
+		t.Errorf("uncordon: %v\n%s", err, out)
+	}
+}
+
+// -o json: one JSON object per line, events and prompts, for scripts.
+func TestRunJSONOutput(t *testing.T) {
+	node := cluster.Workers[0]
+	out, err := day2(t, t.TempDir(), "run", "cordon", "--node", node, "--yes", "-o", "json").Output()
+	t.Cleanup(func() { _, _ = day2(t, t.TempDir(), "run", "uncordon", "--node", node, "--yes").CombinedOutput() })
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var states []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var ev struct {
+			Step   string `json:"step"`
+			State  string `json:"state"`
+			Prompt string `json:"prompt"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("not a JSON line: %q (%v)", line, err)
+		}
+		if ev.State != "" {
+			states = append(states, ev.State)
+		}
+	}
+	if got := strings.Join(states, ","); got != "checking,waiting,running,verifying,done" {
+		t.Errorf("states = %s", got)
+	}
 }
