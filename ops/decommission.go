@@ -187,20 +187,7 @@ func verifyEmptyStep(s *Session, node string) *Step {
 	d := newDrainer(s)
 	return &Step{
 		ID: "verify-empty", Title: "Check that no pods remain on " + node,
-		Check: func(ctx context.Context) error {
-			left, err := d.Remaining(ctx, node)
-			if err != nil {
-				return err
-			}
-			if len(left) > 0 {
-				refs := make([]string, len(left))
-				for i, p := range left {
-					refs[i] = p.Ref()
-				}
-				return fmt.Errorf("still on %s: %s", node, strings.Join(refs, ", "))
-			}
-			return nil
-		},
+		Check: func(ctx context.Context) error { return nodeEmpty(ctx, d, node) },
 		Plan: func(context.Context) (Plan, error) {
 			return Plan{"read only: list the pods on " + node + " (DaemonSet pods and mirrors may stay)"}, nil
 		},

@@ -47,20 +47,7 @@ func buildDrain(s *Session, p params) (*Procedure, error) {
 				}
 				return nil
 			},
-			Verify: func(ctx context.Context) error {
-				left, err := d.Remaining(ctx, node)
-				if err != nil {
-					return err
-				}
-				if len(left) > 0 {
-					refs := make([]string, len(left))
-					for i, p := range left {
-						refs[i] = p.Ref()
-					}
-					return fmt.Errorf("%d pods still on %s: %s", len(left), node, strings.Join(refs, ", "))
-				}
-				return nil
-			},
+			Verify: func(ctx context.Context) error { return nodeEmpty(ctx, d, node) },
 		},
 	}}, nil
 }
@@ -131,3 +118,19 @@ func evictPlan(pre model.DrainPreflight, o kube.DrainOptions) Plan {
 }
 
 func newDrainer(s *Session) *kube.Drainer { return kube.NewDrainer(s.client) }
+
+// nodeEmpty fails while pods the drain must remove are still on the node.
+func nodeEmpty(ctx context.Context, d *kube.Drainer, node string) error {
+	left, err := d.Remaining(ctx, node)
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		refs := make([]string, len(left))
+		for i, p := range left {
+			refs[i] = p.Ref()
+		}
+		return fmt.Errorf("%d pods still on %s: %s", len(left), node, strings.Join(refs, ", "))
+	}
+	return nil
+}

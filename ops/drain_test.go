@@ -70,11 +70,11 @@ func messages(evs []Event, step string) []string {
 // scheduler put pods varies between runs).
 func frontendNode(t *testing.T) string {
 	t.Helper()
-	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatal("no frontend pods", err)
+	node, err := cluster.NodeOf(context.Background(), localcluster.AppNamespace, "app=frontend")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return pods.Items[0].Spec.NodeName
+	return node
 }
 
 func TestDrainWorker(t *testing.T) {

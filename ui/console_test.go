@@ -254,11 +254,10 @@ func rowHas(screen, name, text string) bool {
 func TestWizardDrainsNodeFromTheConsole(t *testing.T) {
 	c := newConsoleWith(t, 80, 24, true)
 	// A node that surely has a pod to evict: where a frontend pod runs.
-	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatal("no frontend pods", err)
+	node, err := cluster.NodeOf(context.Background(), localcluster.AppNamespace, "app=frontend")
+	if err != nil {
+		t.Fatal(err)
 	}
-	node := pods.Items[0].Spec.NodeName
 	c.until(t, "nodes listed", 30*time.Second, func(s string) bool { return strings.Contains(s, "9 nodes · 9 Ready") })
 	for i := 0; i < 20; i++ {
 		if r, _ := c.m.nodes.table.Selected(); r.Key == node {

@@ -83,11 +83,10 @@ func onlyRun(t *testing.T, dir string) model.RunSummary {
 // it stopped; running it again offers to resume, finishes, and the same
 // journal shows both sessions.
 func TestKilledDrainResumes(t *testing.T) {
-	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatal("no frontend pods", err)
+	node, err := cluster.NodeOf(context.Background(), localcluster.AppNamespace, "app=frontend")
+	if err != nil {
+		t.Fatal(err)
 	}
-	node := pods.Items[0].Spec.NodeName
 	// A budget that allows nothing holds the drain in its evict step.
 	setMinAvailable(t, "3")
 	t.Cleanup(func() { setMinAvailable(t, "2") })
@@ -177,11 +176,10 @@ func (b *syncBuffer) String() string {
 // A dropped SSH session (SIGHUP) or SIGTERM ends a run cleanly: exit code
 // 3 and a journal record saying which step was interrupted.
 func TestSignalEndsRunWithJournalRecord(t *testing.T) {
-	pods, err := cluster.Client.CoreV1().Pods(localcluster.AppNamespace).List(context.Background(), metav1.ListOptions{LabelSelector: "app=frontend"})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatal("no frontend pods", err)
+	node, err := cluster.NodeOf(context.Background(), localcluster.AppNamespace, "app=frontend")
+	if err != nil {
+		t.Fatal(err)
 	}
-	node := pods.Items[0].Spec.NodeName
 	setMinAvailable(t, "3")
 	t.Cleanup(func() { setMinAvailable(t, "2") })
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {

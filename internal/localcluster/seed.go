@@ -299,3 +299,19 @@ func (c *Cluster) AddNode(ctx context.Context, name, role, ip string) error {
 		return false, nil
 	})
 }
+
+// NodeOf is the node a pod matching selector in namespace runs on, so a test
+// can pick a node that surely carries such a pod (where the scheduler put
+// pods varies between runs).
+func (c *Cluster) NodeOf(ctx context.Context, namespace, selector string) (string, error) {
+	pods, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return "", err
+	}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != "" && p.DeletionTimestamp == nil {
+			return p.Spec.NodeName, nil
+		}
+	}
+	return "", fmt.Errorf("no scheduled pod %s in %s", selector, namespace)
+}
