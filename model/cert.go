@@ -190,3 +190,20 @@ func NotAfterAnnotation(annotations map[string]string) (notAfter time.Time, ok b
 	}
 	return notAfter, true, nil
 }
+
+// CertReport is one scan of the certificates day2 can see: the host's files
+// and kubeconfigs, and the cluster's TLS secrets.
+type CertReport struct {
+	Certs    []Certificate
+	Problems []string // unreadable or malformed files, forbidden lists
+	At       time.Time
+}
+
+// Tally counts a report's certificates by severity at now.
+func (r CertReport) Tally(t CertThresholds, now time.Time) map[CertSeverity]int {
+	out := map[CertSeverity]int{}
+	for _, c := range r.Certs {
+		out[t.Classify(c.NotAfter, now)]++
+	}
+	return out
+}

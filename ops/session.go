@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/day2ops/day2/internal/certs"
 	"github.com/day2ops/day2/internal/etcd"
 	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/kube"
@@ -151,3 +152,16 @@ func (s *Session) Runs() ([]model.RunSummary, error) {
 // Wait waits for every run Start began to end (after an interruption, until
 // the journal has recorded it).
 func (s *Session) Wait() { s.runs.Wait() }
+
+// Certificates scans the host's certificate files and kubeconfigs (under the
+// host root) and the cluster's TLS secrets, soonest expiry first.
+func (s *Session) Certificates(ctx context.Context) model.CertReport {
+	found, problems := certs.ScanHost(s.opts.HostRoot)
+	secrets, errs := certs.ListTLSSecrets(ctx, s.client, 200)
+	r := model.CertReport{Certs: append(found, secrets...), At: time.Now()}
+	for _, err := range append(problems, errs...) {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	model.SortCertsByExpiry(r.Certs)
+	return r
+}

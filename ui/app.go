@@ -21,6 +21,7 @@ import (
 const (
 	paneNodes = iota
 	paneEtcd
+	paneCerts
 	paneJournal
 	paneCount
 )
@@ -41,6 +42,9 @@ type Model struct {
 	nodes   nodesPane
 	etcd    etcdPane
 	journal journalPane
+	certs   certsPane
+	// scanCerts reads the certificates (nil: the pane cannot scan).
+	scanCerts func(context.Context) model.CertReport
 	// readJournal lists the journaled runs (nil: no journal view data).
 	readJournal func() ([]model.RunSummary, error)
 	active      int
@@ -72,12 +76,17 @@ func WithJournal(read func() ([]model.RunSummary, error)) Option {
 	return func(m *Model) { m.readJournal = read }
 }
 
+// WithCertificates lets the Certificates pane scan.
+func WithCertificates(scan func(context.Context) model.CertReport) Option {
+	return func(m *Model) { m.scanCerts = scan }
+}
+
 // New makes the console for a cluster.
 func New(info model.ClusterInfo, opts ...Option) *Model {
 	st := DefaultStyles()
 	m := &Model{
 		st: st, keys: DefaultKeys(), help: st.helpModel(), now: time.Now,
-		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(),
+		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(),
 	}
 	for _, o := range opts {
 		o(m)
@@ -115,6 +124,8 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.width, m.high = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case certsLoaded:
+		m.certs.set(msg.report, m.now())
 	case journalLoaded:
 		m.journal.set(msg)
 		if n := len(m.journal.unfinished()); n > 0 && m.actions != nil && m.wiz == nil {
@@ -180,12 +191,22 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Journal):
 		m.active, m.showHelp = paneJournal, false
 		return m.reloadJournal()
+	case key.Matches(msg, k.Certs):
+		m.active, m.showHelp = paneCerts, false
+		if !m.certs.loaded {
+			return m.rescanCerts()
+		}
+	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.Rescan):
+		return m.rescanCerts()
 	case m.actions != nil && m.active == paneJournal && !m.showHelp && key.Matches(msg, k.Resume):
 		return m.resumeSelected()
 	case key.Matches(msg, k.NextPane):
 		m.active, m.showHelp = (m.active+1)%paneCount, false
-		if m.active == paneJournal {
+		switch {
+		case m.active == paneJournal:
 			return m.reloadJournal()
+		case m.active == paneCerts && !m.certs.loaded:
+			return m.rescanCerts()
 		}
 	}
 	t := m.activeTable()
@@ -236,6 +257,18 @@ func (m *Model) launch(name string, params map[string]string) tea.Cmd {
 	return m.launchRun(name, params, nil)
 }
 
+func (m *Model) rescanCerts() tea.Cmd {
+	if m.scanCerts == nil || m.certs.scanning {
+		return nil
+	}
+	m.certs.scanning = true
+	ctx := m.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return scanCerts(ctx, m.scanCerts)
+}
+
 // resumeSelected continues the unfinished run selected in the Journal pane.
 func (m *Model) resumeSelected() tea.Cmd {
 	r, ok := m.journal.selected()
@@ -273,6 +306,8 @@ func (m *Model) activeTable() *Table {
 		return &m.etcd.table
 	case paneJournal:
 		return &m.journal.table
+	case paneCerts:
+		return &m.certs.table
 	}
 	return &m.nodes.table
 }
@@ -310,6 +345,8 @@ func (m *Model) Render() string {
 		body = m.etcd.view(w, m.bodyHeight(), m.st)
 	} else if m.active == paneJournal {
 		body = m.journal.view(w, m.bodyHeight(), m.st)
+	} else if m.active == paneCerts {
+		body = m.certs.view(w, m.bodyHeight(), m.st, m.now())
 	} else {
 		body = m.nodes.view(w, m.bodyHeight(), m.st)
 	}
@@ -336,7 +373,7 @@ func (m *Model) headerLine() string {
 
 func (m *Model) tabsLine() string {
 	var tabs []string
-	for i, title := range []string{m.nodes.title(), m.etcd.title(), m.journal.title()} {
+	for i, title := range []string{m.nodes.title(), m.etcd.title(), m.certs.title(), m.journal.title()} {
 		label := fmt.Sprintf(" %d %s ", i+1, title)
 		if i == m.active && !m.showHelp {
 			tabs = append(tabs, m.st.TabActive.Render(label))
@@ -354,6 +391,8 @@ func (m *Model) statusLine() string {
 		text, level = m.etcd.status()
 	case paneJournal:
 		text, level = m.journal.status()
+	case paneCerts:
+		text, level = m.certs.status(m.now())
 	}
 	if m.info.Err != "" && level != LevelBad {
 		text, level = m.info.Err, LevelBad

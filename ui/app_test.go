@@ -74,6 +74,9 @@ func TestShapesAtEverySize(t *testing.T) {
 		press(m, "2")
 		checkShape(t, screen(m), size[0], size[1])
 		press(m, "3")
+		m.Update(certsLoaded{report: certReport()})
+		checkShape(t, screen(m), size[0], size[1])
+		press(m, "4")
 		m.Update(journalLoaded{runs: []model.RunSummary{unfinishedRun()}})
 		checkShape(t, screen(m), size[0], size[1])
 		press(m, "?")
@@ -104,6 +107,10 @@ func TestKeysSwitchPanesAndHelp(t *testing.T) {
 	press(m, "2")
 	if !strings.Contains(screen(m), "fault tolerance 1") {
 		t.Fatal("2 should open the etcd pane")
+	}
+	press(m, "tab")
+	if !strings.Contains(screen(m), "Scanning the host's certificates") {
+		t.Fatal("tab should go on to the certificates")
 	}
 	press(m, "tab")
 	if !strings.Contains(screen(m), "No procedure has run yet") && !strings.Contains(screen(m), "Reading the journal") {
@@ -167,7 +174,7 @@ func TestJournalPaneShowsRunsAndOffersResume(t *testing.T) {
 	done := unfinishedRun()
 	done.RunID, done.Finished, done.Outcome, done.StoppedAt = "ee00ff11", true, model.OutcomeOK, ""
 	m.Update(journalLoaded{runs: []model.RunSummary{unfinishedRun(), done}})
-	press(m, "3")
+	press(m, "4")
 	got := screen(m)
 	for _, want := range []string{"UNFINISHED at evict", "alice@master-0", "evict        started, not ended", "params node=node-0.example.com timeout=5m", "2 runs · 1 unfinished"} {
 		if !strings.Contains(got, want) {
@@ -179,4 +186,47 @@ func TestJournalPaneShowsRunsAndOffersResume(t *testing.T) {
 	if m.wiz != nil {
 		t.Fatal("R must not resume without actions")
 	}
+}
+
+func certReport() model.CertReport {
+	cert := func(src, cn string, left time.Duration) model.Certificate {
+		return model.Certificate{Source: src, SubjectCN: cn, Subject: "CN=" + cn, Issuer: "CN=openshift-signer", Kind: model.CertServer,
+			NotBefore: fixedNow.Add(-time.Hour), NotAfter: fixedNow.Add(left)}
+	}
+	r := model.CertReport{Certs: []model.Certificate{
+		cert("/etc/origin/master/master.server.crt", "master-0", 300*24*time.Hour),
+		cert("/etc/origin/master/openshift-router.crt", "*.apps.example.com", -3*24*time.Hour),
+		cert("/etc/origin/master/registry.crt", "docker-registry.default.svc", 5*24*time.Hour+time.Hour),
+		cert("default/router-certs", "router", 25*24*time.Hour+time.Hour),
+	}, Problems: []string{"/etc/origin/master/broken.crt: malformed PEM"}}
+	model.SortCertsByExpiry(r.Certs)
+	return r
+}
+
+func TestCertificatesPane(t *testing.T) {
+	m := sized(80, 24)
+	press(m, "3")
+	m.Update(certsLoaded{report: certReport()})
+	got := screen(m)
+	for _, want := range []string{
+		"4 certificates · 1 expired · 1 ≤7 d · 1 ≤30 d · 1 problems",
+		"problem: /etc/origin/master/broken.crt: malformed PEM",
+		"subject CN=*.apps.example.com", // the soonest is selected first
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("certificates pane lacks %q:\n%s", want, got)
+		}
+	}
+	var order []string
+	for _, l := range strings.Split(got, "\n") {
+		for _, sev := range []string{"expired", "critical", "warning", "ok"} {
+			if f := strings.Fields(l); len(f) > 2 && f[1] == sev {
+				order = append(order, sev)
+			}
+		}
+	}
+	if strings.Join(order, ",") != "expired,critical,warning,ok" {
+		t.Errorf("rows must go soonest first, got %v:\n%s", order, got)
+	}
+	checkShape(t, m.Render(), 80, 24)
 }

@@ -64,7 +64,7 @@ func newConsoleWith(t *testing.T, w, h int, actions bool) *console {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); sess.Wait() })
 	c := &console{msgs: make(chan any, 64), clock: time.Now()}
-	opts := []Option{WithClock(func() time.Time { return c.clock }), WithJournal(sess.Runs)}
+	opts := []Option{WithClock(func() time.Time { return c.clock }), WithJournal(sess.Runs), WithCertificates(sess.Certificates)}
 	if actions {
 		opts = append(opts, WithActions(ctx, sess))
 	}
@@ -340,7 +340,7 @@ func TestWizardDrainsNodeFromTheConsole(t *testing.T) {
 	if c.m.wiz != nil {
 		t.Fatal("esc closes a finished wizard")
 	}
-	c.key("3")
+	c.key("4")
 	c.until(t, "the run in the Journal pane", 10*time.Second, func(s string) bool {
 		if !rowHas(s, node, "done") || !strings.Contains(s, "tester@master-0") {
 			return false
@@ -361,4 +361,26 @@ func TestReadonlyHidesActions(t *testing.T) {
 	if m.wiz != nil {
 		t.Fatal("d must do nothing without actions")
 	}
+}
+
+// The Certificates pane scans master-0's host root (as if on that master)
+// and finds the seeded expiry spread, soonest first.
+func TestCertificatesPaneOnLocalCluster(t *testing.T) {
+	c := newConsole(t, 120, 40)
+	c.key("3")
+	s := c.until(t, "certificates scanned", 30*time.Second, func(s string) bool { return strings.Contains(s, "certificates ·") })
+	lines := strings.Split(s, "\n")
+	if !strings.Contains(lines[3], "expired") || !strings.Contains(lines[3], "/etc/origin/master/openshift-router.crt") {
+		t.Errorf("the expired router certificate must come first:\n%s", s)
+	}
+	for _, want := range []string{"critical  /etc/origin/master/registry.crt", "warning   /etc/origin/master/master.proxy-client.crt",
+		"/etc/origin/master/admin.kubeconfig (user system:admin)", "/etc/etcd/peer.crt"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("pane lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "problems") {
+		t.Errorf("the seeded host has no broken file:\n%s", s)
+	}
+	checkShape(t, c.m.Render(), 120, 40)
 }

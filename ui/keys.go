@@ -4,10 +4,11 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is the one keymap of the program; every binding appears in `?`.
 type KeyMap struct {
-	Nodes, Etcd, Journal, NextPane key.Binding
-	Up, Down, Top, Bottom          key.Binding
-	PageUp, PageDown               key.Binding
-	Help, Close, Quit              key.Binding
+	Nodes, Etcd, Certs, Journal, NextPane key.Binding
+	Rescan                                key.Binding
+	Up, Down, Top, Bottom                 key.Binding
+	PageUp, PageDown                      key.Binding
+	Help, Close, Quit                     key.Binding
 	// Actions on the selected node; absent with --readonly.
 	Drain, Cordon, Decommission, Deprecate, Resume key.Binding
 	actions                                        bool
@@ -18,7 +19,9 @@ func DefaultKeys() KeyMap {
 	return KeyMap{
 		Nodes:        key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
 		Etcd:         key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
-		Journal:      key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "journal of procedure runs")),
+		Certs:        key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "certificates pane")),
+		Journal:      key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "journal of procedure runs")),
+		Rescan:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "certificates: scan again")),
 		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Up:           key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
 		Down:         key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
@@ -43,7 +46,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit}
 // FullHelp is the `?` overlay, one group per column.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	groups := [][]key.Binding{
-		{k.Nodes, k.Etcd, k.Journal, k.NextPane},
+		{k.Nodes, k.Etcd, k.Certs, k.Journal, k.NextPane, k.Rescan},
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Help, k.Close, k.Quit},
 	}
