@@ -99,10 +99,11 @@ func TestDrainWorker(t *testing.T) {
 	if left, _ := kube.NewDrainer(s.client).Remaining(context.Background(), node); len(left) != 0 {
 		t.Fatalf("pods left on %s: %v", node, left)
 	}
-	// Each pod: evicting, then gone, then (for controller pods) replaced elsewhere.
+	// Each pod: evicting, evicted (the API accepted it), gone, then (for
+	// controller pods) replaced elsewhere.
 	msgs := messages(op.events, "evict")
 	for _, pod := range before {
-		order := []string{"evicting " + pod.Ref(), "gone " + pod.Ref()}
+		order := []string{"evicting " + pod.Ref(), "evicted " + pod.Ref(), "gone " + pod.Ref()}
 		if pod.OwnerKind != "" {
 			order = append(order, "replaced "+pod.Ref())
 		}

@@ -239,7 +239,7 @@ func (d *Drainer) Drain(ctx context.Context, name string, o DrainOptions, report
 		track.pass(ctx)
 	}()
 	h := &drain.Helper{
-		Ctx: ctx, Client: d.client, Force: o.Force, GracePeriodSeconds: -1, IgnoreAllDaemonSets: true,
+		Ctx: ctx, Client: reportingClient{d.client, report}, Force: o.Force, GracePeriodSeconds: -1, IgnoreAllDaemonSets: true,
 		DeleteEmptyDirData: o.DeleteEmptyDirData, Timeout: o.Timeout, EvictErrorRetryDelay: d.RetryDelay,
 		Out: discard{},
 		ErrOut: lineWriter(func(line string) {
