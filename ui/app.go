@@ -53,6 +53,8 @@ type Model struct {
 	fault string
 	// notice is a transient message for the status bar (a refused action).
 	notice string
+	// typing is true while the operator types a / filter for the table.
+	typing bool
 
 	actions Actions         // nil: read-only
 	runCtx  context.Context // parent of procedure runs
@@ -163,6 +165,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
 	}
+	if m.typing {
+		m.filterKey(msg)
+		return nil
+	}
 	if m.wiz != nil {
 		out := m.wiz.key(msg, m.now())
 		switch {
@@ -174,6 +180,12 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch {
+	case key.Matches(msg, k.Filter) && !m.showHelp:
+		m.typing = true
+		return nil
+	case msg.String() == "esc" && !m.showHelp && m.activeTable().Filter() != "":
+		m.activeTable().SetFilter("")
+		return nil
 	case key.Matches(msg, k.Quit):
 		return tea.Quit
 	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
@@ -226,6 +238,26 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		t.Bottom()
 	}
 	return nil
+}
+
+// filterKey edits the active table's filter: enter keeps it, esc clears it.
+func (m *Model) filterKey(msg tea.KeyPressMsg) {
+	t := m.activeTable()
+	switch msg.String() {
+	case "enter":
+		m.typing = false
+	case "esc":
+		m.typing = false
+		t.SetFilter("")
+	case "backspace":
+		if f := []rune(t.Filter()); len(f) > 0 {
+			t.SetFilter(string(f[:len(f)-1]))
+		}
+	default:
+		if msg.Text != "" {
+			t.SetFilter(t.Filter() + msg.Text)
+		}
+	}
 }
 
 // nodeAction starts drain, decommission, or cordon/uncordon on the
@@ -396,6 +428,12 @@ func (m *Model) statusLine() string {
 	}
 	if m.info.Err != "" && level != LevelBad {
 		text, level = m.info.Err, LevelBad
+	}
+	if t := m.activeTable(); m.typing || t.Filter() != "" {
+		text, level = fmt.Sprintf("/%s  (%d of %d rows)", t.Filter(), t.Len(), t.Total()), LevelWarn
+		if m.typing {
+			text += "  enter keeps, esc clears"
+		}
 	}
 	if m.notice != "" {
 		text, level = m.notice, LevelWarn

@@ -230,3 +230,25 @@ func TestCertificatesPane(t *testing.T) {
 	}
 	checkShape(t, m.Render(), 80, 24)
 }
+
+func TestSlashFiltersTheActiveTable(t *testing.T) {
+	m := sized(80, 24)
+	m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{
+		{Name: "infra-0.example.com", Readiness: model.NodeReady, Roles: []string{"infra"}},
+		{Name: "node-0.example.com", Readiness: model.NodeReady, Roles: []string{"compute"}},
+		{Name: "node-1.example.com", Readiness: model.NodeNotReady, Roles: []string{"compute"}},
+	}})
+	press(m, "/", "N", "o", "t")
+	got := screen(m)
+	if !strings.Contains(got, "node-1.example.com") || strings.Contains(got, "node-0.example.com") || !strings.Contains(got, "/not  (1 of 3 rows)") {
+		t.Fatalf("filter NotReady:\n%s", got)
+	}
+	press(m, "enter", "q")
+	if m.typing {
+		t.Fatal("enter ends typing")
+	}
+	press(m, "esc")
+	if got := screen(m); !strings.Contains(got, "infra-0.example.com") || strings.Contains(got, "rows)") {
+		t.Fatalf("esc clears the filter:\n%s", got)
+	}
+}

@@ -5,7 +5,7 @@ import "charm.land/bubbles/v2/key"
 // KeyMap is the one keymap of the program; every binding appears in `?`.
 type KeyMap struct {
 	Nodes, Etcd, Certs, Journal, NextPane key.Binding
-	Rescan                                key.Binding
+	Rescan, Filter                        key.Binding
 	Up, Down, Top, Bottom                 key.Binding
 	PageUp, PageDown                      key.Binding
 	Help, Close, Quit                     key.Binding
@@ -22,6 +22,7 @@ func DefaultKeys() KeyMap {
 		Certs:        key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "certificates pane")),
 		Journal:      key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "journal of procedure runs")),
 		Rescan:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "certificates: scan again")),
+		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter the table (esc clears)")),
 		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Up:           key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
 		Down:         key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
@@ -47,7 +48,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit}
 func (k KeyMap) FullHelp() [][]key.Binding {
 	groups := [][]key.Binding{
 		{k.Nodes, k.Etcd, k.Certs, k.Journal, k.NextPane, k.Rescan},
-		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Filter},
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {

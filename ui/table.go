@@ -34,8 +34,10 @@ type Row struct {
 // visible, so its cost per frame does not grow with the cluster.
 type Table struct {
 	cols    []Column
-	rows    []Row
-	natural []int // widest cell per column, measured once per SetRows
+	all     []Row  // every row of the snapshot
+	filter  string // lower-case substring a row must contain to show
+	rows    []Row  // the rows shown: all, or those matching the filter
+	natural []int  // widest cell per column, measured once per SetRows
 	cursor  int
 	offset  int
 }
@@ -54,8 +56,8 @@ func (t *Table) SetRows(rows []Row) {
 	if r, ok := t.Selected(); ok {
 		key = r.Key
 	}
-	t.rows = rows
-	t.measure()
+	t.all = rows
+	t.applyFilter()
 	if key != "" {
 		for i, r := range rows {
 			if r.Key == key {
@@ -64,7 +66,35 @@ func (t *Table) SetRows(rows []Row) {
 			}
 		}
 	}
-	t.cursor = min(t.cursor, max(len(rows)-1, 0))
+	t.cursor = min(t.cursor, max(len(t.rows)-1, 0))
+}
+
+// SetFilter shows only the rows whose cells contain q (case-insensitive);
+// an empty q shows all.
+func (t *Table) SetFilter(q string) {
+	t.filter = strings.ToLower(q)
+	t.applyFilter()
+	t.cursor, t.offset = 0, 0
+}
+
+// Filter is the current filter text.
+func (t *Table) Filter() string { return t.filter }
+
+// Total is the number of rows before filtering.
+func (t *Table) Total() int { return len(t.all) }
+
+func (t *Table) applyFilter() {
+	if t.filter == "" {
+		t.rows = t.all
+	} else {
+		t.rows = t.rows[:0:0]
+		for _, r := range t.all {
+			if strings.Contains(strings.ToLower(strings.Join(r.Cells, " ")), t.filter) {
+				t.rows = append(t.rows, r)
+			}
+		}
+	}
+	t.measure()
 }
 
 func (t *Table) measure() {

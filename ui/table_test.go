@@ -80,3 +80,23 @@ func TestTableKeepsSelectionAcrossSnapshots(t *testing.T) {
 		t.Fatalf("a vanished selection must clamp into range, got %q %v", r.Key, ok)
 	}
 }
+
+func TestTableFilter(t *testing.T) {
+	tb := testTable()
+	tb.SetFilter("CHAR")
+	if tb.Len() != 1 || tb.Total() != 5 {
+		t.Fatalf("filter CHAR: %d of %d rows", tb.Len(), tb.Total())
+	}
+	if r, _ := tb.Selected(); r.Key != "charlie" {
+		t.Fatalf("selected %q", r.Key)
+	}
+	// A new snapshot keeps the filter.
+	tb.SetRows([]Row{{Key: "charlie", Cells: []string{"charlie"}}, {Key: "delta", Cells: []string{"delta"}}})
+	if tb.Len() != 1 {
+		t.Fatalf("filter lost on SetRows: %d rows", tb.Len())
+	}
+	tb.SetFilter("")
+	if tb.Len() != 2 {
+		t.Fatalf("empty filter shows all: %d", tb.Len())
+	}
+}
