@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,14 @@ type Node struct {
 	KubeletVersion string
 	InternalIP     string
 	Pods           int
+	// CPUPct and MemPct are the active pods' requests as a percentage of the
+	// node's allocatable (-1 when allocatable is unknown), as `oc describe
+	// node` prints them under "Allocated resources".
+	CPUPct, MemPct int
+	// Pressure lists the pressure conditions that are True (MemoryPressure,
+	// DiskPressure, PIDPressure) and NetworkUnavailable.
+	Pressure []string
+	Taints   int
 }
 
 // Status is the STATUS column as `oc get nodes` prints it, e.g.
@@ -46,6 +55,22 @@ func (n Node) RoleList() string {
 		return "<none>"
 	}
 	return strings.Join(n.Roles, ",")
+}
+
+// Percent renders a request percentage ("-" when unknown).
+func Percent(p int) string {
+	if p < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d%%", p)
+}
+
+// PressureList is the PRESSURE column: the conditions that are on, or "-".
+func (n Node) PressureList() string {
+	if len(n.Pressure) == 0 {
+		return "-"
+	}
+	return strings.Join(n.Pressure, ",")
 }
 
 // RolePrefix is the label prefix that names a node role, as kubectl reads it.

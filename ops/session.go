@@ -165,3 +165,9 @@ func (s *Session) Certificates(ctx context.Context) model.CertReport {
 	model.SortCertsByExpiry(r.Certs)
 	return r
 }
+
+// NodeDetail is the detail view of one node: from the caches, plus its
+// events and its pods' disruption budgets read on demand.
+func (s *Session) NodeDetail(ctx context.Context, name string) (model.NodeDetail, error) {
+	return s.nodes.Detail(ctx, s.client, name)
+}

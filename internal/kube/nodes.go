@@ -110,7 +110,11 @@ func (w *NodeWatcher) Snapshot() model.Nodes {
 		}
 		item := nodeModel(n)
 		if snap.PodsSynced {
-			item.Pods = w.activePods(n.Name)
+			pods := w.activePods(n.Name)
+			item.Pods = len(pods)
+			cpu, mem := podRequests(pods)
+			item.CPUPct = percentOf(cpu, n.Status.Allocatable, corev1.ResourceCPU)
+			item.MemPct = percentOf(mem, n.Status.Allocatable, corev1.ResourceMemory)
 		}
 		snap.Items = append(snap.Items, item)
 	}
@@ -118,20 +122,49 @@ func (w *NodeWatcher) Snapshot() model.Nodes {
 	return snap
 }
 
-// activePods counts the node's pods that are not finished, as kubectl
-// describe node's "Non-terminated Pods".
-func (w *NodeWatcher) activePods(node string) int {
+// activePods are the node's pods that are not finished, as kubectl
+// describe node's "Non-terminated Pods", read from the by-node index.
+func (w *NodeWatcher) activePods(node string) []*corev1.Pod {
 	objs, err := w.pods.GetIndexer().ByIndex(podsByNode, node)
 	if err != nil {
-		return 0
+		return nil
 	}
-	n := 0
+	pods := make([]*corev1.Pod, 0, len(objs))
 	for _, obj := range objs {
 		if p, ok := obj.(*corev1.Pod); ok && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-			n++
+			pods = append(pods, p)
 		}
 	}
-	return n
+	return pods
+}
+
+// podRequests sums the containers' CPU (millicores) and memory (bytes)
+// requests, as the scheduler counts them against allocatable.
+func podRequests(pods []*corev1.Pod) (cpuMilli, memBytes int64) {
+	for _, p := range pods {
+		for _, c := range p.Spec.Containers {
+			cpuMilli += c.Resources.Requests.Cpu().MilliValue()
+			memBytes += c.Resources.Requests.Memory().Value()
+		}
+	}
+	return cpuMilli, memBytes
+}
+
+// percentOf is used as a percentage of the node's allocatable resource, -1
+// when the node reports none.
+func percentOf(used int64, alloc corev1.ResourceList, name corev1.ResourceName) int {
+	q, ok := alloc[name]
+	if !ok {
+		return -1
+	}
+	total := q.Value()
+	if name == corev1.ResourceCPU {
+		total = q.MilliValue()
+	}
+	if total <= 0 {
+		return -1
+	}
+	return int(used * 100 / total)
 }
 
 func nodeModel(n *corev1.Node) model.Node {
@@ -140,15 +173,16 @@ func nodeModel(n *corev1.Node) model.Node {
 		Created: n.CreationTimestamp.Time, KubeletVersion: n.Status.NodeInfo.KubeletVersion, Readiness: model.NodeUnknown,
 	}
 	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			switch c.Status {
-			case corev1.ConditionTrue:
-				m.Readiness = model.NodeReady
-			case corev1.ConditionFalse:
-				m.Readiness = model.NodeNotReady
-			}
+		switch {
+		case c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue:
+			m.Readiness = model.NodeReady
+		case c.Type == corev1.NodeReady && c.Status == corev1.ConditionFalse:
+			m.Readiness = model.NodeNotReady
+		case c.Type != corev1.NodeReady && c.Status == corev1.ConditionTrue:
+			m.Pressure = append(m.Pressure, string(c.Type))
 		}
 	}
+	m.Taints = len(n.Spec.Taints)
 	for _, a := range n.Status.Addresses {
 		if a.Type == corev1.NodeInternalIP && m.InternalIP == "" {
 			m.InternalIP = a.Address

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,11 @@ func TestMain(m *testing.M) {
 // watch runs a NodeWatcher built from master-0's admin kubeconfig (as day2
 // finds it on a master) and returns its snapshots.
 func watch(t *testing.T) <-chan model.Nodes {
+	ch, _ := watcher(t)
+	return ch
+}
+
+func watcher(t *testing.T) (<-chan model.Nodes, *NodeWatcher) {
 	t.Helper()
 	t.Setenv("KUBECONFIG", "")
 	t.Setenv("HOME", t.TempDir())
@@ -46,7 +52,7 @@ func watch(t *testing.T) <-chan model.Nodes {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go w.Run(ctx, func(n model.Nodes) { ch <- n })
-	return ch
+	return ch, w
 }
 
 func until(t *testing.T, ch <-chan model.Nodes, what string, cond func(model.Nodes) bool) model.Nodes {
@@ -106,6 +112,56 @@ func TestNodeSnapshots(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// The node carrying the frontend pod: requests add up against allocatable,
+// and the detail view lists its pods with their PDB and local-storage marks.
+func TestNodeRequestsAndDetail(t *testing.T) {
+	ch, w := watcher(t)
+	node, err := cluster.NodeOf(context.Background(), localcluster.AppNamespace, "app=cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := until(t, ch, "synced with pods", func(n model.Nodes) bool { return n.Synced && n.PodsSynced && len(n.Items) == 9 })
+	var item model.Node
+	for _, n := range snap.Items {
+		if n.Name == node {
+			item = n
+		}
+	}
+	// Allocatable is 3500m and 15Gi; every seeded pod requests CPU and memory.
+	if item.CPUPct <= 0 || item.CPUPct > 100 || item.MemPct <= 0 || item.MemPct > 100 {
+		t.Errorf("%s requests cpu %d%% mem %d%%, want within (0,100]", node, item.CPUPct, item.MemPct)
+	}
+	if item.Taints != 0 || len(item.Pressure) != 0 {
+		t.Errorf("%s taints %d pressure %v, want none", node, item.Taints, item.Pressure)
+	}
+
+	d, err := w.Detail(context.Background(), cluster.Client, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Err != "" {
+		t.Errorf("detail problems: %s", d.Err)
+	}
+	if len(d.Pods) != item.Pods || d.Labels["kubernetes.io/hostname"] != node || d.Allocatable["cpu"] != "3500m" {
+		t.Errorf("detail pods %d (want %d), labels %v, allocatable %v", len(d.Pods), item.Pods, d.Labels, d.Allocatable)
+	}
+	var cache *model.NodePod
+	for i, p := range d.Pods {
+		if p.Namespace == localcluster.AppNamespace && strings.HasPrefix(p.Name, "cache-") {
+			cache = &d.Pods[i]
+		}
+		if p.Namespace == localcluster.AppNamespace && strings.HasPrefix(p.Name, "frontend-") && p.PDB != "frontend" {
+			t.Errorf("frontend pod %s without its PDB mark", p.Name)
+		}
+	}
+	if cache == nil || !cache.LocalStorage || cache.OwnerKind != "ReplicaSet" || cache.PDB != "" {
+		t.Errorf("cache pod = %+v, want local storage, owner ReplicaSet, no PDB", cache)
+	}
+	if _, err := w.Detail(context.Background(), cluster.Client, "no-such-node"); err == nil {
+		t.Error("detail of a missing node must fail")
+	}
 }
 
 func TestTrimKeepsOnlyWhatIsShown(t *testing.T) {

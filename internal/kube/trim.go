@@ -38,9 +38,21 @@ func trimMeta(m metav1.ObjectMeta, keepAnnotations ...string) metav1.ObjectMeta 
 	return out
 }
 
+// nodeAnnotations are the node annotations an operator acts on: which
+// machine backs the node, its machine-config state, and the volume attach
+// mode; the rest (often large) is dropped from the cache.
+var nodeAnnotations = []string{
+	"machine.openshift.io/machine",
+	"machineconfiguration.openshift.io/state",
+	"machineconfiguration.openshift.io/currentConfig",
+	"machineconfiguration.openshift.io/desiredConfig",
+	"volumes.kubernetes.io/controller-managed-attach-detach",
+	"node.alpha.kubernetes.io/ttl",
+}
+
 func trimNode(n *corev1.Node) *corev1.Node {
 	return &corev1.Node{
-		ObjectMeta: trimMeta(n.ObjectMeta),
+		ObjectMeta: trimMeta(n.ObjectMeta, nodeAnnotations...),
 		Spec:       corev1.NodeSpec{Unschedulable: n.Spec.Unschedulable, Taints: n.Spec.Taints, PodCIDR: n.Spec.PodCIDR},
 		Status: corev1.NodeStatus{
 			Capacity: n.Status.Capacity, Allocatable: n.Status.Allocatable, Conditions: n.Status.Conditions,
