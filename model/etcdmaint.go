@@ -1,0 +1,106 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Alarm names as etcd reports them.
+const (
+	AlarmNoSpace = "NOSPACE"
+	AlarmCorrupt = "CORRUPT"
+)
+
+// EtcdAlarm is one active alarm of one member.
+type EtcdAlarm struct {
+	MemberID uint64
+	Member   string
+	Alarm    string
+}
+
+// Advice says what the operator does about the alarm: NOSPACE is cleared
+// by etcd-defrag (compact, defragment, then disarm once the database is
+// under its quota); CORRUPT is never disarmed by day2: the members' data
+// differ and someone must find out why.
+func (a EtcdAlarm) Advice() string {
+	switch a.Alarm {
+	case AlarmNoSpace:
+		return "the database reached its quota and etcd refuses writes: run etcd-defrag (compacts, defragments, then disarms NOSPACE once the database is under quota)"
+	case AlarmCorrupt:
+		return "the members' data differ: needs investigation (compare `etcdctl endpoint hashkv`, replace the corrupt member from a healthy one); day2 never disarms it"
+	default:
+		return "unknown alarm: needs investigation"
+	}
+}
+
+// Alarms lists every member's active alarms, by member name.
+func (c EtcdCluster) Alarms() []EtcdAlarm {
+	var out []EtcdAlarm
+	for _, m := range c.Members {
+		for _, a := range m.Alarms {
+			out = append(out, EtcdAlarm{MemberID: m.ID, Member: m.DisplayName(), Alarm: a})
+		}
+	}
+	return out
+}
+
+// DefragOrder is the order etcd-defrag defragments members in: one at a
+// time, the followers by name and the leader last (defragmenting the leader
+// stalls writes while it runs, and would move leadership if it took long);
+// learners are skipped (they serve no clients and catch up from the leader).
+// It refuses while a voting member is unhealthy (defragmenting one more
+// could cost quorum) or a CORRUPT alarm is raised.
+func (c EtcdCluster) DefragOrder() (order []EtcdMember, skipped []string, err error) {
+	for _, a := range c.Alarms() {
+		if a.Alarm == AlarmCorrupt {
+			return nil, nil, fmt.Errorf("member %s raised CORRUPT: %s", a.Member, a.Advice())
+		}
+	}
+	var sick []string
+	for _, m := range c.Members {
+		switch {
+		case m.Learner:
+			skipped = append(skipped, fmt.Sprintf("%s (%s): learner, skipped", m.DisplayName(), m.IDHex()))
+		case !m.Healthy && !onlyNoSpace(m):
+			sick = append(sick, m.DisplayName()+": "+orDash(m.Err))
+		default:
+			order = append(order, m)
+		}
+	}
+	if len(sick) > 0 {
+		return nil, nil, fmt.Errorf("every voting member must be healthy before a defragmentation: %s", strings.Join(sick, "; "))
+	}
+	leader, ok := c.Leader()
+	if !ok {
+		return nil, nil, fmt.Errorf("no leader known")
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if a, b := order[i].ID == leader.ID, order[j].ID == leader.ID; a != b {
+			return b
+		}
+		return order[i].Name < order[j].Name
+	})
+	return order, skipped, nil
+}
+
+// onlyNoSpace reports a member whose only trouble is the NOSPACE alarm (the
+// poller calls it unhealthy): defragmenting is what cures it.
+func onlyNoSpace(m EtcdMember) bool {
+	return m.Reached && len(m.Alarms) > 0 && !strings.Contains(strings.Join(m.Alarms, ","), AlarmCorrupt) &&
+		strings.HasPrefix(m.Err, "alarm:")
+}
+
+// DisarmNoSpaceCheck decides whether a member's NOSPACE alarm may be
+// disarmed: only once its database (dbSize, after compaction and
+// defragmentation) is under its quota — otherwise the next write raises it
+// again.
+func DisarmNoSpaceCheck(member string, dbSize, quota int64) error {
+	if quota <= 0 {
+		return fmt.Errorf("%s: quota unknown", member)
+	}
+	if dbSize >= quota {
+		return fmt.Errorf("%s: the database is %s, still not under its quota of %s: free space first (delete data, compact, defragment)", member, HumanBytes(dbSize), HumanBytes(quota))
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package model
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMemberID(t *testing.T) {
+	for in, want := range map[string]uint64{"8e9e05c52164694d": 0x8e9e05c52164694d, "0x2A": 42, " ABC ": 0xabc} {
+		if got, err := ParseMemberID(in); err != nil || got != want {
+			t.Errorf("ParseMemberID(%q) = %x, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "0", "master-0.example.com", "12345678901234567"} {
+		if _, err := ParseMemberID(in); err == nil || !strings.Contains(err.Error(), "not an etcd member ID") {
+			t.Errorf("ParseMemberID(%q) = %v, want a clear error", in, err)
+		}
+	}
+}
+
+func withPeers(ms []EtcdMember) []EtcdMember {
+	for i := range ms {
+		ms[i].PeerURLs = []string{"https://" + ms[i].Name + ":2380"}
+	}
+	return ms
+}
+
+func TestAddCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		spec      []string
+		newName   string
+		peer      string
+		err       string
+		warnings  int
+		wantEven  bool
+		wantNoTol bool
+	}{
+		{"three healthy: the fourth makes an even count", []string{"h", "h", "h"}, "d", "https://d:2380", "", 1, true, false},
+		{"four healthy: the fifth is odd", []string{"h", "h", "h", "h"}, "e", "https://e:2380", "", 0, false, false},
+		{"two healthy after a failed member was removed", []string{"h", "h"}, "c", "https://c:2380", "", 1, false, true},
+		{"one member grows back (after a restore)", []string{"h"}, "b", "https://b:2380", "", 2, true, true},
+		{"a voting member is down", []string{"h", "u", "h"}, "d", "https://d:2380", "not every voting member is healthy (b (2))", 0, false, false},
+		{"one learner at a time", []string{"h", "h", "h", "l"}, "e", "https://e:2380", "is a learner already", 0, false, false},
+		{"name taken", []string{"h", "h", "h"}, "b", "https://x:2380", "already named b", 0, false, false},
+		{"peer URL taken", []string{"h", "h", "h"}, "x", "https://c:2380", "already has the peer URL https://c:2380", 0, false, false},
+		{"nothing answers", []string{"u", "u", "u"}, "d", "https://d:2380", "not every voting member is healthy", 0, false, false},
+		{"no name", []string{"h"}, "", "https://d:2380", "needs a name", 0, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := EtcdCluster{Members: withPeers(members(tc.spec...))}
+			w, err := c.AddCheck(tc.newName, []string{tc.peer})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || len(w) != tc.warnings {
+				t.Fatalf("warnings %q, err %v; want %d warnings", w, err, tc.warnings)
+			}
+			all := strings.Join(w, "\n")
+			if got := strings.Contains(all, "even count"); got != tc.wantEven {
+				t.Errorf("even-count warning %v, want %v: %q", got, tc.wantEven, w)
+			}
+			if got := strings.Contains(all, "tolerate no failure"); got != tc.wantNoTol {
+				t.Errorf("no-tolerance warning %v, want %v: %q", got, tc.wantNoTol, w)
+			}
+		})
+	}
+}
+
+func TestInitialCluster(t *testing.T) {
+	ms := withPeers(members("h", "h"))
+	ms = append(ms, EtcdMember{ID: 7, PeerURLs: []string{"https://new:2380"}, Learner: true}) // just added: no name yet
+	got, err := InitialCluster(ms, 7, "new")
+	want := []InitialClusterEntry{{"a", "https://a:2380"}, {"b", "https://b:2380"}, {"new", "https://new:2380"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("InitialCluster = %v, %v", got, err)
+	}
+	if FormatInitialCluster(got) != "a=https://a:2380,b=https://b:2380,new=https://new:2380" {
+		t.Errorf("format: %s", FormatInitialCluster(got))
+	}
+	// Another member that never started cannot be named.
+	ms = append(ms, EtcdMember{ID: 9, PeerURLs: []string{"https://ghost:2380"}})
+	if _, err := InitialCluster(ms, 7, "new"); err == nil || !strings.Contains(err.Error(), "never started") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLeaderTransferee(t *testing.T) {
+	ms := members("h", "h", "h", "u", "l")
+	ms[1].RaftAppliedIndex, ms[1].Latency = 100, 5*time.Millisecond
+	ms[2].RaftAppliedIndex, ms[2].Latency = 100, 2*time.Millisecond
+	ms[3].RaftAppliedIndex = 500 // unhealthy: never
+	ms[4].RaftAppliedIndex = 900 // learner: never
+	c := EtcdCluster{Members: ms}
+	if m, ok := c.LeaderTransferee(1); !ok || m.Name != "c" {
+		t.Fatalf("transferee = %v %v, want c (same index, lower latency)", m.Name, ok)
+	}
+	ms[1].RaftAppliedIndex = 101
+	if m, _ := c.LeaderTransferee(1); m.Name != "b" {
+		t.Fatalf("transferee = %v, want b (newest applied index)", m.Name)
+	}
+	if _, ok := (EtcdCluster{Members: members("h", "u")}).LeaderTransferee(1); ok {
+		t.Fatal("no healthy voter but the leader: nowhere to move")
+	}
+}
+
+func TestLearnerProgress(t *testing.T) {
+	ms := members("h", "h", "l")
+	for i := range ms {
+		ms[i].Reached, ms[i].LeaderID = true, 1
+	}
+	ms[0].RaftIndex, ms[2].RaftIndex = 1000, 450
+	c := EtcdCluster{Members: ms}
+	if got := c.LearnerProgress(3); got != "raft index 450 of the leader's 1000 (45%; etcd promotes at 90%)" {
+		t.Errorf("progress = %q", got)
+	}
+	ms[2].Reached, ms[2].Err = false, "connection refused"
+	if got := c.LearnerProgress(3); !strings.Contains(got, "not answering yet (connection refused)") {
+		t.Errorf("progress = %q", got)
+	}
+	if got := c.LearnerProgress(42); got != "not listed" {
+		t.Errorf("progress = %q", got)
+	}
+}
+
+func TestNoSuchMemberListsTheMembers(t *testing.T) {
+	c := EtcdCluster{Members: members("h", "h")}
+	err := c.NoSuchMember(0xbad)
+	if err == nil || err.Error() != "no member bad in the cluster; the members are 1 (a), 2 (b)" {
+		t.Fatalf("err = %v", err)
+	}
+}
