@@ -26,6 +26,20 @@ const (
 	paneCount
 )
 
+// pane is what the root model asks of every pane: panes render their own
+// state, the root owns layout, keys and the status bar.
+type pane interface {
+	title() string
+	status(now time.Time) (string, Level)
+	view(width, height int, st Styles, now time.Time) string
+	tbl() *Table
+}
+
+// panes in number-key order.
+func (m *Model) panes() [paneCount]pane {
+	return [paneCount]pane{&m.nodes, &m.etcd, &m.certs, &m.journal}
+}
+
 type tickMsg time.Time
 
 // Model is the root model: it owns the layout, the active pane, the header,
@@ -47,14 +61,20 @@ type Model struct {
 	scanCerts func(context.Context) model.CertReport
 	// readJournal lists the journaled runs (nil: no journal view data).
 	readJournal func() ([]model.RunSummary, error)
-	active      int
-	showHelp    bool
+	// readNode reads one node's detail view (nil: enter does nothing).
+	readNode func(context.Context, string) (model.NodeDetail, error)
+	active   int
+	showHelp bool
 	// fault is an internal error caught in Update or View, shown until quit.
 	fault string
 	// notice is a transient message for the status bar (a refused action).
 	notice string
 	// typing is true while the operator types a / filter for the table.
 	typing bool
+	// commanding is true while the operator types a : command; command is
+	// the text so far.
+	commanding bool
+	command    string
 
 	actions Actions         // nil: read-only
 	runCtx  context.Context // parent of procedure runs
@@ -81,6 +101,11 @@ func WithJournal(read func() ([]model.RunSummary, error)) Option {
 // WithCertificates lets the Certificates pane scan.
 func WithCertificates(scan func(context.Context) model.CertReport) Option {
 	return func(m *Model) { m.scanCerts = scan }
+}
+
+// WithNodeDetail lets enter open a node's detail view.
+func WithNodeDetail(read func(context.Context, string) (model.NodeDetail, error)) Option {
+	return func(m *Model) { m.readNode = read }
 }
 
 // New makes the console for a cluster.
@@ -148,7 +173,14 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		return m, cmd
 	case tickMsg:
 		m.nodes.refresh(m.now())
+		if d := m.nodes.detail; d != nil {
+			d.build(m.st, m.now())
+		}
 		return m, tick()
+	case nodeDetailLoaded:
+		if d := m.nodes.detail; d != nil && d.name == msg.name {
+			d.set(msg, m.st, m.now())
+		}
 	case model.Nodes:
 		m.nodes.set(msg, m.now())
 	case model.EtcdCluster:
@@ -169,6 +201,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		m.filterKey(msg)
 		return nil
 	}
+	if m.commanding {
+		return m.commandKey(msg)
+	}
 	if m.wiz != nil {
 		out := m.wiz.key(msg, m.now())
 		switch {
@@ -179,7 +214,15 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if d := m.nodes.detail; d != nil && m.active == paneNodes && !m.showHelp {
+		if cmd, handled := m.detailKey(d, msg); handled {
+			return cmd
+		}
+	}
 	switch {
+	case key.Matches(msg, k.Command) && !m.showHelp:
+		m.commanding, m.command = true, ""
+		return nil
 	case key.Matches(msg, k.Filter) && !m.showHelp:
 		m.typing = true
 		return nil
@@ -196,30 +239,29 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case m.showHelp && key.Matches(msg, k.Close):
 		m.showHelp = false
 		return nil
-	case key.Matches(msg, k.Nodes):
-		m.active, m.showHelp = paneNodes, false
-	case key.Matches(msg, k.Etcd):
-		m.active, m.showHelp = paneEtcd, false
-	case key.Matches(msg, k.Journal):
-		m.active, m.showHelp = paneJournal, false
-		return m.reloadJournal()
-	case key.Matches(msg, k.Certs):
-		m.active, m.showHelp = paneCerts, false
-		if !m.certs.loaded {
-			return m.rescanCerts()
+	case key.Matches(msg, k.Panes...):
+		for i, b := range k.Panes {
+			if key.Matches(msg, b) {
+				return m.show(i)
+			}
 		}
 	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.Rescan):
 		return m.rescanCerts()
 	case m.actions != nil && m.active == paneJournal && !m.showHelp && key.Matches(msg, k.Resume):
 		return m.resumeSelected()
 	case key.Matches(msg, k.NextPane):
-		m.active, m.showHelp = (m.active+1)%paneCount, false
-		switch {
-		case m.active == paneJournal:
-			return m.reloadJournal()
-		case m.active == paneCerts && !m.certs.loaded:
-			return m.rescanCerts()
+		return m.show((m.active + 1) % paneCount)
+	case m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Details):
+		if row, ok := m.nodes.table.Selected(); ok {
+			return m.openNode(row.Key)
 		}
+		return nil
+	case !m.showHelp && key.Matches(msg, k.Sort):
+		m.activeTable().CycleSort()
+		return nil
+	case !m.showHelp && key.Matches(msg, k.Reverse):
+		m.activeTable().ReverseSort()
+		return nil
 	}
 	t := m.activeTable()
 	page := max(m.bodyHeight()-2, 1)
@@ -237,6 +279,122 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Bottom):
 		t.Bottom()
 	}
+	return nil
+}
+
+// show makes pane i the active one and loads what it shows on demand.
+func (m *Model) show(i int) tea.Cmd {
+	m.active, m.showHelp = i, false
+	switch {
+	case i == paneJournal:
+		return m.reloadJournal()
+	case i == paneCerts && !m.certs.loaded:
+		return m.rescanCerts()
+	}
+	return nil
+}
+
+// detailKey handles the keys of the node detail view; other keys fall
+// through to the global ones (panes, help, quit, node actions).
+func (m *Model) detailKey(d *nodeDetail, msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	k, page := m.keys, max(m.bodyHeight()-2, 1)
+	switch {
+	case msg.String() == "esc":
+		m.nodes.detail = nil
+	case key.Matches(msg, k.Up):
+		d.scroll(-1, m.bodyHeight())
+	case key.Matches(msg, k.Down):
+		d.scroll(1, m.bodyHeight())
+	case key.Matches(msg, k.PageUp):
+		d.scroll(-page, m.bodyHeight())
+	case key.Matches(msg, k.PageDown):
+		d.scroll(page, m.bodyHeight())
+	case key.Matches(msg, k.Top):
+		d.offset = 0
+	case key.Matches(msg, k.Bottom):
+		d.scroll(len(d.lines), m.bodyHeight())
+	case key.Matches(msg, k.Rescan):
+		return m.openNode(d.name), true
+	case key.Matches(msg, k.Details, k.Sort, k.Reverse, k.Filter):
+	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+// openNode selects the node and opens its detail view.
+func (m *Model) openNode(name string) tea.Cmd {
+	m.nodes.table.SetFilter("")
+	m.nodes.table.Select(name)
+	keep := m.nodes.detail
+	m.nodes.detail = &nodeDetail{name: name}
+	if keep != nil && keep.name == name {
+		m.nodes.detail.data, m.nodes.detail.offset = keep.data, keep.offset
+	}
+	if m.readNode == nil {
+		return nil
+	}
+	ctx := m.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return loadNodeDetail(ctx, name, m.readNode)
+}
+
+// commandKey edits the : command line; enter runs it, esc cancels.
+func (m *Model) commandKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "enter":
+		m.commanding = false
+		return m.runCommand(strings.TrimSpace(m.command))
+	case "esc":
+		m.commanding = false
+	case "backspace":
+		if c := []rune(m.command); len(c) > 0 {
+			m.command = string(c[:len(c)-1])
+		}
+	default:
+		m.command += msg.Text
+	}
+	return nil
+}
+
+// runCommand jumps to a pane (by number or name prefix: "etcd", "cert")
+// or to a node (by exact name or a unique prefix), opening its details.
+func (m *Model) runCommand(cmd string) tea.Cmd {
+	if cmd == "" {
+		return nil
+	}
+	lc := strings.ToLower(cmd)
+	if lc == "q" || lc == "quit" {
+		return tea.Quit
+	}
+	for i, p := range m.panes() {
+		title := strings.ToLower(p.title())
+		if lc == fmt.Sprint(i+1) || strings.HasPrefix(title, lc) {
+			m.nodes.detail = nil
+			return m.show(i)
+		}
+	}
+	var matches []string
+	for _, n := range m.nodes.snap.Items {
+		if n.Name == cmd {
+			matches = []string{n.Name}
+			break
+		}
+		if strings.HasPrefix(n.Name, cmd) {
+			matches = append(matches, n.Name)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		m.notice = fmt.Sprintf(":%s: no pane or node of that name", cmd)
+		return nil
+	case 1:
+		m.show(paneNodes)
+		return m.openNode(matches[0])
+	}
+	m.notice = fmt.Sprintf(":%s matches %d nodes (%s…); type more", cmd, len(matches), strings.Join(matches[:min(3, len(matches))], ", "))
 	return nil
 }
 
@@ -332,17 +490,7 @@ func (m *Model) restart(param string) tea.Cmd {
 	return m.launch(m.wiz.proc.Name, params)
 }
 
-func (m *Model) activeTable() *Table {
-	switch m.active {
-	case paneEtcd:
-		return &m.etcd.table
-	case paneJournal:
-		return &m.journal.table
-	case paneCerts:
-		return &m.certs.table
-	}
-	return &m.nodes.table
-}
+func (m *Model) activeTable() *Table { return m.panes()[m.active].tbl() }
 
 // header, tabs and status bar take one line each.
 func (m *Model) bodyHeight() int { return m.high - 3 }
@@ -373,14 +521,8 @@ func (m *Model) Render() string {
 		body = m.wiz.view(w, m.bodyHeight(), m.st)
 	} else if m.showHelp {
 		body = m.helpView()
-	} else if m.active == paneEtcd {
-		body = m.etcd.view(w, m.bodyHeight(), m.st)
-	} else if m.active == paneJournal {
-		body = m.journal.view(w, m.bodyHeight(), m.st)
-	} else if m.active == paneCerts {
-		body = m.certs.view(w, m.bodyHeight(), m.st, m.now())
 	} else {
-		body = m.nodes.view(w, m.bodyHeight(), m.st)
+		body = m.panes()[m.active].view(w, m.bodyHeight(), m.st, m.now())
 	}
 	lines := []string{m.headerLine(), m.tabsLine()}
 	lines = append(lines, fitLines(body, w, m.bodyHeight())...)
@@ -405,8 +547,8 @@ func (m *Model) headerLine() string {
 
 func (m *Model) tabsLine() string {
 	var tabs []string
-	for i, title := range []string{m.nodes.title(), m.etcd.title(), m.certs.title(), m.journal.title()} {
-		label := fmt.Sprintf(" %d %s ", i+1, title)
+	for i, p := range m.panes() {
+		label := fmt.Sprintf(" %d %s ", i+1, p.title())
 		if i == m.active && !m.showHelp {
 			tabs = append(tabs, m.st.TabActive.Render(label))
 		} else {
@@ -417,23 +559,21 @@ func (m *Model) tabsLine() string {
 }
 
 func (m *Model) statusLine() string {
-	text, level := m.nodes.status()
-	switch m.active {
-	case paneEtcd:
-		text, level = m.etcd.status()
-	case paneJournal:
-		text, level = m.journal.status()
-	case paneCerts:
-		text, level = m.certs.status(m.now())
-	}
+	text, level := m.panes()[m.active].status(m.now())
 	if m.info.Err != "" && level != LevelBad {
 		text, level = m.info.Err, LevelBad
+	}
+	if m.active == paneNodes && m.nodes.detail != nil {
+		text, level = m.nodes.detail.status()
 	}
 	if t := m.activeTable(); m.typing || t.Filter() != "" {
 		text, level = fmt.Sprintf("/%s  (%d of %d rows)", t.Filter(), t.Len(), t.Total()), LevelWarn
 		if m.typing {
 			text += "  enter keeps, esc clears"
 		}
+	}
+	if m.commanding {
+		text, level = ":"+m.command+"▏  enter jumps (pane or node), esc cancels", LevelWarn
 	}
 	if m.notice != "" {
 		text, level = m.notice, LevelWarn

@@ -252,3 +252,60 @@ func TestSlashFiltersTheActiveTable(t *testing.T) {
 		t.Fatalf("esc clears the filter:\n%s", got)
 	}
 }
+
+func TestCommandLineJumpsToPanesAndNodes(t *testing.T) {
+	m := sized(80, 24)
+	m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{
+		{Name: "master-0", Readiness: model.NodeReady}, {Name: "worker-0", Readiness: model.NodeReady}, {Name: "worker-1", Readiness: model.NodeReady},
+	}})
+	typeCommand := func(s string) {
+		press(m, ":")
+		for _, r := range s {
+			press(m, string(r))
+		}
+		m.Update(keyMsg("enter"))
+	}
+	typeCommand("etc")
+	if m.active != paneEtcd {
+		t.Fatalf(":etc went to pane %d, want etcd", m.active)
+	}
+	typeCommand("worker")
+	if m.active != paneEtcd || !strings.Contains(m.notice, "matches 2 nodes") {
+		t.Errorf("ambiguous :worker: pane %d notice %q", m.active, m.notice)
+	}
+	typeCommand("worker-1")
+	if m.active != paneNodes || m.nodes.detail == nil || m.nodes.detail.name != "worker-1" {
+		t.Fatalf(":worker-1 did not open the node's details (pane %d)", m.active)
+	}
+	if r, _ := m.nodes.table.Selected(); r.Key != "worker-1" {
+		t.Errorf("selected %s, want worker-1", r.Key)
+	}
+	m.Update(nodeDetailLoaded{name: "worker-1", detail: model.NodeDetail{
+		Node:       model.Node{Name: "worker-1", Readiness: model.NodeReady, Roles: []string{"compute"}},
+		Conditions: []model.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady"}, {Type: "DiskPressure", Status: "True", Reason: "KubeletHasDiskPressure", Message: "disk 91% full"}},
+		Pods:       []model.NodePod{{Namespace: "myapp", Name: "cache-1", OwnerKind: "ReplicaSet", Phase: "Running", LocalStorage: true}, {Namespace: "myapp", Name: "frontend-1", OwnerKind: "ReplicaSet", PDB: "frontend"}, {Namespace: "myapp", Name: "debug"}},
+	}})
+	s := screen(m)
+	for _, want := range []string{"node worker-1", "DiskPressure", "disk 91% full", "esc back"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("detail view lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	press(m, "G") // the pods are further down the page
+	s = screen(m)
+	for _, want := range []string{"cache-1", "local-storage", "pdb:frontend", "none (bare)", "Events (0"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("detail view, scrolled, lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	press(m, "esc")
+	if m.nodes.detail != nil {
+		t.Error("esc did not close the details")
+	}
+	typeCommand("nosuch")
+	if !strings.Contains(m.notice, "no pane or node") {
+		t.Errorf("notice %q", m.notice)
+	}
+}

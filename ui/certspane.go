@@ -73,6 +73,8 @@ func certSource(c model.Certificate) string {
 
 func (p *certsPane) title() string { return "Certificates" }
 
+func (p *certsPane) tbl() *Table { return &p.table }
+
 func (p *certsPane) status(now time.Time) (string, Level) {
 	switch {
 	case p.scanning && !p.loaded:

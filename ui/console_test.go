@@ -154,7 +154,7 @@ var normalizers = []struct {
 	// Rows carry a raft index after the size; how the scheduler spread the
 	// compute pods varies between runs.
 	{regexp.MustCompile(`(<size>) \d+`), "$1 N"},
-	{regexp.MustCompile(`(node-\d\.example\.com Ready compute <age> kwok-\S+) \d+`), "$1 N"},
+	{regexp.MustCompile(`(node-\d\.example\.com Ready compute <age>(?: kwok-\S+)?) \d+ \d+% \d+%`), "$1 N N% N%"},
 }
 
 // normalize makes a screen comparable across runs: ports, paths, IDs,
@@ -201,15 +201,18 @@ func ready(s string) bool {
 // healthyRow matches an etcd member row that is healthy.
 var healthyRow = regexp.MustCompile(`(?m)^\S+ +master-\d\.example\.com +(leader|follower) +healthy`)
 
+// nodeRow matches a Ready node's row.
+var nodeRow = regexp.MustCompile(`(?m)^\S+\.example\.com +Ready`)
+
 // unknownPods matches a node row whose pod count is not known yet.
-var unknownPods = regexp.MustCompile(`kwok-\S+\s+\?`)
+var unknownPods = regexp.MustCompile(`(?m)\.example\.com .* \?( |$)`)
 
 func TestConsoleGoldenScreens(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		w, h := size[0], size[1]
 		c := newConsole(t, w, h)
 		nodes := c.until(t, "nodes and etcd live", 30*time.Second, func(s string) bool {
-			return ready(s) && strings.Contains(s, "9 nodes · 9 Ready") && strings.Count(s, "kwok-") == 9 && !unknownPods.MatchString(s)
+			return ready(s) && strings.Contains(s, "9 nodes · 9 Ready") && len(nodeRow.FindAllString(s, -1)) == 9 && !unknownPods.MatchString(s)
 		})
 		checkShape(t, c.m.Render(), w, h)
 		golden(t, "nodes-"+sizeName(w, h), nodes)

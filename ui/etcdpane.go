@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/day2ops/day2/model"
 )
@@ -82,7 +83,9 @@ func first(s []string) string {
 
 func (p *etcdPane) title() string { return "etcd" }
 
-func (p *etcdPane) status() (string, Level) {
+func (p *etcdPane) tbl() *Table { return &p.table }
+
+func (p *etcdPane) status(time.Time) (string, Level) {
 	switch {
 	case !p.seen:
 		return "polling etcd…", LevelDim
@@ -107,7 +110,7 @@ func badgeLevel(c model.EtcdCluster) Level {
 	return LevelDim
 }
 
-func (p *etcdPane) view(width, height int, st Styles) string {
+func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 	if !p.seen {
 		return st.Level(LevelDim).Render("Polling etcd members…")
 	}

@@ -100,7 +100,9 @@ func (p *journalPane) unfinished() []model.RunSummary {
 
 func (p *journalPane) title() string { return "Journal" }
 
-func (p *journalPane) status() (string, Level) {
+func (p *journalPane) tbl() *Table { return &p.table }
+
+func (p *journalPane) status(time.Time) (string, Level) {
 	switch {
 	case p.err != "":
 		return "journal: " + p.err, LevelBad
@@ -113,7 +115,7 @@ func (p *journalPane) status() (string, Level) {
 	return fmt.Sprintf("%d runs", len(p.runs)), LevelNormal
 }
 
-func (p *journalPane) view(width, height int, st Styles) string {
+func (p *journalPane) view(width, height int, st Styles, _ time.Time) string {
 	if !p.loaded {
 		return st.Level(LevelDim).Render("Reading the journal…")
 	}

@@ -4,11 +4,15 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is the one keymap of the program; every binding appears in `?`.
 type KeyMap struct {
-	Nodes, Etcd, Certs, Journal, NextPane key.Binding
-	Rescan, Filter                        key.Binding
-	Up, Down, Top, Bottom                 key.Binding
-	PageUp, PageDown                      key.Binding
-	Help, Close, Quit                     key.Binding
+	// Panes switch panes, in number-key order.
+	Panes                 []key.Binding
+	NextPane              key.Binding
+	Rescan, Filter        key.Binding
+	Sort, Reverse         key.Binding
+	Details, Command      key.Binding
+	Up, Down, Top, Bottom key.Binding
+	PageUp, PageDown      key.Binding
+	Help, Close, Quit     key.Binding
 	// Actions on the selected node; absent with --readonly.
 	Drain, Cordon, Decommission, Deprecate, Resume key.Binding
 	actions                                        bool
@@ -17,12 +21,18 @@ type KeyMap struct {
 // DefaultKeys are k9s-familiar.
 func DefaultKeys() KeyMap {
 	return KeyMap{
-		Nodes:        key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
-		Etcd:         key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
-		Certs:        key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "certificates pane")),
-		Journal:      key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "journal of procedure runs")),
+		Panes: []key.Binding{
+			key.NewBinding(key.WithKeys("1"), key.WithHelp("1", "nodes pane")),
+			key.NewBinding(key.WithKeys("2"), key.WithHelp("2", "etcd pane")),
+			key.NewBinding(key.WithKeys("3"), key.WithHelp("3", "certificates pane")),
+			key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "journal of procedure runs")),
+		},
 		Rescan:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "certificates: scan again")),
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter the table (esc clears)")),
+		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
+		Reverse:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
+		Details:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "node details (esc back)")),
+		Command:      key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "jump to a pane or node by name")),
 		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Up:           key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
 		Down:         key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
@@ -31,7 +41,7 @@ func DefaultKeys() KeyMap {
 		PageUp:       key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup/ctrl+b", "page up")),
 		PageDown:     key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn/ctrl+f", "page down")),
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")),
+		Close:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help / back")),
 		Quit:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q/ctrl+c", "quit")),
 		Drain:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "drain node")),
 		Cordon:       key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "cordon/uncordon node")),
@@ -47,8 +57,9 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit}
 // FullHelp is the `?` overlay, one group per column.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	groups := [][]key.Binding{
-		{k.Nodes, k.Etcd, k.Certs, k.Journal, k.NextPane, k.Rescan},
-		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Filter},
+		append(append([]key.Binding{}, k.Panes...), k.NextPane, k.Rescan),
+		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
+		{k.Filter, k.Sort, k.Reverse, k.Details, k.Command},
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {

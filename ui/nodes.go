@@ -12,17 +12,23 @@ import (
 type nodesPane struct {
 	table Table
 	snap  model.Nodes
+	// detail is the open detail view (enter), nil when the table shows.
+	detail *nodeDetail
 }
 
 func newNodesPane() nodesPane {
 	return nodesPane{table: NewTable(
 		Column{Title: "NAME", Flex: true},
 		Column{Title: "STATUS"},
-		Column{Title: "ROLES", Priority: 2},
-		Column{Title: "AGE", Priority: 3, Width: 5},
-		Column{Title: "VERSION", Priority: 4},
+		Column{Title: "ROLES", Priority: 3},
+		Column{Title: "AGE", Priority: 4, Width: 5},
+		Column{Title: "VERSION", Priority: 7},
 		Column{Title: "PODS", Right: true, Priority: 1},
-		Column{Title: "INTERNAL-IP", Priority: 5},
+		Column{Title: "CPU", Right: true, Priority: 2, Width: 4},
+		Column{Title: "MEM", Right: true, Priority: 2, Width: 4},
+		Column{Title: "PRESSURE", Priority: 5},
+		Column{Title: "TAINTS", Right: true, Priority: 8},
+		Column{Title: "INTERNAL-IP", Priority: 6},
 	)}
 }
 
@@ -35,21 +41,23 @@ func (p *nodesPane) set(n model.Nodes, now time.Time) {
 func (p *nodesPane) refresh(now time.Time) {
 	rows := make([]Row, 0, len(p.snap.Items))
 	for _, n := range p.snap.Items {
-		pods := "?"
+		pods, cpu, mem := "?", "?", "?"
 		if p.snap.PodsSynced {
-			pods = strconv.Itoa(n.Pods)
+			pods, cpu, mem = strconv.Itoa(n.Pods), model.Percent(n.CPUPct), model.Percent(n.MemPct)
 		}
 		level := LevelNormal
 		switch {
-		case n.Readiness != model.NodeReady:
+		case n.Readiness != model.NodeReady || len(n.Pressure) > 0:
 			level = LevelBad
 		case n.Unschedulable && !hasRole(n, "master"):
 			// A cordoned worker is worth noticing; masters are unschedulable by design.
 			level = LevelWarn
 		}
+		age := now.Sub(n.Created)
 		rows = append(rows, Row{Key: n.Name, Level: level, Cells: []string{
-			n.Name, n.Status(), n.RoleList(), model.HumanAge(now.Sub(n.Created)), n.KubeletVersion, pods, n.InternalIP,
-		}})
+			n.Name, n.Status(), n.RoleList(), model.HumanAge(age), n.KubeletVersion, pods, cpu, mem,
+			n.PressureList(), strconv.Itoa(n.Taints), n.InternalIP,
+		}, Sort: []string{3: strconv.FormatInt(int64(age.Seconds()), 10)}})
 	}
 	p.table.SetRows(rows)
 }
@@ -65,8 +73,10 @@ func hasRole(n model.Node, role string) bool {
 
 func (p *nodesPane) title() string { return "Nodes" }
 
+func (p *nodesPane) tbl() *Table { return &p.table }
+
 // status is the pane's line in the status bar.
-func (p *nodesPane) status() (string, Level) {
+func (p *nodesPane) status(time.Time) (string, Level) {
 	if p.snap.Err != "" {
 		return p.snap.Err, LevelBad
 	}
@@ -81,7 +91,10 @@ func (p *nodesPane) status() (string, Level) {
 	return fmt.Sprintf("%d nodes · %d Ready", total, ready), level
 }
 
-func (p *nodesPane) view(width, height int, st Styles) string {
+func (p *nodesPane) view(width, height int, st Styles, now time.Time) string {
+	if p.detail != nil {
+		return p.detail.view(width, height, st, now)
+	}
 	if !p.snap.Synced && len(p.snap.Items) == 0 {
 		msg := "Waiting for the node list from the API server…"
 		if p.snap.Err != "" {

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"sort"
+	"strconv"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -27,7 +29,37 @@ type Column struct {
 type Row struct {
 	Key   string
 	Cells []string
+	// Sort, when set, holds per-column sort keys for cells whose text does
+	// not sort (ages, sizes): numbers compare as numbers, the rest as text.
+	Sort  []string
 	Level Level
+}
+
+// sortKey is the value row r sorts by in column i.
+func (r Row) sortKey(i int) string {
+	if i < len(r.Sort) && r.Sort[i] != "" {
+		return r.Sort[i]
+	}
+	if i < len(r.Cells) {
+		return r.Cells[i]
+	}
+	return ""
+}
+
+// lessKey orders numbers numerically (a trailing % or unit-less), text
+// case-insensitively, numbers before text.
+func lessKey(a, b string) bool {
+	fa, ea := strconv.ParseFloat(strings.TrimSuffix(a, "%"), 64)
+	fb, eb := strconv.ParseFloat(strings.TrimSuffix(b, "%"), 64)
+	switch {
+	case ea == nil && eb == nil:
+		return fa < fb
+	case ea == nil:
+		return true
+	case eb == nil:
+		return false
+	}
+	return strings.ToLower(a) < strings.ToLower(b)
 }
 
 // Table is a scrolling, selectable table that renders only the rows that are
@@ -40,11 +72,14 @@ type Table struct {
 	natural []int  // widest cell per column, measured once per SetRows
 	cursor  int
 	offset  int
+	// sortCol is the column rows are ordered by (-1: the snapshot's order).
+	sortCol  int
+	sortDesc bool
 }
 
 // NewTable makes a table with the given columns.
 func NewTable(cols ...Column) Table {
-	t := Table{cols: cols, natural: make([]int, len(cols))}
+	t := Table{cols: cols, natural: make([]int, len(cols)), sortCol: -1}
 	t.measure()
 	return t
 }
@@ -58,8 +93,13 @@ func (t *Table) SetRows(rows []Row) {
 	}
 	t.all = rows
 	t.applyFilter()
+	t.keep(key)
+}
+
+// keep puts the cursor back on the row with key, or clamps it.
+func (t *Table) keep(key string) {
 	if key != "" {
-		for i, r := range rows {
+		for i, r := range t.rows {
 			if r.Key == key {
 				t.cursor = i
 				return
@@ -67,6 +107,43 @@ func (t *Table) SetRows(rows []Row) {
 		}
 	}
 	t.cursor = min(t.cursor, max(len(t.rows)-1, 0))
+}
+
+// Select puts the cursor on the row with key, if it is shown.
+func (t *Table) Select(key string) { t.keep(key) }
+
+// CycleSort orders the rows by the next column (after the last: back to
+// the snapshot's order); ReverseSort flips the direction. The selection
+// stays on its row.
+func (t *Table) CycleSort() {
+	t.sortCol++
+	if t.sortCol >= len(t.cols) {
+		t.sortCol = -1
+	}
+	t.resort()
+}
+
+// ReverseSort flips the sort direction.
+func (t *Table) ReverseSort() {
+	t.sortDesc = !t.sortDesc
+	t.resort()
+}
+
+// SortedBy names the sort column and direction ("" when unsorted).
+func (t *Table) SortedBy() (title string, desc bool) {
+	if t.sortCol < 0 {
+		return "", false
+	}
+	return t.cols[t.sortCol].Title, t.sortDesc
+}
+
+func (t *Table) resort() {
+	key := ""
+	if r, ok := t.Selected(); ok {
+		key = r.Key
+	}
+	t.applyFilter()
+	t.keep(key)
 }
 
 // SetFilter shows only the rows whose cells contain q (case-insensitive);
@@ -84,8 +161,10 @@ func (t *Table) Filter() string { return t.filter }
 func (t *Table) Total() int { return len(t.all) }
 
 func (t *Table) applyFilter() {
-	if t.filter == "" {
+	if t.filter == "" && t.sortCol < 0 {
 		t.rows = t.all
+	} else if t.filter == "" {
+		t.rows = append(t.rows[:0:0], t.all...)
 	} else {
 		t.rows = t.rows[:0:0]
 		for _, r := range t.all {
@@ -94,12 +173,20 @@ func (t *Table) applyFilter() {
 			}
 		}
 	}
+	if c := t.sortCol; c >= 0 {
+		sort.SliceStable(t.rows, func(i, j int) bool {
+			if t.sortDesc {
+				return lessKey(t.rows[j].sortKey(c), t.rows[i].sortKey(c))
+			}
+			return lessKey(t.rows[i].sortKey(c), t.rows[j].sortKey(c))
+		})
+	}
 	t.measure()
 }
 
 func (t *Table) measure() {
-	for i, c := range t.cols {
-		t.natural[i] = max(c.Width, lipgloss.Width(c.Title))
+	for i := range t.cols {
+		t.natural[i] = max(t.cols[i].Width, lipgloss.Width(t.title(i)))
 	}
 	for _, r := range t.rows {
 		for i, cell := range r.Cells {
@@ -189,7 +276,7 @@ func (t *Table) View(width, height int, st Styles) string {
 	visible, widths, gap := t.layout(width)
 	cells := make([]string, len(visible))
 	for k, i := range visible {
-		cells[k] = t.cols[i].Title
+		cells[k] = t.title(i)
 	}
 	lines := []string{st.TableHeader.Render(t.line(cells, visible, widths, gap))}
 	body := height - 1
@@ -220,6 +307,18 @@ func (t *Table) View(width, height int, st Styles) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// title is column i's header, with an arrow on the sort column.
+func (t *Table) title(i int) string {
+	switch {
+	case i != t.sortCol:
+		return t.cols[i].Title
+	case t.sortDesc:
+		return t.cols[i].Title + "↓"
+	default:
+		return t.cols[i].Title + "↑"
+	}
 }
 
 func (t *Table) line(cells []string, visible, widths []int, gap int) string {

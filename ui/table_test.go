@@ -100,3 +100,51 @@ func TestTableFilter(t *testing.T) {
 		t.Fatalf("empty filter shows all: %d", tb.Len())
 	}
 }
+
+func TestTableSortKeepsSelectionAndFilter(t *testing.T) {
+	tb := NewTable(Column{Title: "NAME"}, Column{Title: "AGE"}, Column{Title: "PODS"})
+	tb.SetRows([]Row{
+		{Key: "a", Cells: []string{"a", "2d", "9"}, Sort: []string{"", "172800", ""}},
+		{Key: "b", Cells: []string{"b", "5m", "10"}, Sort: []string{"", "300", ""}},
+		{Key: "c", Cells: []string{"c", "3h", "100"}, Sort: []string{"", "10800", ""}},
+	})
+	order := func() string {
+		var keys []string
+		for i := range tb.Len() {
+			keys = append(keys, tb.rows[i].Key)
+		}
+		return strings.Join(keys, "")
+	}
+	tb.Bottom() // select c
+	tb.CycleSort()
+	tb.CycleSort() // AGE ascending: by the sort keys, not "2d" < "3h" < "5m"
+	if got := order(); got != "bca" {
+		t.Errorf("by age = %s, want bca", got)
+	}
+	if r, _ := tb.Selected(); r.Key != "c" {
+		t.Errorf("selection moved to %s", r.Key)
+	}
+	tb.CycleSort() // PODS: numbers compare as numbers
+	if got := order(); got != "abc" {
+		t.Errorf("by pods = %s, want abc", got)
+	}
+	tb.ReverseSort()
+	if got := order(); got != "cba" {
+		t.Errorf("by pods reversed = %s, want cba", got)
+	}
+	if title, desc := tb.SortedBy(); title != "PODS" || !desc {
+		t.Errorf("sorted by %s desc=%v", title, desc)
+	}
+	if view := ansi.Strip(tb.View(40, 5, DefaultStyles())); !strings.Contains(view, "PODS↓") {
+		t.Errorf("header lacks the sort arrow:\n%s", view)
+	}
+	tb.SetFilter("a")
+	if got := order(); got != "a" {
+		t.Errorf("filtered = %s", got)
+	}
+	tb.SetFilter("")
+	tb.CycleSort() // past the last column: the snapshot's order again
+	if got := order(); got != "abc" {
+		t.Errorf("unsorted = %s", got)
+	}
+}
