@@ -79,3 +79,65 @@ func TestDiscoverErrors(t *testing.T) {
 		t.Errorf("missing cert: %v", err)
 	}
 }
+
+// put writes files (path → content) under a new host root.
+func put(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for f, content := range files {
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestDiscoverOtherSources(t *testing.T) {
+	// A 3.11 master without etcd on it: master-config.yaml's etcdClientInfo,
+	// paths relative to the file.
+	root := put(t, map[string]string{
+		MasterConfig: "kind: MasterConfig\netcdClientInfo:\n  ca: master.etcd-ca.crt\n  certFile: master.etcd-client.crt\n" +
+			"  keyFile: master.etcd-client.key\n  urls:\n  - https://etcd0.example.com:2379\n  - https://etcd1.example.com:2379\n",
+		"etc/origin/master/master.etcd-ca.crt": "x", "etc/origin/master/master.etcd-client.crt": "x", "etc/origin/master/master.etcd-client.key": "x",
+	})
+	cfg, err := Discover(DiscoverOptions{HostRoot: root, Getenv: env(nil)})
+	if err != nil || len(cfg.Endpoints) != 2 || cfg.Cert != filepath.Join(root, "etc/origin/master/master.etcd-client.crt") ||
+		!strings.HasSuffix(cfg.Source, "master-config.yaml etcdClientInfo") {
+		t.Errorf("master-config: %+v %v", cfg, err)
+	}
+
+	// OpenShift 4: etcd.env with the pod's paths mapped to the host's.
+	certs := OCP4EtcdCerts
+	root = put(t, map[string]string{
+		certs + "/configmaps/etcd-scripts/etcd.env": "export ALL_ETCD_ENDPOINTS=\"https://10.0.0.5:2379,https://10.0.0.6:2379\"\n" +
+			"export ETCDCTL_CACERT=\"/etc/kubernetes/static-pod-certs/configmaps/etcd-serving-ca/ca-bundle.crt\"\n" +
+			"export ETCDCTL_CERT=\"/etc/kubernetes/static-pod-certs/secrets/etcd-all-certs/etcd-peer-m0.crt\"\n" +
+			"export ETCDCTL_KEY=\"/etc/kubernetes/static-pod-certs/secrets/etcd-all-certs/etcd-peer-m0.key\"\n",
+		certs + "/configmaps/etcd-serving-ca/ca-bundle.crt": "x",
+		certs + "/secrets/etcd-all-certs/etcd-peer-m0.crt":   "x", certs + "/secrets/etcd-all-certs/etcd-peer-m0.key": "x",
+	})
+	cfg, err = Discover(DiscoverOptions{HostRoot: root, Getenv: env(nil)})
+	if err != nil || len(cfg.Endpoints) != 2 || cfg.CACert != filepath.Join(root, certs, "configmaps/etcd-serving-ca/ca-bundle.crt") ||
+		!strings.HasSuffix(cfg.Source, "etcd.env") {
+		t.Errorf("OpenShift 4: %+v %v", cfg, err)
+	}
+
+	// kubeadm: the etcd CA and the API server's etcd client certificate.
+	root = put(t, map[string]string{
+		KubeadmPKI + "/etcd/ca.crt": "x", KubeadmPKI + "/apiserver-etcd-client.crt": "x", KubeadmPKI + "/apiserver-etcd-client.key": "x",
+	})
+	cfg, err = Discover(DiscoverOptions{HostRoot: root, Getenv: env(nil)})
+	if err != nil || cfg.Endpoints[0] != "https://127.0.0.1:2379" || cfg.Key != filepath.Join(root, KubeadmPKI, "apiserver-etcd-client.key") {
+		t.Errorf("kubeadm: %+v %v", cfg, err)
+	}
+
+	// A malformed master-config is an error naming the file, not "not found".
+	root = put(t, map[string]string{MasterConfig: "etcdClientInfo: [unclosed\n"})
+	if _, err := Discover(DiscoverOptions{HostRoot: root, Getenv: env(nil)}); err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "master-config.yaml") {
+		t.Errorf("malformed master-config: %v", err)
+	}
+}
