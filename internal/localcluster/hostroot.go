@@ -177,6 +177,7 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 		// procedures can edit its backends under the host root.
 		fs.add(HAProxyConfigPath, []byte(haproxyCfg(all, infra)))
 	}
+	hostHealthFiles(fs, h)
 	return fs, nil
 }
 

@@ -199,6 +199,9 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 	if err := createObject(ctx, c, "pod debug", c.Client.CoreV1().Pods(AppNamespace).Create, bare); err != nil {
 		return err
 	}
+	if err := c.seedCSRs(ctx); err != nil {
+		return err
+	}
 	return c.WaitReady(ctx, 2*time.Minute)
 }
 
