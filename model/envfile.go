@@ -65,34 +65,3 @@ func unquoteEnvValue(v string) (string, error) {
 	}
 	return v, nil
 }
-
-// RemoveInitialClusterMember drops name from the ETCD_INITIAL_CLUSTER line of
-// an etcd.conf (seed 003 §5.2.1.4), keeping every other line and the line's
-// quoting as they were. It returns the new file and the new value (the
-// exact line the operator sets on the other hosts).
-func RemoveInitialClusterMember(conf []byte, name string) ([]byte, string, error) {
-	lines := strings.SplitAfter(string(conf), "\n")
-	for i, line := range lines {
-		trimmed := strings.TrimSpace(line)
-		key, val, ok := strings.Cut(strings.TrimPrefix(trimmed, "export "), "=")
-		if !ok || strings.TrimSpace(key) != "ETCD_INITIAL_CLUSTER" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		quote := ""
-		if v := strings.TrimSpace(val); len(v) > 1 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			quote, val = v[:1], v[1:len(v)-1]
-		}
-		var keep []string
-		for _, entry := range strings.Split(val, ",") {
-			if n, _, _ := strings.Cut(strings.TrimSpace(entry), "="); n != name && strings.TrimSpace(entry) != "" {
-				keep = append(keep, strings.TrimSpace(entry))
-			}
-		}
-		value := strings.Join(keep, ",")
-		prefix := line[:strings.Index(line, "ETCD_INITIAL_CLUSTER")]
-		eol := line[len(strings.TrimRight(line, "\r\n")):]
-		lines[i] = prefix + "ETCD_INITIAL_CLUSTER=" + quote + value + quote + eol
-		return []byte(strings.Join(lines, "")), value, nil
-	}
-	return nil, "", fmt.Errorf("no ETCD_INITIAL_CLUSTER line")
-}

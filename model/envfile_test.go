@@ -56,23 +56,3 @@ func FuzzParseEnvFile(f *testing.F) {
 		}
 	})
 }
-
-func TestRemoveInitialClusterMember(t *testing.T) {
-	conf := "ETCD_NAME=m0\nETCD_INITIAL_CLUSTER=m0=https://a:2380,m1=https://b:2380,m2=https://c:2380\nETCD_DATA_DIR=/var/lib/etcd/\n"
-	got, value, err := RemoveInitialClusterMember([]byte(conf), "m2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "ETCD_NAME=m0\nETCD_INITIAL_CLUSTER=m0=https://a:2380,m1=https://b:2380\nETCD_DATA_DIR=/var/lib/etcd/\n"
-	if string(got) != want || value != "m0=https://a:2380,m1=https://b:2380" {
-		t.Fatalf("got %q / %q", got, value)
-	}
-	quoted := `ETCD_INITIAL_CLUSTER="m0=https://a:2380,m1=https://b:2380"` + "\n"
-	got, _, _ = RemoveInitialClusterMember([]byte(quoted), "m0")
-	if string(got) != `ETCD_INITIAL_CLUSTER="m1=https://b:2380"`+"\n" {
-		t.Fatalf("quoting lost: %q", got)
-	}
-	if _, _, err := RemoveInitialClusterMember([]byte("#ETCD_INITIAL_CLUSTER=x\n"), "x"); err == nil {
-		t.Fatal("a commented line is no setting")
-	}
-}

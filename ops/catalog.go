@@ -43,6 +43,26 @@ var catalog = map[string]spec{
 			Param{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true}),
 		build: buildDeprecateMaster,
 	},
+	"etcd-add-member": {
+		title: "Add an etcd member: as a learner, started on its host, promoted once in sync (seed 003 §5.4.4)",
+		params: []Param{
+			{Name: "name", Help: "the new member's name (its host name)", Required: true},
+			{Name: "peer-url", Help: "its peer URL(s), comma-separated, e.g. https://10.0.0.4:2380", Required: true},
+			{Name: "client-url", Help: "its client URL(s), comma-separated, e.g. https://10.0.0.4:2379", Required: true},
+			{Name: "member-root", Help: "the new host's files (its host root) when reachable from here; otherwise starting it is manual"},
+			{Name: "timeout", Help: "give up promoting the learner after this long", Default: "5m"},
+		},
+		build: buildEtcdAddMember,
+	},
+	"etcd-remove-member": {
+		title: "Remove an etcd member by its hex ID, guarded by quorum (seed 003 §5.2.1.4, §5.4.5)",
+		params: append([]Param{
+			{Name: "member", Help: "the member's hex ID, as the etcd pane and etcdctl member list show it", Required: true},
+			{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true},
+			{Name: "member-root", Help: "the member's host files (its host root) when reachable from here: its etcd static pod is stopped"},
+		}, recordedMemberParams...),
+		build: buildEtcdRemoveMember,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},
@@ -118,6 +138,9 @@ func (s *Session) Procedure(name string, given map[string]string) (*Procedure, e
 	}
 	proc.Name, proc.Title, proc.Params = name, sp.title, p
 	for _, st := range proc.Steps {
+		if st.Explain != "" {
+			continue // a shared step constructor chose it (AddMemberSteps)
+		}
 		if st.Explain, err = assets.StepText(name, st.ID); err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path"
@@ -64,10 +63,12 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		moveManifestsStep(master, "disable-master-pods", "Disable the API and controllers static pods", "apiserver.yaml", "controller.yaml"),
 	}
 	steps = append(steps, drain.Steps[1:]...) // cordon, evict; the master pre-flight covered the look
+	member := &memberRef{name: node}
 	steps = append(steps,
-		etcdRemoveStep(s, node, p.bool("allow-two-members")),
+		etcdRemoveStep(s, member, p.bool("allow-two-members")),
 		moveManifestsStep(master, "disable-etcd", "Stop the removed member's etcd static pod", "etcd.yaml"),
-		etcdConfStep(here, node),
+		etcdConfStep(s, here),
+		etcdClientsStep(here, removedClientURLs(member, master)),
 		endpointsStep(s, node),
 		deleteNodeStep(s, node),
 	)
@@ -251,118 +252,6 @@ func moveManifestsStep(master *hostfs.FS, id, title string, names ...string) *St
 			}
 			if todo, _ := moves(); len(todo) > 0 {
 				return fmt.Errorf("still in %s: %v", staticPods, todo)
-			}
-			return nil
-		},
-	}
-}
-
-// etcdRemoveStep removes the master's etcd member through the quorum guard.
-func etcdRemoveStep(s *Session, node string, allowTwo bool) *Step {
-	var member model.EtcdMember
-	var warnings []string
-	st := &Step{ID: "etcd-remove", Title: "Remove the etcd member of " + node, Destructive: true}
-	st.Applies = func(ctx context.Context) (bool, string) {
-		if s.etcdReady() != nil {
-			return true, "" // the check says why
-		}
-		m, ok := s.poller.Poll(ctx).Member(node)
-		if !ok {
-			return false, "no etcd member is named " + node
-		}
-		member, st.Confirm = m, m.IDHex()
-		return true, ""
-	}
-	st.Check = func(ctx context.Context) error {
-		if err := s.etcdReady(); err != nil {
-			return err
-		}
-		var err error
-		warnings, err = s.poller.Poll(ctx).RemovalCheck(member.ID, allowTwo)
-		return err
-	}
-	st.Plan = func(context.Context) (Plan, error) {
-		plan := Plan{fmt.Sprintf("etcdctl member remove %s   # %s, peer %s", member.IDHex(), member.Name, first(member.PeerURLs))}
-		for _, w := range warnings {
-			plan = append(plan, "WARNING: "+w)
-		}
-		return plan, nil
-	}
-	st.Run = func(ctx context.Context, progress func(string)) error {
-		w, err := s.poller.RemoveMember(ctx, member.ID, allowTwo)
-		for _, x := range w {
-			progress(x)
-		}
-		return err
-	}
-	st.Verify = func(ctx context.Context) error {
-		if err := s.etcdReady(); err != nil {
-			return err
-		}
-		snap := s.poller.Poll(ctx)
-		if snap.Err != "" {
-			return errors.New(snap.Err)
-		}
-		if m, ok := snap.Member(node); ok {
-			return fmt.Errorf("member %s (%s) is still listed", m.IDHex(), node)
-		}
-		return nil
-	}
-	return st
-}
-
-// etcdConfStep drops the member from ETCD_INITIAL_CLUSTER in this host's
-// etcd.conf and gives the exact line for the other hosts (seed 003 §5.2.1.4).
-func etcdConfStep(here hostfs.FS, node string) *Step {
-	var edit hostfs.Edit
-	var value string
-	return &Step{
-		ID: "etcd-conf", Title: "Drop " + node + " from ETCD_INITIAL_CLUSTER",
-		Applies: func(context.Context) (bool, string) {
-			if !here.Exists(etcdConfPath) {
-				return false, "no " + etcdConfPath + " on this host"
-			}
-			return true, ""
-		},
-		Check: func(context.Context) error {
-			var err error
-			edit, err = here.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) {
-				out, v, err := model.RemoveInitialClusterMember(b, node)
-				value = v
-				return out, err
-			})
-			return err
-		},
-		Plan: func(context.Context) (Plan, error) {
-			plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it):", etcdConfPath, here.Root)}
-			plan = append(plan, strings.Split(strings.TrimRight(edit.Diff, "\n"), "\n")...)
-			return append(plan,
-				"manual, on every other etcd host: set ETCD_INITIAL_CLUSTER="+value+" in "+etcdConfPath,
-				"if flannel is used: remove "+node+" from FLANNEL_ETCD_ENDPOINTS in /etc/sysconfig/flanneld on every host and restart flanneld"), nil
-		},
-		Run: func(ctx context.Context, progress func(string)) error {
-			if !edit.Changes() {
-				return nil
-			}
-			backup, err := here.Apply(edit, time.Now())
-			if err == nil {
-				progress("backup " + backup)
-			}
-			return err
-		},
-		Verify: func(context.Context) error {
-			data, err := here.ReadFile(etcdConfPath)
-			if err != nil {
-				return err
-			}
-			env, err := model.ParseEnvFile(data)
-			if err != nil {
-				return err
-			}
-			for _, entry := range strings.Split(env["ETCD_INITIAL_CLUSTER"], ",") {
-				if name, _, _ := strings.Cut(entry, "="); name == node {
-					return errors.New("ETCD_INITIAL_CLUSTER still names " + node)
-				}
 			}
 			return nil
 		},

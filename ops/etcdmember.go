@@ -1,0 +1,694 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/day2ops/day2/assets"
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/model"
+)
+
+// Host files the etcd membership procedures touch besides etcd.conf.
+const (
+	masterConfigPath = "/etc/origin/master/master-config.yaml"
+	flanneldPath     = "/etc/sysconfig/flanneld"
+)
+
+// etcdPodLayout is where a host keeps its etcd static pod manifest and
+// where a stopped one waits: OpenShift 3.11 (seed 003 §5.4.2: pods-stopped)
+// or OpenShift 4 (seed 001 §5.2.4.2: /var/lib/etcd-backup).
+type etcdPodLayout struct {
+	manifest, aside string
+	// operated: the etcd operator writes the manifest and the member's
+	// configuration (OpenShift 4); day2 does not start such a member itself.
+	operated bool
+}
+
+var etcdLayouts = []etcdPodLayout{
+	{manifest: staticPods + "/etcd.yaml", aside: "/etc/origin/node/pods-stopped/etcd.yaml"},
+	{manifest: "/etc/kubernetes/manifests/etcd-pod.yaml", aside: "/var/lib/etcd-backup/etcd-pod.yaml", operated: true},
+}
+
+// etcdLayoutOf finds the layout of a host by the manifest it has, in place
+// or aside.
+func etcdLayoutOf(fs hostfs.FS) (etcdPodLayout, bool) {
+	for _, l := range etcdLayouts {
+		if fs.Exists(l.manifest) || fs.Exists(l.aside) {
+			return l, true
+		}
+	}
+	return etcdPodLayout{}, false
+}
+
+// memberRef is the member a step acts on: by ID (etcd-remove-member) or by
+// name (a master's member, deprecate-master). known is the member as last
+// seen, so steps after its removal still know its name and URLs.
+type memberRef struct {
+	id    uint64
+	name  string
+	known *model.EtcdMember
+}
+
+func (r *memberRef) find(c model.EtcdCluster) (model.EtcdMember, bool) {
+	var m model.EtcdMember
+	var ok bool
+	if r.id != 0 {
+		m, ok = c.MemberByID(r.id)
+	} else {
+		m, ok = c.Member(r.name)
+	}
+	if ok {
+		r.known = &m
+	}
+	return m, ok
+}
+
+func (r *memberRef) String() string {
+	switch {
+	case r.known != nil:
+		return r.known.IDHex() + " (" + r.known.DisplayName() + ")"
+	case r.id != 0:
+		return model.FormatMemberID(r.id)
+	default:
+		return "of " + r.name
+	}
+}
+
+// waitFor polls cond every interval until it holds or timeout passes; the
+// error then carries cond's last reason.
+func waitFor(ctx context.Context, timeout, interval time.Duration, cond func() (bool, string)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		ok, why := cond()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %s: %s", timeout, why)
+		case <-time.After(interval):
+		}
+	}
+}
+
+// pollEtcd is a fresh snapshot, or why there is none.
+func (s *Session) pollEtcd(ctx context.Context) (model.EtcdCluster, error) {
+	if err := s.etcdReady(); err != nil {
+		return model.EtcdCluster{}, err
+	}
+	snap := s.poller.Poll(ctx)
+	if snap.Err != "" {
+		return snap, errors.New(snap.Err)
+	}
+	return snap, nil
+}
+
+// etcdRemoveStep removes a member through the quorum guard (seed 003
+// §5.2.1.4, §5.4.5): destructive, confirmed with the member's hex ID; the
+// guard (model.RemovalCheck) is checked again right before MemberRemove.
+func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
+	var warnings []string
+	st := &Step{ID: "etcd-remove", Title: "Remove the etcd member " + ref.String(), Destructive: true}
+	if ref.id != 0 {
+		st.Confirm = model.FormatMemberID(ref.id)
+	}
+	st.Applies = func(ctx context.Context) (bool, string) {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return true, "" // the check says why
+		}
+		m, ok := ref.find(snap)
+		if !ok {
+			return false, "no etcd member " + ref.String() + " (already removed)"
+		}
+		st.Confirm = m.IDHex()
+		return true, ""
+	}
+	st.Check = func(ctx context.Context) error {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		m, ok := ref.find(snap)
+		switch {
+		case !ok && ref.id != 0:
+			return snap.NoSuchMember(ref.id)
+		case !ok:
+			return errors.New("no etcd member is named " + ref.name)
+		}
+		warnings, err = snap.RemovalCheck(m.ID, allowTwo)
+		return err
+	}
+	st.Plan = func(context.Context) (Plan, error) {
+		if ref.known == nil {
+			return Plan{"etcdctl member remove " + ref.String()}, nil
+		}
+		m := *ref.known
+		plan := Plan{fmt.Sprintf("etcdctl member remove %s   # %s, peer %s, client %s", m.IDHex(), m.DisplayName(), first(m.PeerURLs), first(m.ClientURLs))}
+		for _, w := range warnings {
+			plan = append(plan, "WARNING: "+w)
+		}
+		if m.Healthy {
+			plan = append(plan, "the removed member's etcd stops itself; keep it from restarting on its host (move its etcd static pod manifest out)")
+		}
+		return plan, nil
+	}
+	st.Run = func(ctx context.Context, progress func(string)) error {
+		if ref.known == nil {
+			return errors.New("no member to remove")
+		}
+		w, err := s.poller.RemoveMember(ctx, ref.known.ID, allowTwo)
+		for _, x := range w {
+			progress(x)
+		}
+		return err
+	}
+	st.Verify = func(ctx context.Context) error {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		if m, ok := ref.find(snap); ok {
+			return fmt.Errorf("member %s (%s) is still listed", m.IDHex(), m.DisplayName())
+		}
+		return nil
+	}
+	return st
+}
+
+// etcdConfStep makes ETCD_INITIAL_CLUSTER in this host's etcd.conf list the
+// cluster's members as they are now, and gives the exact line for the other
+// etcd hosts (seed 003 §5.2.1.4: "modify the /etc/etcd/etcd.conf file on
+// all remaining etcd hosts"). It stands after the membership change.
+func etcdConfStep(s *Session, here hostfs.FS) *Step {
+	var edit hostfs.Edit
+	var value string
+	sync := func(ctx context.Context) error {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		entries, err := model.InitialCluster(snap.Members, 0, "")
+		if err != nil {
+			return err
+		}
+		edit, err = here.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) {
+			out, v, err := model.SyncInitialCluster(b, entries)
+			value = v
+			return out, err
+		})
+		return err
+	}
+	return &Step{
+		ID: "etcd-conf", Title: "Make ETCD_INITIAL_CLUSTER list the members as they are now",
+		Applies: func(context.Context) (bool, string) {
+			if !here.Exists(etcdConfPath) {
+				return false, "no " + etcdConfPath + " on this host"
+			}
+			return true, ""
+		},
+		Check: sync,
+		Plan: func(context.Context) (Plan, error) {
+			plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it):", etcdConfPath, here.Root)}
+			if !edit.Changes() {
+				plan = Plan{fmt.Sprintf("%s under %s already lists the members", etcdConfPath, here.Root)}
+			}
+			plan = append(plan, diffLines(edit)...)
+			return append(plan,
+				"manual, on every other etcd host: set ETCD_INITIAL_CLUSTER="+value+" in "+etcdConfPath,
+				"(etcd reads it only when a member first starts: restarting etcd is not required)"), nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			return applyEdit(here, edit, progress)
+		},
+		Verify: func(ctx context.Context) error {
+			if err := sync(ctx); err != nil {
+				return err
+			}
+			if edit.Changes() {
+				return errors.New("ETCD_INITIAL_CLUSTER does not list the members as they are")
+			}
+			return nil
+		},
+	}
+}
+
+func diffLines(e hostfs.Edit) []string {
+	if !e.Changes() {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(e.Diff, "\n"), "\n")
+}
+
+func applyEdit(fs hostfs.FS, e hostfs.Edit, progress func(string)) error {
+	if !e.Changes() {
+		return nil
+	}
+	backup, err := fs.Apply(e, time.Now())
+	if err == nil {
+		progress("backup " + backup)
+	}
+	return err
+}
+
+// etcdClientsStep updates the etcd URLs the rest of the cluster uses: the
+// etcdClientInfo.urls list of this master's master-config.yaml (seed 003
+// §5.4.4.2: "add the new etcd host ... and remove any failed etcd hosts"),
+// with the line for the other masters, the API restart, and what to set
+// in flanneld's FLANNEL_ETCD_ENDPOINTS. urls says which client URLs go and
+// come; it is asked when the step runs (a removed member is known by then).
+func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
+	var edit hostfs.Edit
+	var list []string
+	plan := func() error {
+		remove, add := urls()
+		var err error
+		edit, err = here.PlanEdit(masterConfigPath, func(b []byte) ([]byte, error) {
+			out, l, err := model.EditEtcdClientURLs(b, remove, add)
+			list = l
+			return out, err
+		})
+		return err
+	}
+	return &Step{
+		ID: "etcd-clients", Title: "Point the masters (and flanneld) at the etcd members as they are now",
+		Applies: func(context.Context) (bool, string) {
+			if !here.Exists(masterConfigPath) {
+				return false, "no " + masterConfigPath + " on this host"
+			}
+			if remove, add := urls(); len(remove)+len(add) == 0 {
+				return false, "no etcd client URL to add or remove"
+			}
+			return true, ""
+		},
+		Check: func(context.Context) error { return plan() },
+		Plan: func(context.Context) (Plan, error) {
+			remove, add := urls()
+			p := Plan{fmt.Sprintf("edit etcdClientInfo.urls in %s under %s (backup beside it): -%v +%v", masterConfigPath, here.Root, remove, add)}
+			if !edit.Changes() {
+				p = Plan{masterConfigPath + " already lists the etcd members as they are"}
+			}
+			p = append(p, diffLines(edit)...)
+			p = append(p,
+				"manual, on every other master: etcdClientInfo.urls in "+masterConfigPath+": "+strings.Join(list, ", "),
+				"manual, on every master: master-restart api && master-restart controllers")
+			if data, err := here.ReadFile(flanneldPath); err == nil {
+				if env, err := model.ParseEnvFile(data); err == nil && env["FLANNEL_ETCD_ENDPOINTS"] != "" {
+					p = append(p, "if flannel is used, on every host: FLANNEL_ETCD_ENDPOINTS="+model.EditURLList(env["FLANNEL_ETCD_ENDPOINTS"], remove, add)+
+						" in "+flanneldPath+", then systemctl restart flanneld.service")
+				}
+			} else {
+				p = append(p, fmt.Sprintf("if flannel is used, on every host: in %s remove %v from and add %v to FLANNEL_ETCD_ENDPOINTS, then systemctl restart flanneld.service", flanneldPath, remove, add))
+			}
+			return p, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error { return applyEdit(here, edit, progress) },
+		Verify: func(context.Context) error {
+			if err := plan(); err != nil {
+				return err
+			}
+			if edit.Changes() {
+				return errors.New("etcdClientInfo.urls is not updated")
+			}
+			return nil
+		},
+	}
+}
+
+// moveLeaderStep offers to hand leadership away from a member about to be
+// removed; it applies only while that member leads.
+func moveLeaderStep(s *Session, ref *memberRef) *Step {
+	var to model.EtcdMember
+	leads := func(ctx context.Context) (bool, error) {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return false, err
+		}
+		m, ok := ref.find(snap)
+		l, lok := snap.Leader()
+		if !ok || !lok || l.ID != m.ID {
+			return false, nil
+		}
+		var found bool
+		if to, found = snap.LeaderTransferee(m.ID); !found {
+			return true, errors.New("no other healthy voting member to hand leadership to")
+		}
+		return true, nil
+	}
+	return &Step{
+		ID: "etcd-move-leader", Title: "Move leadership away from the member first", Skippable: true,
+		Applies: func(ctx context.Context) (bool, string) {
+			if ok, err := leads(ctx); err == nil && !ok {
+				return false, ref.String() + " is not the leader"
+			}
+			return true, ""
+		},
+		Check: func(ctx context.Context) error { _, err := leads(ctx); return err },
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{
+				fmt.Sprintf("WARNING: %s is the leader: removing it makes the others elect a new one, with writes paused meanwhile", ref),
+				fmt.Sprintf("etcdctl move-leader %s   # to %s, the healthy voter with the newest applied index (%d)", to.IDHex(), to.DisplayName(), to.RaftAppliedIndex),
+			}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			return s.poller.MoveLeader(ctx, to.ID)
+		},
+		Verify: func(ctx context.Context) error {
+			return waitFor(ctx, 15*time.Second, 300*time.Millisecond, func() (bool, string) {
+				ok, err := leads(ctx)
+				if err != nil && !ok {
+					return false, err.Error()
+				}
+				return !ok, ref.String() + " still leads"
+			})
+		},
+	}
+}
+
+// NewMember is a member to add: the name of its host, its URLs, and its
+// host root when that host's files are reachable from here (the demo, the
+// tests, a mounted root); without one, starting it is a manual step.
+type NewMember struct {
+	Name       string
+	PeerURLs   []string
+	ClientURLs []string
+	Root       *hostfs.FS
+}
+
+// How long the add-member steps wait for a new member to start and to
+// become healthy.
+const (
+	memberStartTimeout  = 2 * time.Minute
+	memberHealthTimeout = time.Minute
+)
+
+// AddMemberSteps are the steps that grow the cluster by one member the
+// safe way (seed 003 §5.4.4, issue 5): add-learner (checks every voting
+// member is healthy and no other learner waits, then MemberAddAsLearner:
+// quorum does not change), start-member (the new host's etcd.conf —
+// ETCD_NAME, ETCD_INITIAL_CLUSTER, ETCD_INITIAL_CLUSTER_STATE=existing and
+// its URLs — and its static pod: done here when nm.Root is set and the
+// host has the 3.11 layout, manual otherwise; waits until it has started),
+// promote (retried with backoff while etcd says the learner is not in sync,
+// showing its raft index against the leader's, for up to promoteTimeout),
+// verify-member (healthy voting member, whole cluster healthy; warns when
+// the count is even).
+//
+// Procedures that grow the cluster by several members (a quorum recovery
+// growing back) call it once per member with a distinct suffix: the step
+// IDs become add-learner-<suffix> and so on, so the journal and resume
+// tell them apart; the explanations are the etcd-add-member ones either way.
+// Every step finds the member by its peer URLs, so a resumed run picks up
+// a learner an earlier session added.
+func AddMemberSteps(s *Session, nm NewMember, promoteTimeout time.Duration, suffix string) []*Step {
+	a := &adder{s: s, nm: nm}
+	steps := []*Step{a.addStep(), a.startStep(), a.promoteStep(promoteTimeout), a.verifyStep()}
+	for _, st := range steps {
+		// The explanation is looked up by the plain ID, whatever the suffix.
+		text, err := assets.StepText("etcd-add-member", st.ID)
+		if err != nil {
+			text = err.Error()
+		}
+		st.Explain = text
+		if suffix != "" {
+			st.ID += "-" + suffix
+			st.Title += " (" + nm.Name + ")"
+		}
+	}
+	return steps
+}
+
+// adder carries what the add-member steps of one member learn.
+type adder struct {
+	s        *Session
+	nm       NewMember
+	warnings []string
+	initial  string // ETCD_INITIAL_CLUSTER for the new member
+	conf     hostfs.Edit
+	layout   etcdPodLayout
+}
+
+// find is the new member, by its peer URLs.
+func (a *adder) find(ctx context.Context) (model.EtcdCluster, model.EtcdMember, bool, error) {
+	snap, err := a.s.pollEtcd(ctx)
+	if err != nil {
+		return snap, model.EtcdMember{}, false, err
+	}
+	m, ok := snap.MemberByPeerURL(a.nm.PeerURLs)
+	return snap, m, ok, nil
+}
+
+func (a *adder) addStep() *Step {
+	return &Step{
+		ID: "add-learner", Title: "Add " + a.nm.Name + " as a learner",
+		Applies: func(ctx context.Context) (bool, string) {
+			if _, m, ok, err := a.find(ctx); err == nil && ok {
+				return false, fmt.Sprintf("%s is a member already (%s, peer %s)", a.nm.Name, m.IDHex(), first(m.PeerURLs))
+			}
+			return true, ""
+		},
+		Check: func(ctx context.Context) error {
+			snap, err := a.s.pollEtcd(ctx)
+			if err != nil {
+				return err
+			}
+			a.warnings, err = snap.AddCheck(a.nm.Name, a.nm.PeerURLs)
+			return err
+		},
+		Plan: func(context.Context) (Plan, error) {
+			plan := Plan{
+				fmt.Sprintf("etcdctl member add %s --learner --peer-urls=%s", a.nm.Name, strings.Join(a.nm.PeerURLs, ",")),
+				"a learner does not vote: the quorum stays as it is until the promotion",
+			}
+			for _, w := range a.warnings {
+				plan = append(plan, "WARNING: "+w)
+			}
+			return plan, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			id, _, warnings, err := a.s.poller.AddLearner(ctx, a.nm.Name, a.nm.PeerURLs)
+			for _, w := range warnings {
+				progress("WARNING: " + w)
+			}
+			if err == nil {
+				progress(fmt.Sprintf("added %s as learner %s", a.nm.Name, model.FormatMemberID(id)))
+			}
+			return err
+		},
+		Verify: func(ctx context.Context) error {
+			if _, _, ok, err := a.find(ctx); err != nil || !ok {
+				return errors.Join(err, fmt.Errorf("no member has the peer URL %s", first(a.nm.PeerURLs)))
+			}
+			return nil
+		},
+	}
+}
+
+// local reports whether day2 starts the member itself: its host's files
+// are here and etcd there is configured by etcd.conf, not by an operator.
+func (a *adder) local() bool {
+	if a.nm.Root == nil {
+		return false
+	}
+	l, ok := etcdLayoutOf(*a.nm.Root)
+	return ok && !l.operated && a.nm.Root.Exists(etcdConfPath)
+}
+
+// settings are the new member's etcd.conf settings, with the membership
+// it joins (as `member add` prints them). Before the add, the membership
+// is the one the add will make.
+func (a *adder) settings(ctx context.Context) ([]model.EnvVar, error) {
+	snap, m, ok, err := a.find(ctx)
+	if err != nil {
+		return nil, err
+	}
+	members := snap.Members
+	if !ok {
+		m = model.EtcdMember{ID: math.MaxUint64, PeerURLs: a.nm.PeerURLs}
+		members = append(members, m)
+	}
+	entries, err := model.InitialCluster(members, m.ID, a.nm.Name)
+	if err != nil {
+		return nil, err
+	}
+	a.initial = model.FormatInitialCluster(entries)
+	return model.NewMemberConf(a.nm.Name, a.nm.PeerURLs, a.nm.ClientURLs, a.initial), nil
+}
+
+func (a *adder) startStep() *Step {
+	check := func(ctx context.Context) error {
+		vars, err := a.settings(ctx)
+		if err != nil {
+			return err
+		}
+		if _, _, ok, _ := a.find(ctx); !ok {
+			return fmt.Errorf("%s is not a member yet: add it as a learner first", a.nm.Name)
+		}
+		if !a.local() {
+			return nil
+		}
+		root := *a.nm.Root
+		a.layout, _ = etcdLayoutOf(root)
+		host, err := etcdHere(root)
+		if err != nil {
+			return err
+		}
+		if root.Exists(path.Join(host.DataDir, "member")) {
+			return fmt.Errorf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root)
+		}
+		if !root.Exists(a.layout.manifest) && !root.Exists(a.layout.aside) {
+			return fmt.Errorf("no etcd static pod manifest in %s or %s under %s", a.layout.manifest, a.layout.aside, root.Root)
+		}
+		a.conf, err = root.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil })
+		return err
+	}
+	started := func(ctx context.Context) (bool, string) {
+		_, m, ok, err := a.find(ctx)
+		switch {
+		case err != nil:
+			return false, err.Error()
+		case !ok:
+			return false, a.nm.Name + " is not a member"
+		case !m.Started():
+			return false, a.nm.Name + " has not started (the member list shows it unstarted)"
+		case !m.Reached:
+			return false, a.nm.Name + " does not answer on " + first(m.ClientURLs) + ": " + m.Err
+		}
+		return true, ""
+	}
+	return &Step{
+		ID: "start-member", Title: "Start etcd on " + a.nm.Name + " as a member of the existing cluster",
+		Manual: !a.local(),
+		Check:  check,
+		Plan: func(ctx context.Context) (Plan, error) {
+			vars, err := a.settings(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if a.local() {
+				plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it):", etcdConfPath, a.nm.Root.Root)}
+				plan = append(plan, diffLines(a.conf)...)
+				if !a.nm.Root.Exists(a.layout.manifest) {
+					plan = append(plan, fmt.Sprintf("mv %s %s   # under %s: the kubelet starts etcd", a.layout.aside, a.layout.manifest, a.nm.Root.Root))
+				}
+				return append(plan, fmt.Sprintf("then wait until %s has started (up to %s)", a.nm.Name, memberStartTimeout)), nil
+			}
+			plan := Plan{"manual, on " + a.nm.Name + ": in " + etcdConfPath + " (a copy of another member's, with its own certificates — seed 003 §5.4.4.2) set:"}
+			for _, v := range vars {
+				plan = append(plan, "  "+v.Key+"="+v.Value)
+			}
+			return append(plan,
+				"  the data dir must be empty: rm -Rf /var/lib/etcd/*",
+				"  start etcd: mv /etc/origin/node/pods-stopped/etcd.yaml /etc/origin/node/pods/ (static pod) or systemctl enable etcd --now",
+				"  (OpenShift 4: the etcd operator's redeployment starts it)",
+				fmt.Sprintf("day2 then waits until %s has started (up to %s)", a.nm.Name, memberStartTimeout)), nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			if !a.local() {
+				return nil
+			}
+			root := *a.nm.Root
+			if err := applyEdit(root, a.conf, progress); err != nil {
+				return err
+			}
+			if !root.Exists(a.layout.manifest) {
+				if err := root.Move(a.layout.aside, a.layout.manifest); err != nil {
+					return err
+				}
+				progress("moved " + a.layout.aside + " to " + a.layout.manifest)
+			}
+			return nil
+		},
+		Verify: func(ctx context.Context) error {
+			return waitFor(ctx, memberStartTimeout, 500*time.Millisecond, func() (bool, string) { return started(ctx) })
+		},
+	}
+}
+
+func (a *adder) promoteStep(timeout time.Duration) *Step {
+	var id uint64
+	var progress string
+	return &Step{
+		ID: "promote", Title: "Promote " + a.nm.Name + " to a voting member",
+		Applies: func(ctx context.Context) (bool, string) {
+			if _, m, ok, err := a.find(ctx); err == nil && ok && !m.Learner {
+				return false, a.nm.Name + " is a voting member already"
+			}
+			return true, ""
+		},
+		Check: func(ctx context.Context) error {
+			snap, m, ok, err := a.find(ctx)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				return fmt.Errorf("%s is not a member", a.nm.Name)
+			case !m.Started():
+				return fmt.Errorf("%s has not started", a.nm.Name)
+			}
+			id, progress = m.ID, snap.LearnerProgress(m.ID)
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{
+				fmt.Sprintf("etcdctl member promote %s   # retried with a growing pause (up to %s) while etcd answers that the learner is not in sync", model.FormatMemberID(id), timeout),
+				a.nm.Name + " now: " + progress,
+			}, nil
+		},
+		Run: func(ctx context.Context, report func(string)) error {
+			return a.s.poller.PromoteLearner(ctx, id, timeout, report)
+		},
+		Verify: func(ctx context.Context) error {
+			_, m, ok, err := a.find(ctx)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				return fmt.Errorf("%s is not a member", a.nm.Name)
+			case m.Learner:
+				return fmt.Errorf("%s is still a learner", a.nm.Name)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *adder) verifyStep() *Step {
+	var plan Plan
+	return &Step{
+		ID: "verify-member", Title: "Check " + a.nm.Name + " and the whole cluster are healthy",
+		Check: func(ctx context.Context) error {
+			snap, err := a.s.pollEtcd(ctx)
+			if err != nil {
+				return err
+			}
+			plan = Plan{fmt.Sprintf("read only: endpoint health of every member (now %s)", snap.Badge())}
+			if v := snap.Voters(); v%2 == 0 {
+				plan = append(plan, fmt.Sprintf("WARNING: %d voting members (quorum %d) tolerate no more failures than %d: add or remove one — seed 003 §5.4.4: keep an odd number", v, model.QuorumSize(v), v-1))
+			}
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) { return plan, nil },
+		Verify: func(ctx context.Context) error {
+			return waitFor(ctx, memberHealthTimeout, 500*time.Millisecond, func() (bool, string) {
+				snap, m, ok, err := a.find(ctx)
+				switch {
+				case err != nil:
+					return false, err.Error()
+				case !ok || m.Learner || !m.Healthy:
+					return false, fmt.Sprintf("%s is not a healthy voting member (%s)", a.nm.Name, m.Err)
+				case snap.State() != model.QuorumHealthy:
+					return false, "the cluster is " + snap.Badge()
+				}
+				return true, ""
+			})
+		},
+	}
+}
