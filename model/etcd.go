@@ -92,6 +92,9 @@ type EtcdCluster struct {
 	// Err is set when the member list itself could not be read.
 	Err      string
 	PolledAt time.Time
+	// LeaderChanges counts the leader changes the poller has seen since it
+	// started (a flapping leader means slow disks or a loaded network).
+	LeaderChanges int
 }
 
 // QuorumSize is the number of voting members that must agree: ⌊n/2⌋+1.

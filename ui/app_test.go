@@ -309,3 +309,20 @@ func TestCommandLineJumpsToPanesAndNodes(t *testing.T) {
 		t.Errorf("notice %q", m.notice)
 	}
 }
+
+func TestEtcdPaneExplainsAlarmsAndLeaderChanges(t *testing.T) {
+	m := sized(120, 40)
+	c := etcdSnapshot(true, true, true)
+	c.Members[1].Alarms = []string{"NOSPACE"}
+	c.Members[2].Alarms = []string{"CORRUPT"}
+	c.LeaderChanges = 4
+	m.Update(c)
+	press(m, "2")
+	s := screen(m)
+	for _, want := range []string{"leader changes seen 4", "alarm NOSPACE on master-1", "disarm NOSPACE", "alarm CORRUPT on master-2: ", "needs investigation", "ALARMS"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("etcd pane lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 120, 40)
+}

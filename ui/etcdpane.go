@@ -24,6 +24,7 @@ func newEtcdPane() etcdPane {
 		Column{Title: "LATENCY", Right: true, Priority: 1},
 		Column{Title: "DB SIZE", Right: true, Priority: 2, Width: len("999.9 MiB")},
 		Column{Title: "RAFT INDEX", Right: true, Priority: 3},
+		Column{Title: "ALARMS", Priority: 4},
 		Column{Title: "CLIENT URL", Priority: 4},
 		Column{Title: "VERSION", Priority: 5},
 		Column{Title: "PEER URL", Priority: 6},
@@ -44,8 +45,8 @@ func (p *etcdPane) set(c model.EtcdCluster) {
 		}
 		rows = append(rows, Row{Key: m.IDHex(), Level: level, Cells: []string{
 			m.IDHex(), m.DisplayName(), memberRole(m, leader.ID), health, latency, size, index,
-			first(m.ClientURLs), m.Version, first(m.PeerURLs),
-		}})
+			strings.Join(m.Alarms, ","), first(m.ClientURLs), m.Version, first(m.PeerURLs),
+		}, Sort: []string{5: fmt.Sprint(m.DBSize), 4: fmt.Sprint(m.Latency.Nanoseconds())}})
 	}
 	p.table.SetRows(rows)
 }
@@ -127,10 +128,15 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 	if l, ok := c.Leader(); ok {
 		leaderName = l.DisplayName()
 	}
-	top = append(top, fmt.Sprintf("%s %d  %s %d  %s %d/%d  %s %d  %s %s",
+	top = append(top, fmt.Sprintf("%s %d  %s %d  %s %d/%d  %s %d",
 		st.Label.Render("members"), len(c.Members), st.Label.Render("quorum"), c.Quorum(),
 		st.Label.Render("healthy"), c.HealthyVoters(), c.Voters(),
-		st.Label.Render("fault tolerance"), max(c.FaultTolerance(), 0), st.Label.Render("leader"), leaderName))
+		st.Label.Render("fault tolerance"), max(c.FaultTolerance(), 0)),
+		fmt.Sprintf("%s %s  %s %d  %s %x", st.Label.Render("leader"), leaderName,
+			st.Label.Render("leader changes seen"), c.LeaderChanges, st.Label.Render("cluster ID"), c.ClusterID))
+	for _, a := range alarmLines(c) {
+		top = append(top, st.Level(LevelBad).Render(a))
+	}
 	if c.State() == model.QuorumLost {
 		top = append(top, st.Banner.Render(fmt.Sprintf(" NO QUORUM: %d of %d voting members healthy, %d needed ", c.HealthyVoters(), c.Voters(), c.Quorum())))
 		var answering []string
@@ -151,6 +157,24 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 		parts = append(parts, "", wrapLines(detail, width))
 	}
 	return strings.Join(parts, "\n")
+}
+
+// alarmLines say what each raised alarm means and what to do about it.
+func alarmLines(c model.EtcdCluster) []string {
+	var out []string
+	for _, m := range c.Members {
+		for _, a := range m.Alarms {
+			switch a {
+			case "NOSPACE":
+				out = append(out, fmt.Sprintf("alarm NOSPACE on %s: the database hit its quota and etcd refuses writes; compact and defrag, then disarm NOSPACE", m.DisplayName()))
+			case "CORRUPT":
+				out = append(out, fmt.Sprintf("alarm CORRUPT on %s: its data differs from the others; needs investigation (replace the member), never just disarm", m.DisplayName()))
+			default:
+				out = append(out, fmt.Sprintf("alarm %s on %s", a, m.DisplayName()))
+			}
+		}
+	}
+	return out
 }
 
 // detail describes the selected member in full, for what the columns drop

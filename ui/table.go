@@ -70,6 +70,9 @@ type Table struct {
 	filter  string // lower-case substring a row must contain to show
 	rows    []Row  // the rows shown: all, or those matching the filter
 	natural []int  // widest cell per column, measured once per SetRows
+	// blank marks columns with no value in any shown row (an ALARMS column
+	// on a quiet cluster); droppable ones are left out.
+	blank []bool
 	cursor  int
 	offset  int
 	// sortCol is the column rows are ordered by (-1: the snapshot's order).
@@ -79,7 +82,7 @@ type Table struct {
 
 // NewTable makes a table with the given columns.
 func NewTable(cols ...Column) Table {
-	t := Table{cols: cols, natural: make([]int, len(cols)), sortCol: -1}
+	t := Table{cols: cols, natural: make([]int, len(cols)), blank: make([]bool, len(cols)), sortCol: -1}
 	t.measure()
 	return t
 }
@@ -187,11 +190,13 @@ func (t *Table) applyFilter() {
 func (t *Table) measure() {
 	for i := range t.cols {
 		t.natural[i] = max(t.cols[i].Width, lipgloss.Width(t.title(i)))
+		t.blank[i] = true
 	}
 	for _, r := range t.rows {
 		for i, cell := range r.Cells {
 			if i < len(t.natural) {
 				t.natural[i] = max(t.natural[i], lipgloss.Width(cell))
+				t.blank[i] = t.blank[i] && cell == ""
 			}
 		}
 	}
@@ -221,9 +226,10 @@ func (t *Table) Bottom() { t.cursor = max(len(t.rows)-1, 0) }
 // spaces, then one, and only then columns dropped by priority; if the
 // essential columns still do not fit, the flex column is cut.
 func (t *Table) layout(width int) (visible []int, widths []int, gap int) {
-	visible = make([]int, len(t.cols))
-	for i := range visible {
-		visible[i] = i
+	for i, c := range t.cols {
+		if c.Priority == 0 || !t.blank[i] || len(t.rows) == 0 {
+			visible = append(visible, i)
+		}
 	}
 	total := func(g int) int {
 		sum := 0

@@ -37,6 +37,9 @@ type Poller struct {
 	mu      sync.Mutex
 	clients map[string]*clientv3.Client // by client URL
 	known   []string                    // client URLs learned from the last member list
+	// leader is the last leader seen, changes how often it changed.
+	leader  uint64
+	changes int
 }
 
 // NewPoller prepares a poller; Run starts it. logger receives the etcd
@@ -123,7 +126,22 @@ func (p *Poller) Poll(ctx context.Context) model.EtcdCluster {
 	model.SortMembers(members)
 	snap.Members = members
 	p.remember(members)
+	snap.LeaderChanges = p.countLeaderChange(snap)
 	return snap
+}
+
+// countLeaderChange notes the leader of this snapshot and returns the
+// changes seen so far; a poll without a leader (quorum lost) changes nothing.
+func (p *Poller) countLeaderChange(snap model.EtcdCluster) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l, ok := snap.Leader(); ok {
+		if p.leader != 0 && p.leader != l.ID {
+			p.changes++
+		}
+		p.leader = l.ID
+	}
+	return p.changes
 }
 
 // memberList asks every known endpoint at once for a serializable member

@@ -127,3 +127,26 @@ func TestPollUnreachableEndpoints(t *testing.T) {
 		t.Errorf("unreachable etcd: %+v badge %q", snap, snap.Badge())
 	}
 }
+
+func TestLeaderChangesCounted(t *testing.T) {
+	p := newPoller(t)
+	snap := pollUntil(t, p, "a leader", func(c model.EtcdCluster) bool { _, ok := c.Leader(); return ok && c.State() == model.QuorumHealthy })
+	if snap.LeaderChanges != 0 {
+		t.Fatalf("changes %d before any change", snap.LeaderChanges)
+	}
+	old, _ := snap.Leader()
+	victim := -1
+	for i, m := range cluster.Masters {
+		if m.Name == old.Name {
+			victim = i
+		}
+	}
+	cluster.StopMember(victim)
+	t.Cleanup(func() { cluster.StartMember(victim) })
+	snap = pollUntil(t, p, "a new leader", func(c model.EtcdCluster) bool { l, ok := c.Leader(); return ok && l.ID != old.ID })
+	if snap.LeaderChanges != 1 {
+		t.Errorf("changes %d after the leader was killed, want 1", snap.LeaderChanges)
+	}
+	cluster.StartMember(victim)
+	pollUntil(t, p, "member back", func(c model.EtcdCluster) bool { return c.State() == model.QuorumHealthy })
+}
