@@ -195,11 +195,22 @@ func (t *Table) measure() {
 	for _, r := range t.rows {
 		for i, cell := range r.Cells {
 			if i < len(t.natural) {
-				t.natural[i] = max(t.natural[i], lipgloss.Width(cell))
+				t.natural[i] = max(t.natural[i], cellWidth(cell))
 				t.blank[i] = t.blank[i] && cell == ""
 			}
 		}
 	}
+}
+
+// cellWidth is the cell's width in terminal cells; plain ASCII (nearly
+// every cell) is measured without the ANSI-aware parser.
+func cellWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return lipgloss.Width(s)
+		}
+	}
+	return len(s)
 }
 
 // Len is the number of rows.
