@@ -63,6 +63,27 @@ var catalog = map[string]spec{
 		}, recordedMemberParams...),
 		build: buildEtcdRemoveMember,
 	},
+	"etcd-replace-member": {
+		title: "Replace an etcd member: find out why it is unhealthy, then retire it add-first or replace it remove-first (seed 003 §5.4.3, seed 001 §5.2)",
+		params: append([]Param{
+			{Name: "member", Help: "the member's hex ID, as the etcd pane and etcdctl member list show it", Required: true},
+			{Name: "member-root", Help: "the member's host files (its host root) when reachable from here"},
+			{Name: "new-name", Help: "the replacement's name (default: the member's own, rebuilt on the same host)"},
+			{Name: "new-peer-url", Help: "the replacement's peer URL(s) (default: the member's)"},
+			{Name: "new-client-url", Help: "the replacement's client URL(s) (default: the member's)"},
+			{Name: "new-root", Help: "the replacement host's files when reachable from here (default: --member-root for the same host); otherwise starting it is manual"},
+			{Name: "timeout", Help: "give up promoting the replacement after this long", Default: "5m"},
+			{Name: "path", Help: "recorded: the diagnosis' path (retire-healthy, replace-failed)"},
+			{Name: "fault", Help: "recorded: why the member is unhealthy"},
+			{Name: "redeploy-reason", Help: "recorded: the forceRedeploymentReason set on OpenShift 4"},
+		}, recordedMemberParams...),
+		build: buildEtcdReplaceMember,
+	},
+	"etcd-defrag": {
+		title: "Compact and defragment etcd one member at a time, the leader last; then disarm NOSPACE once under quota",
+		params: []Param{{Name: "timeout", Help: "give up defragmenting one member after this long", Default: "5m"}},
+		build:  buildEtcdDefrag,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -216,5 +217,187 @@ func TestEtcdRemoveThenAddMember(t *testing.T) {
 	}
 	if urls := masterURLs(t, c.HostRoot(0)); len(urls) != 3 || !slices.Contains(urls, host.ClientURL) {
 		t.Errorf("master-0 etcdClientInfo.urls = %v", urls)
+	}
+}
+
+// abortAt answers like auto but aborts the run at one step.
+type abortAt struct {
+	auto
+	step string
+}
+
+func (a *abortAt) Ask(ctx context.Context, p Prompt) (Answer, error) {
+	if p.Step.ID == a.step {
+		a.prompts = append(a.prompts, p)
+		return Answer{Decision: Abort}, nil
+	}
+	return a.auto.Ask(ctx, p)
+}
+
+func running(evs []Event, step, prefix string) []string {
+	var out []string
+	for _, m := range messages(evs, step) {
+		if strings.HasPrefix(m, prefix) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Seed 001 §5.2.4.2 on OpenShift 4's API, then seed 003 §5.4.3, then
+// etcd-defrag with a learner present, on a cluster of the test's own:
+//   - master-1's data dir is corrupted, its etcd crashloops: the replacement
+//     stops it, moves manifest and data aside, removes it, deletes its
+//     secrets, patches forceRedeploymentReason, adds it back as a learner,
+//     starts and promotes it: 3/3 healthy;
+//   - healthy master-2 is retired add-first for a new host master-3;
+//   - a learner (master-4, never promoted) is skipped by etcd-defrag, which
+//     defragments the leader last; then the learner is removed.
+func TestEtcdReplaceRetireDefrag(t *testing.T) {
+	c := ownCluster(t)
+	ctx := context.Background()
+	if err := c.InstallEtcdOperatorAPI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := sessionOn(t, c)
+	old := memberOf(t, s, c.Masters[1].Name)
+
+	c.StopMember(1)
+	if err := c.CorruptMember(1); err != nil {
+		t.Fatal(err)
+	}
+	c.StartMember(1)
+	if err := waitFor(ctx, 30*time.Second, 300*time.Millisecond, func() (bool, string) {
+		m, _ := s.poller.Poll(ctx).MemberByID(old.ID)
+		return !m.Reached && !c.MemberRunning(1), "master-1 answers or runs: " + m.Err
+	}); err != nil {
+		t.Fatalf("the corrupted member must crash: %v", err)
+	}
+
+	op, sum, err := runProc(t, s, "etcd-replace-member", map[string]string{"member": old.IDHex(), "member-root": c.HostRoot(1), "timeout": "2m"})
+	if err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("replace the crashlooping member: %v (%s: %s)", err, step, problem)
+	}
+	if sum.Params["path"] != string(model.PathReplaceFailed) || sum.Params["fault"] != model.FaultCrashlooping.String() {
+		t.Errorf("diagnosis recorded: %v", sum.Params)
+	}
+	want := map[string]model.Outcome{
+		"diagnose": model.OutcomeOK, "stop-member": model.OutcomeOK, "etcd-remove": model.OutcomeOK, "etcd-secrets": model.OutcomeOK,
+		"machine": model.OutcomeSkipped, "etcd-redeploy": model.OutcomeOK, "add-learner": model.OutcomeOK, "start-member": model.OutcomeOK,
+		"promote": model.OutcomeOK, "verify-member": model.OutcomeOK, "etcd-conf": model.OutcomeOK, "etcd-clients": model.OutcomeSkipped,
+	}
+	for id, o := range want {
+		if got := stepOutcome(t, sum, id); got != o {
+			t.Errorf("step %s: %s, want %s", id, got, o)
+		}
+	}
+	if !sum.Finished || sum.Outcome != model.OutcomeOK {
+		t.Errorf("journal: %+v", sum)
+	}
+	snap := waitHealthy(t, s)
+	if m, ok := snap.Member(c.Masters[1].Name); snap.Voters() != 3 || !ok || m.ID == old.ID || m.Learner {
+		t.Fatalf("want master-1 back as a new voting member: %s %+v", snap.Badge(), m)
+	}
+	for _, name := range etcdSecretNames(c.Masters[1].Name) {
+		if ok, err := c.SecretExists(ctx, localcluster.EtcdNamespace, name); ok || err != nil {
+			t.Errorf("secret %s still there (%v)", name, err)
+		}
+	}
+	if ok, _ := c.SecretExists(ctx, localcluster.EtcdNamespace, "etcd-peer-"+c.Masters[0].Name); !ok {
+		t.Error("another master's secret was deleted")
+	}
+	spec, err := c.EtcdOperatorSpec(ctx)
+	if reason, _ := spec["forceRedeploymentReason"].(string); err != nil || reason != sum.Params["redeploy-reason"] || !strings.HasPrefix(reason, "single-master-recovery-") {
+		t.Errorf("forceRedeploymentReason = %q (%v), journaled %q", reason, err, sum.Params["redeploy-reason"])
+	}
+	aside, _ := filepath.Glob(filepath.Join(c.HostRoot(1), "var/lib/etcd-backup/etcd-*/member/snap/db"))
+	if len(aside) != 1 {
+		t.Errorf("the crashlooping member's data must be moved aside, not deleted: %v", aside)
+	}
+
+	// Retire healthy master-2 for a new host: add-first.
+	retired := memberOf(t, s, c.Masters[2].Name)
+	host, err := c.AddMasterHost("master-3.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Stop()
+	op, sum, err = runProc(t, s, "etcd-replace-member", map[string]string{
+		"member": retired.IDHex(), "member-root": c.HostRoot(2),
+		"new-name": host.Name, "new-peer-url": host.PeerURL, "new-client-url": host.ClientURL, "new-root": host.Root, "timeout": "2m",
+	})
+	if err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("retire master-2: %v (%s: %s)", err, step, problem)
+	}
+	if sum.Params["path"] != string(model.PathRetire) {
+		t.Errorf("path %q", sum.Params["path"])
+	}
+	order := []string{}
+	for _, st := range sum.Steps {
+		order = append(order, st.ID)
+	}
+	if i, j := slices.Index(order, "promote"), slices.Index(order, "etcd-remove"); i < 0 || j < i {
+		t.Errorf("a healthy member is removed after its replacement is promoted: %v", order)
+	}
+	for _, id := range []string{"add-learner", "start-member", "promote", "verify-member", "etcd-remove", "etcd-disable", "etcd-conf", "etcd-clients"} {
+		if got := stepOutcome(t, sum, id); got != model.OutcomeOK {
+			t.Errorf("retire step %s: %s", id, got)
+		}
+	}
+	snap = waitHealthy(t, s)
+	if _, ok := snap.Member(retired.Name); ok || snap.Voters() != 3 {
+		t.Fatalf("want 3 members without master-2: %s", snap.Badge())
+	}
+	if urls := masterURLs(t, c.HostRoot(0)); len(urls) != 3 || slices.Contains(urls, retired.ClientURLs[0]) || !slices.Contains(urls, host.ClientURL) {
+		t.Errorf("etcdClientInfo.urls after the retirement: %v", urls)
+	}
+
+	// A learner that is never promoted: etcd-defrag skips it.
+	learner, err := c.AddMasterHost("master-4.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer learner.Stop()
+	p, err := s.Procedure("etcd-add-member", map[string]string{"name": learner.Name, "peer-url": learner.PeerURL, "client-url": learner.ClientURL, "member-root": learner.Root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := &abortAt{step: "promote"}
+	if err := Run(ctx, p, stop, RunOptions{Journal: openJournal(t)}); !errors.Is(err, ErrAborted) {
+		t.Fatalf("add a learner and stop before the promotion: %v", err)
+	}
+	snap = s.poller.Poll(ctx)
+	if m, ok := snap.Member(learner.Name); !ok || !m.Learner || !m.Reached {
+		t.Fatalf("want a started learner: %+v", m)
+	}
+	leader, _ := snap.Leader()
+
+	op, sum, err = runProc(t, s, "etcd-defrag", map[string]string{})
+	if err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("defrag: %v (%s: %s)", err, step, problem)
+	}
+	defrags := running(op.events, "defragment", "defragmenting ")
+	if len(defrags) != 3 || !strings.Contains(defrags[2], leader.Name+" (leader)") {
+		t.Errorf("three voting members, the leader %s last: %q", leader.Name, defrags)
+	}
+	if skipped := running(op.events, "defragment", learner.Name); len(skipped) != 1 || !strings.Contains(skipped[0], "learner, skipped") {
+		t.Errorf("the learner is skipped: %q", messages(op.events, "defragment"))
+	}
+	if !sum.Finished || sum.Outcome != model.OutcomeOK || stepOutcome(t, sum, "compact") != model.OutcomeOK || stepOutcome(t, sum, "disarm-nospace") != model.OutcomeSkipped {
+		t.Errorf("defrag journal: %+v", sum)
+	}
+
+	// A learner is removed without any quorum cost.
+	lm := memberOf(t, s, learner.Name)
+	op, sum, err = runProc(t, s, "etcd-remove-member", map[string]string{"member": lm.IDHex(), "member-root": learner.Root})
+	if err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("remove the learner: %v (%s: %s)", err, step, problem)
+	}
+	if snap = waitHealthy(t, s); len(snap.Members) != 3 || !sum.Finished {
+		t.Errorf("after removing the learner: %s, %d members", snap.Badge(), len(snap.Members))
 	}
 }

@@ -1,0 +1,503 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/model"
+)
+
+// OpenShift 4 objects of seed 001 §5.2.
+const (
+	etcdOperatorPath = "/apis/operator.openshift.io/v1/etcds/cluster"
+	machinesPath     = "/apis/machine.openshift.io/v1beta1/namespaces/openshift-machine-api/machines"
+	etcdNamespace    = "openshift-etcd"
+	// dataAside is where a failed member's data directory is moved (seed
+	// 001 §5.2.4.2 moves it out of /var/lib/etcd; never deleted).
+	dataAside = "/var/lib/etcd-backup"
+)
+
+// etcdOperator reports whether the cluster runs OpenShift 4's etcd
+// operator: its etcd.operator.openshift.io "cluster" object is served.
+func (s *Session) etcdOperator(ctx context.Context) (bool, error) {
+	_, err := s.client.Discovery().RESTClient().Get().AbsPath(etcdOperatorPath).DoRaw(ctx)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("GET %s: %w", etcdOperatorPath, err)
+	}
+	return true, nil
+}
+
+// memberHost gathers what seed 001 §5.2.3 checks about a member's host:
+// its Machine's state (Machine API), its node (unreachable taint, Ready),
+// its etcd pod (openshift-etcd) and, with its files here, whether its etcd
+// static pod manifest is in place. What cannot be read stays unknown.
+func (s *Session) memberHost(ctx context.Context, name string, root *hostfs.FS) model.MemberHost {
+	var h model.MemberHost
+	if n, err := s.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil {
+		h.NodeFound = true
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				h.NodeReady = c.Status == corev1.ConditionTrue
+			}
+		}
+		h.Unreachable = slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == corev1.TaintNodeUnreachable })
+	}
+	h.MachineState, _ = s.machineOf(ctx, name)
+	if pod, err := s.client.CoreV1().Pods(etcdNamespace).Get(ctx, "etcd-"+name, metav1.GetOptions{}); err == nil {
+		h.PodStatus = podStatus(pod)
+	}
+	if root != nil {
+		l, ok := etcdLayoutOf(*root)
+		present := ok && root.Exists(l.manifest)
+		h.ManifestPresent = &present
+	}
+	return h
+}
+
+// machineOf is the instance state and name of the Machine whose node is
+// node (empty without the Machine API).
+func (s *Session) machineOf(ctx context.Context, node string) (state, machine string) {
+	raw, err := s.client.Discovery().RESTClient().Get().AbsPath(machinesPath).DoRaw(ctx)
+	if err != nil {
+		return "", ""
+	}
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string } `json:"metadata"`
+			Status   struct {
+				NodeRef        struct{ Name string } `json:"nodeRef"`
+				ProviderStatus struct {
+					InstanceState string `json:"instanceState"`
+				} `json:"providerStatus"`
+			} `json:"status"`
+		} `json:"items"`
+	}
+	if json.Unmarshal(raw, &list) != nil {
+		return "", ""
+	}
+	for _, m := range list.Items {
+		if m.Status.NodeRef.Name == node {
+			return m.Status.ProviderStatus.InstanceState, m.Metadata.Name
+		}
+	}
+	return "", ""
+}
+
+// podStatus is a pod's status as `oc get pods` prints it, as far as seed
+// 001 §5.2.3 needs it: CrashLoopBackOff, Error, or the phase.
+func podStatus(p *corev1.Pod) string {
+	for _, c := range p.Status.ContainerStatuses {
+		if w := c.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
+			return w.Reason
+		}
+		if t := c.State.Terminated; t != nil && t.Reason == "Error" {
+			return t.Reason
+		}
+	}
+	return string(p.Status.Phase)
+}
+
+// diagnose runs the decision tree on the member as it is now; found is
+// false once the member is no longer listed (removed by this run earlier).
+func (s *Session) diagnose(ctx context.Context, ref *memberRef, root *hostfs.FS) (d model.MemberDiagnosis, snap model.EtcdCluster, found bool, err error) {
+	if snap, err = s.pollEtcd(ctx); err != nil {
+		return d, snap, false, err
+	}
+	m, ok := ref.find(snap)
+	if !ok {
+		return d, snap, false, nil
+	}
+	d, err = snap.DiagnoseMember(m.ID, s.memberHost(ctx, m.Name, root))
+	return d, snap, true, err
+}
+
+// buildEtcdReplaceMember is seed 003 §5.4.3 and seed 001 §5.2: find out why
+// the member is unhealthy and whether quorum holds (without quorum: stop,
+// etcd-recover-quorum is the way); retire a healthy member add-first (new
+// learner, promote, then remove the old one); replace a failed one
+// remove-first (stop a crashlooping pod and move its manifest and data
+// aside, remove it, on OpenShift 4 delete its secrets and force a
+// redeployment, then add the replacement as a learner and promote it).
+// The diagnosis is recorded with the run, so a resumed run follows the same
+// path.
+func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
+	ref, err := resolveMember(s, p)
+	if err != nil {
+		return nil, err
+	}
+	old, memberRoot := *ref.known, rootOf(p["member-root"])
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	if p["path"] == "" {
+		d, _, found, err := s.diagnose(ctx, ref, memberRoot)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("member %s is gone", old.IDHex())
+		}
+		p["path"], p["fault"] = string(d.Path), d.Fault.String()
+	}
+	openshift4, err := s.etcdOperator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nm, err := replacement(p, old, memberRoot)
+	if err != nil {
+		return nil, err
+	}
+	timeout, err := p.duration("timeout")
+	if err != nil {
+		return nil, err
+	}
+	here := hostfs.New(s.opts.HostRoot)
+	clients := etcdClientsStep(here, func() ([]string, []string) {
+		return without(old.ClientURLs, nm.ClientURLs), without(nm.ClientURLs, old.ClientURLs)
+	})
+	path := model.ReplacePath(p["path"])
+	steps := []*Step{diagnoseStep(s, ref, memberRoot, path, p["fault"])}
+	switch path {
+	case model.PathRetire:
+		if slices.Equal(nm.PeerURLs, old.PeerURLs) {
+			return nil, fmt.Errorf("%s is healthy: it is retired by adding its replacement first, so give the new host's --new-name, --new-peer-url and --new-client-url", old.Name)
+		}
+		steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
+		steps = append(steps, moveLeaderStep(s, ref), etcdRemoveStep(s, ref, false))
+		if memberRoot != nil {
+			steps = append(steps, moveManifestsStep(memberRoot, "etcd-disable", "Stop the removed member's etcd static pod", "etcd.yaml"))
+		}
+	case model.PathReplaceFailed:
+		// Removing the failed member first leaves one member less until
+		// its replacement is promoted; the diagnosis step says so.
+		steps = append(steps, stopMemberStep(s, old, memberRoot, p["fault"], openshift4), etcdRemoveStep(s, ref, true))
+		if openshift4 {
+			if p["redeploy-reason"] == "" {
+				p["redeploy-reason"] = redeployReason(p["fault"], time.Now())
+			}
+			steps = append(steps, etcdSecretsStep(s, old.Name), machineStep(s, old.Name, p["fault"]), etcdRedeployStep(s, p["redeploy-reason"]))
+		}
+		steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
+	default:
+		return &Procedure{Steps: steps}, nil // the diagnosis blocks: quorum is lost
+	}
+	steps = append(steps, etcdConfStep(s, here), clients)
+	return &Procedure{Steps: steps}, nil
+}
+
+// replacement is the member that takes old's place: the --new-* flags,
+// else old itself rebuilt on the same host (its name and URLs, its host
+// root).
+func replacement(p params, old model.EtcdMember, memberRoot *hostfs.FS) (NewMember, error) {
+	nm := NewMember{Name: old.Name, PeerURLs: old.PeerURLs, ClientURLs: old.ClientURLs, Root: memberRoot}
+	if v := p["new-name"]; v != "" && v != old.Name {
+		nm.Name, nm.Root = v, nil
+	}
+	var err error
+	if v := p["new-peer-url"]; v != "" {
+		if nm.PeerURLs, err = memberURLs("new-peer-url", v); err != nil {
+			return nm, err
+		}
+	}
+	if v := p["new-client-url"]; v != "" {
+		if nm.ClientURLs, err = memberURLs("new-client-url", v); err != nil {
+			return nm, err
+		}
+	}
+	if v := p["new-root"]; v != "" {
+		nm.Root = rootOf(v)
+	}
+	if len(nm.ClientURLs) == 0 {
+		return nm, fmt.Errorf("%s never published a client URL: give --new-client-url", old.DisplayName())
+	}
+	return nm, nil
+}
+
+// without is a minus b.
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// redeployReason is the unique forceRedeploymentReason of seed 001 §5.2.4
+// ("the value must be unique, which is why a timestamp is appended").
+func redeployReason(fault string, now time.Time) string {
+	prefix := "recovery-"
+	if fault == model.FaultCrashlooping.String() {
+		prefix = "single-master-recovery-"
+	}
+	return prefix + now.UTC().Format(time.RFC3339Nano)
+}
+
+func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.ReplacePath, fault string) *Step {
+	var plan Plan
+	return &Step{
+		ID: "diagnose", Title: "Find out why the member is unhealthy and whether quorum holds",
+		Check: func(ctx context.Context) error {
+			plan = Plan{"prerequisite (seed 003 §5.4.3, seed 001 §5.2.1): a fresh etcd backup — day2 run etcd-backup"}
+			d, snap, found, err := s.diagnose(ctx, ref, root)
+			switch {
+			case err != nil:
+				return err
+			case !found:
+				plan = append(plan, ref.String()+" is no longer a member (removed by this run): the replacement goes on")
+				return nil
+			}
+			plan = append(plan, "read only: member list and health, Machine, Node, etcd pod:")
+			for _, r := range d.Reasons {
+				plan = append(plan, "  "+r)
+			}
+			switch d.Path {
+			case model.PathRecoverQuorum:
+				return fmt.Errorf("quorum is lost (%s): no member can be removed or added — recover with etcd-recover-quorum", strings.Join(d.Reasons, "; "))
+			case model.PathRetire:
+				plan = append(plan, "path: add the replacement as a learner, promote it, then remove "+d.Member.Name+" (the fault tolerance never drops)")
+			case model.PathReplaceFailed:
+				v := snap.Voters() - 1
+				plan = append(plan, "path: remove "+d.Member.Name+" first, then add its replacement as a learner and promote it",
+					fmt.Sprintf("WARNING: until the replacement is promoted the cluster has %d voting members (quorum %d): it tolerates %d failure(s)", v, model.QuorumSize(v), v-model.QuorumSize(v)))
+			}
+			if d.Path != path || d.Fault.String() != fault {
+				return fmt.Errorf("the member is now %s (%s), the run was started for %s (%s): start etcd-replace-member again", d.Fault, d.Path, fault, path)
+			}
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) { return plan, nil },
+	}
+}
+
+// stopMemberStep stops a crashlooping member for good and moves its
+// manifest and data aside, never deleting them (seed 001 §5.2.4.2: "move
+// the existing etcd pod file out of the kubelet manifest directory", "move
+// the etcd data directory to a different location"), so that it restarts
+// as a fresh member later.
+func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault string, openshift4 bool) *Step {
+	var layout etcdPodLayout
+	var dataDir, dataDest string
+	look := func() error {
+		var ok bool
+		if layout, ok = etcdLayoutOf(*root); !ok {
+			return fmt.Errorf("no etcd static pod manifest under %s", root.Root)
+		}
+		dataDir = "/var/lib/etcd"
+		if !layout.operated {
+			host, err := etcdHere(*root)
+			if err != nil {
+				return err
+			}
+			dataDir = host.DataDir
+		}
+		if dataDest == "" {
+			dataDest = path.Join(dataAside, path.Base(dataDir)+"-"+time.Now().UTC().Format("20060102T150405Z"))
+		}
+		return nil
+	}
+	st := &Step{
+		ID: "stop-member", Title: "Stop the crashlooping etcd pod on " + old.Name + " and move its manifest and data aside", Manual: root == nil,
+		Applies: func(context.Context) (bool, string) {
+			if fault != model.FaultCrashlooping.String() {
+				return false, "the member is " + fault + ": no etcd pod runs there to stop"
+			}
+			return true, ""
+		},
+	}
+	if root == nil {
+		st.Plan = func(context.Context) (Plan, error) {
+			if openshift4 {
+				return Plan{
+					"manual: oc debug node/" + old.Name + ", then chroot /host and:",
+					"  mkdir /var/lib/etcd-backup && mv /etc/kubernetes/manifests/etcd-pod.yaml /var/lib/etcd-backup/",
+					"  mv /var/lib/etcd/ /tmp",
+				}, nil
+			}
+			return Plan{
+				"manual, on " + old.Name + ":",
+				"  mkdir -p /etc/origin/node/pods-stopped && mv /etc/origin/node/pods/etcd.yaml /etc/origin/node/pods-stopped/",
+				"  mkdir -p " + dataAside + " && mv /var/lib/etcd " + dataAside + "/etcd-$(date +%Y%m%dT%H%M%S)",
+			}, nil
+		}
+		return st
+	}
+	st.Check = func(context.Context) error { return look() }
+	st.Plan = func(context.Context) (Plan, error) {
+		return Plan{
+			fmt.Sprintf("mv %s %s   # under %s: the kubelet stops the pod", layout.manifest, layout.aside, root.Root),
+			fmt.Sprintf("wait until nothing answers on %s for 3 s", first(old.ClientURLs)),
+			fmt.Sprintf("mv %s %s   # the member's data, kept", dataDir, dataDest),
+		}, nil
+	}
+	st.Run = func(ctx context.Context, progress func(string)) error {
+		if root.Exists(layout.manifest) {
+			if err := root.Move(layout.manifest, layout.aside); err != nil {
+				return err
+			}
+			progress("moved " + layout.manifest + " to " + layout.aside)
+		}
+		if len(old.ClientURLs) > 0 {
+			wctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := etcd.WaitDown(wctx, old.ClientURLs[0], 3*time.Second)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+		if root.Exists(dataDir) {
+			if err := root.Move(dataDir, dataDest); err != nil {
+				return err
+			}
+			progress("moved " + dataDir + " to " + dataDest)
+		}
+		return nil
+	}
+	st.Verify = func(context.Context) error {
+		if err := look(); err != nil {
+			return err
+		}
+		if root.Exists(layout.manifest) {
+			return fmt.Errorf("%s is still in place", layout.manifest)
+		}
+		if root.Exists(path.Join(dataDir, "member")) {
+			return fmt.Errorf("%s still holds the member's data", dataDir)
+		}
+		return nil
+	}
+	return st
+}
+
+// etcdSecretNames are the removed member's certificates OpenShift 4 keeps
+// (seed 001 §5.2.4: peer, serving and metrics secrets).
+func etcdSecretNames(node string) []string {
+	return []string{"etcd-peer-" + node, "etcd-serving-" + node, "etcd-serving-metrics-" + node}
+}
+
+func etcdSecretsStep(s *Session, node string) *Step {
+	left := func(ctx context.Context) ([]string, error) {
+		var out []string
+		for _, n := range etcdSecretNames(node) {
+			_, err := s.client.CoreV1().Secrets(etcdNamespace).Get(ctx, n, metav1.GetOptions{})
+			switch {
+			case err == nil:
+				out = append(out, n)
+			case !apierrors.IsNotFound(err):
+				return nil, fmt.Errorf("secret %s/%s: %w", etcdNamespace, n, err)
+			}
+		}
+		return out, nil
+	}
+	return &Step{
+		ID: "etcd-secrets", Title: "Delete the removed member's etcd secrets",
+		Plan: func(ctx context.Context) (Plan, error) {
+			plan := Plan{}
+			for _, n := range etcdSecretNames(node) {
+				plan = append(plan, fmt.Sprintf("DELETE /api/v1/namespaces/%s/secrets/%s   # oc delete secret -n %s %s", etcdNamespace, n, etcdNamespace, n))
+			}
+			return plan, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			for _, n := range etcdSecretNames(node) {
+				err := s.client.CoreV1().Secrets(etcdNamespace).Delete(ctx, n, metav1.DeleteOptions{})
+				switch {
+				case err == nil:
+					progress("deleted " + n)
+				case !apierrors.IsNotFound(err):
+					return fmt.Errorf("delete secret %s/%s: %w", etcdNamespace, n, err)
+				}
+			}
+			return nil
+		},
+		Verify: func(ctx context.Context) error {
+			l, err := left(ctx)
+			if err == nil && len(l) > 0 {
+				err = fmt.Errorf("still there: %v", l)
+			}
+			return err
+		},
+	}
+}
+
+// machineStep is seed 001 §5.2.4.1 for a member whose machine stopped or
+// whose node is NotReady: delete and recreate its control plane Machine
+// (installer-provisioned infrastructure or the Machine API); done with oc,
+// confirmed here.
+func machineStep(s *Session, node, fault string) *Step {
+	var machine string
+	return &Step{
+		ID: "machine", Title: "Recreate the control plane machine of " + node, Manual: true, Skippable: true,
+		Applies: func(context.Context) (bool, string) {
+			if fault != model.FaultMachineStopped.String() && fault != model.FaultNodeNotReady.String() {
+				return false, "the member is " + fault + ": its machine runs"
+			}
+			return true, ""
+		},
+		Check: func(ctx context.Context) error {
+			if _, machine = s.machineOf(ctx, node); machine == "" {
+				machine = "<machine of " + node + ">"
+			}
+			return nil
+		},
+		Plan: func(context.Context) (Plan, error) {
+			ns := " -n openshift-machine-api"
+			return Plan{
+				"manual (skip it when the master is not a Machine; create it the way the masters were created):",
+				"  oc get machine " + machine + ns + " -o yaml > new-master-machine.yaml",
+				"  edit it: remove status, spec.providerID, metadata.annotations, metadata.generation, metadata.resourceVersion, metadata.uid; give metadata.name the next free number",
+				"  oc delete machine " + machine + ns,
+				"  oc apply -f new-master-machine.yaml; oc get machines" + ns + " -o wide   # until Running",
+			}, nil
+		},
+	}
+}
+
+func etcdRedeployStep(s *Session, reason string) *Step {
+	patch := fmt.Sprintf(`{"spec":{"forceRedeploymentReason":%q}}`, reason)
+	return &Step{
+		ID: "etcd-redeploy", Title: "Force the etcd operator to redeploy",
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{fmt.Sprintf("PATCH %s (merge) %s   # oc patch etcd cluster -p='%s' --type=merge", etcdOperatorPath, patch, patch)}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			_, err := s.client.Discovery().RESTClient().Patch(types.MergePatchType).AbsPath(etcdOperatorPath).Body([]byte(patch)).DoRaw(ctx)
+			if err != nil {
+				return fmt.Errorf("PATCH %s: %w", etcdOperatorPath, err)
+			}
+			return nil
+		},
+		Verify: func(ctx context.Context) error {
+			raw, err := s.client.Discovery().RESTClient().Get().AbsPath(etcdOperatorPath).DoRaw(ctx)
+			if err != nil {
+				return fmt.Errorf("GET %s: %w", etcdOperatorPath, err)
+			}
+			var obj struct {
+				Spec struct {
+					ForceRedeploymentReason string `json:"forceRedeploymentReason"`
+				} `json:"spec"`
+			}
+			if err := json.Unmarshal(raw, &obj); err != nil {
+				return err
+			}
+			if got := obj.Spec.ForceRedeploymentReason; got != reason {
+				return fmt.Errorf("forceRedeploymentReason is %q, want %q", got, reason)
+			}
+			return nil
+		},
+	}
+}
