@@ -61,6 +61,8 @@ type HealthCheck struct {
 type HealthReport struct {
 	Checks []HealthCheck
 	At     time.Time
+	// HostRoot is where the host checks (ScopeHost) read this host's files.
+	HostRoot string
 }
 
 // Count tallies the checks by level.
@@ -216,7 +218,7 @@ type ClusterOperators struct {
 // EvaluateHealth runs every check over what was gathered, in the pane's
 // order: cluster checks, then this host's.
 func EvaluateHealth(s HealthSnapshots, p HealthProbes, now time.Time) HealthReport {
-	r := HealthReport{At: now}
+	r := HealthReport{At: now, HostRoot: p.Host.Root}
 	add := func(cs ...HealthCheck) { r.Checks = append(r.Checks, cs...) }
 	add(nodesCheck(s.Nodes), etcdCheck(s.Etcd))
 	add(workloadChecks(s.Workloads, s.Nodes)...)
@@ -335,8 +337,11 @@ func workloadChecks(ws []Workload, nodes Nodes) []HealthCheck {
 		switch {
 		case ws == nil:
 			c.Detail = "router and registry not read yet"
-		case len(found) == 0 || !found[0].Found() && found[0].Err == "":
+		case len(found) == 0 || !found[0].Found() && (found[0].Err == "" || strings.HasPrefix(found[0].Err, WorkloadNotFound)):
 			c.Level, c.Detail = HealthWarn, "no "+role.role+" found"
+			if len(found) > 0 && found[0].Err != "" {
+				c.Detail = found[0].Err
+			}
 			if role.role == "registry" {
 				c.Detail += " (fine when the cluster uses an external registry)"
 			}
@@ -349,6 +354,11 @@ func workloadChecks(ws []Workload, nodes Nodes) []HealthCheck {
 	}
 	return out
 }
+
+// WorkloadNotFound begins a Workload's Err when it was looked for
+// everywhere and is nowhere (kube.Workloads); any other Err is a read that
+// failed.
+const WorkloadNotFound = "not found"
 
 func workloadLevel(w Workload, perInfraNode bool, infra int) (HealthLevel, string) {
 	d := fmt.Sprintf("%s %s/%s: desired %d, current %d, ready %d", w.Kind, w.Namespace, w.Name, w.Desired, w.Current, w.Ready)

@@ -107,6 +107,9 @@ func TestHealthWorkloads(t *testing.T) {
 	runHealthCases(t, "registry", []healthCase{
 		{"single replica is fine", HealthSnapshots{Nodes: infra, Workloads: []Workload{w("registry", 1, 1, 1)}}, HealthProbes{}, HealthPass, "desired 1"},
 		{"absent: maybe external", HealthSnapshots{Workloads: []Workload{{Role: "registry"}}}, HealthProbes{}, HealthWarn, "external registry"},
+		{"looked for everywhere", HealthSnapshots{Workloads: []Workload{{Role: "registry", Err: "not found: no Deployment default/docker-registry"}}}, HealthProbes{},
+			HealthWarn, "not found: no Deployment default/docker-registry (fine when"},
+		{"unreadable", HealthSnapshots{Workloads: []Workload{{Role: "registry", Err: "Deployment default/docker-registry: forbidden"}}}, HealthProbes{}, HealthUnknown, "forbidden"},
 	})
 }
 
@@ -288,6 +291,9 @@ func TestHealthReportSummary(t *testing.T) {
 		if c.Scope != ScopeCluster && c.Scope != ScopeHost {
 			t.Fatalf("check %s without scope", c.ID)
 		}
+	}
+	if r.HostRoot != "" || EvaluateHealth(HealthSnapshots{}, HealthProbes{Host: HostFacts{Root: "/host"}}, healthNow).HostRoot != "/host" {
+		t.Fatal("the report does not carry the host root")
 	}
 	r = HealthReport{Checks: []HealthCheck{{Level: HealthPass}, {Level: HealthUnknown}, {Level: HealthFail}, {Level: HealthPass}}}
 	if r.Worst() != HealthFail || r.Count()[HealthPass] != 2 || r.Count()[HealthUnknown] != 1 {

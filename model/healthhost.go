@@ -121,8 +121,7 @@ func VarLevel(d DiskSpace, master bool) (HealthLevel, string) {
 }
 
 func hostChecks(h HostFacts) []HealthCheck {
-	where := " (" + orUnknown(h.Root) + ")"
-	ntp := HealthCheck{ID: "ntp", Title: "NTP synchronised" + where, Seed: "003 §2.1", Scope: ScopeHost,
+	ntp := HealthCheck{ID: "ntp", Title: "NTP synchronised", Seed: "003 §2.1", Scope: ScopeHost,
 		Hint: "timedatectl: NTP enabled and synchronized must be yes; timedatectl set-ntp true, or yum install chrony && systemctl enable chronyd --now"}
 	switch h.TimeSync.State {
 	case TimeSynced:
@@ -135,7 +134,7 @@ func hostChecks(h HostFacts) []HealthCheck {
 		ntp.Detail = h.TimeSync.Err
 	}
 
-	entropy := HealthCheck{ID: "entropy", Title: "Entropy available" + where, Seed: "003 §2.2", Scope: ScopeHost,
+	entropy := HealthCheck{ID: "entropy", Title: "Entropy available", Seed: "003 §2.2", Scope: ScopeHost,
 		Hint: "yum install rng-tools && systemctl enable --now rngd"}
 	if h.EntropyErr != "" {
 		entropy.Detail = h.EntropyErr
@@ -143,7 +142,7 @@ func hostChecks(h HostFacts) []HealthCheck {
 		entropy.Level, entropy.Detail = EntropyLevel(h.Entropy, h.Kernel)
 	}
 
-	space := HealthCheck{ID: "var-space", Title: "Space on /var" + where, Seed: "003 §3.6", Scope: ScopeHost,
+	space := HealthCheck{ID: "var-space", Title: "Space on /var", Seed: "003 §3.6", Scope: ScopeHost,
 		Hint: "df -hT /var; free space or grow the filesystem (nodes: another 15 GB for /var/lib/docker)"}
 	if h.Var.Err != "" {
 		space.Detail = h.Var.Err
