@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,6 +63,8 @@ func BenchmarkConsoleAtScale(b *testing.B) {
 	}
 }
 
+var unknownPods = regexp.MustCompile(`\? +\? +\?`)
+
 type result struct {
 	firstFrame, podsKnown time.Duration
 	rssMB                 float64
@@ -82,8 +85,8 @@ func runConsole(b *testing.B, bin string, c *localcluster.Cluster) result {
 	var r result
 	all := fmt.Sprintf("%d nodes · %d Ready", nodes, nodes)
 	r.firstFrame = waitScreen(b, session, start, all, func(string) bool { return true })
-	// Pod counts are known when no row shows "?" any more.
-	r.podsKnown = waitScreen(b, session, start, all, func(s string) bool { return !strings.Contains(s, " ? ") })
+	// Pod counts are known when no row shows "?" for pods, CPU and memory.
+	r.podsKnown = waitScreen(b, session, start, all, func(s string) bool { return !unknownPods.MatchString(s) })
 	time.Sleep(settle)
 	r.rssMB = rssMB(b, pid)
 	return r
