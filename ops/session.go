@@ -91,9 +91,15 @@ func NewSession(o SessionOptions) (*Session, error) {
 func (s *Session) Info() model.ClusterInfo { return s.info }
 
 // Run feeds send with snapshots (model.Nodes, model.EtcdCluster,
-// model.ClusterInfo) until ctx ends. send may block; adapters coalesce.
+// model.CSRs, model.ClusterInfo) until ctx ends. send may block; adapters
+// coalesce.
 func (s *Session) Run(ctx context.Context, send func(any)) {
 	go s.nodes.Run(ctx, func(n model.Nodes) { send(n) })
+	go func() {
+		if err := s.WatchCSRs(ctx, func(c model.CSRs) { send(c) }); err != nil {
+			send(model.CSRs{Err: err.Error()})
+		}
+	}()
 	if s.poller != nil {
 		go s.poller.Run(ctx, func(c model.EtcdCluster) { send(c) })
 	} else {

@@ -185,6 +185,8 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.nodes.set(msg, m.now())
 	case model.EtcdCluster:
 		m.etcd.set(msg)
+	case model.CSRs:
+		m.certs.setCSRs(msg, m.now())
 	case model.ClusterInfo:
 		m.info = msg
 	}
@@ -247,6 +249,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.Rescan):
 		return m.rescanCerts()
+	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.CSRs):
+		m.certs.showCSRs = !m.certs.showCSRs
+		return nil
 	case m.actions != nil && m.active == paneJournal && !m.showHelp && key.Matches(msg, k.Resume):
 		return m.resumeSelected()
 	case key.Matches(msg, k.NextPane):

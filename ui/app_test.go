@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -325,4 +326,31 @@ func TestEtcdPaneExplainsAlarmsAndLeaderChanges(t *testing.T) {
 		}
 	}
 	checkShape(t, s, 120, 40)
+}
+
+func TestCertsPaneSwitchesToCSRs(t *testing.T) {
+	m := sized(80, 24)
+	press(m, fmt.Sprint(paneCerts+1))
+	m.Update(certsLoaded{report: certReport()})
+	m.Update(model.CSRs{Synced: true, Items: []model.CSR{
+		{Name: "csr-good", Requester: "system:node:node-0.example.com", Signer: model.SignerKubeletServing, Created: fixedNow.Add(-5 * time.Minute),
+			Request: model.CSRRequest{CommonName: "system:node:node-0.example.com"}, Verdict: model.CSRVerdict{Kind: model.CSRValid}},
+		{Name: "csr-bad", Requester: "system:node:node-1.example.com", Signer: model.SignerKubeletClient, Created: fixedNow.Add(-time.Minute),
+			Request: model.CSRRequest{CommonName: "system:node:intruder"}, Verdict: model.CSRVerdict{Kind: model.CSRInvalid, Reasons: []string{`CN "system:node:intruder" names no node`}}},
+	}})
+	if s := screen(m); !strings.Contains(s, "CSRs 2 (2 pending, 1 invalid)") {
+		t.Errorf("certificates view should tell of the CSRs:\n%s", s)
+	}
+	press(m, "c", "j")
+	s := screen(m)
+	for _, want := range []string{"csr-good", "csr-bad", "INVALID", "names no node", "2 CSRs · 2 pending · 1 invalid"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("CSR view lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	press(m, "c")
+	if m.certs.showCSRs {
+		t.Error("c did not switch back")
+	}
 }

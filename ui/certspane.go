@@ -24,6 +24,13 @@ type certsPane struct {
 	loaded     bool
 	scanning   bool
 	thresholds model.CertThresholds
+
+	// The second table: CertificateSigningRequests with a verdict each;
+	// showCSRs switches the pane to it (c).
+	csrTable Table
+	csrs     model.CSRs
+	csrSeen  bool
+	showCSRs bool
 }
 
 func newCertsPane() certsPane {
@@ -34,7 +41,39 @@ func newCertsPane() certsPane {
 		Column{Title: "SUBJECT CN", Priority: 1},
 		Column{Title: "KIND", Priority: 2},
 		Column{Title: "NOT AFTER", Priority: 3},
+		Column{Title: "ISSUER", Priority: 4},
+	), csrTable: NewTable(
+		Column{Title: "NAME", Flex: true},
+		Column{Title: "AGE", Width: 5, Priority: 2},
+		Column{Title: "REQUESTER", Priority: 3},
+		Column{Title: "SIGNER", Priority: 4},
+		Column{Title: "CONDITION"},
+		Column{Title: "VERDICT", Width: len("new node?")},
 	)}
+}
+
+func csrLevel(c model.CSR) Level {
+	switch {
+	case !c.Pending():
+		return LevelDim
+	case c.Verdict.Kind == model.CSRInvalid:
+		return LevelBad
+	case c.Verdict.Kind == model.CSRValid:
+		return LevelNormal
+	}
+	return LevelWarn
+}
+
+func (p *certsPane) setCSRs(cs model.CSRs, now time.Time) {
+	p.csrs, p.csrSeen = cs, true
+	rows := make([]Row, 0, len(cs.Items))
+	for _, c := range cs.Items {
+		age := now.Sub(c.Created)
+		rows = append(rows, Row{Key: c.Name, Level: csrLevel(c), Cells: []string{
+			c.Name, model.HumanAge(age), c.Requester, c.Signer, c.Condition(), c.Verdict.Kind.String(),
+		}, Sort: []string{1: strconv.FormatInt(int64(age.Seconds()), 10)}})
+	}
+	p.csrTable.SetRows(rows)
 }
 
 func scanCerts(ctx context.Context, scan func(context.Context) model.CertReport) tea.Cmd {
@@ -57,7 +96,7 @@ func (p *certsPane) set(r model.CertReport, now time.Time) {
 	for i, c := range r.Certs {
 		sev := p.thresholds.Classify(c.NotAfter, now)
 		rows = append(rows, Row{Key: strconv.Itoa(i), Level: certLevel(sev), Cells: []string{
-			strconv.Itoa(c.DaysLeft(now)), sev.String(), certSource(c), c.SubjectCN, string(c.Kind), c.NotAfter.UTC().Format("2006-01-02"),
+			strconv.Itoa(c.DaysLeft(now)), sev.String(), certSource(c), c.SubjectCN, string(c.Kind), c.NotAfter.UTC().Format("2006-01-02"), c.Issuer,
 		}})
 	}
 	p.table.SetRows(rows)
@@ -73,9 +112,17 @@ func certSource(c model.Certificate) string {
 
 func (p *certsPane) title() string { return "Certificates" }
 
-func (p *certsPane) tbl() *Table { return &p.table }
+func (p *certsPane) tbl() *Table {
+	if p.showCSRs {
+		return &p.csrTable
+	}
+	return &p.table
+}
 
 func (p *certsPane) status(now time.Time) (string, Level) {
+	if p.showCSRs {
+		return p.csrStatus()
+	}
 	switch {
 	case p.scanning && !p.loaded:
 		return "scanning certificates…", LevelDim
@@ -97,10 +144,45 @@ func (p *certsPane) status(now time.Time) (string, Level) {
 	return text + " (r rescans)", level
 }
 
-func (p *certsPane) view(width, height int, st Styles, now time.Time) string {
-	if !p.loaded {
-		return st.Level(LevelDim).Render("Scanning the host's certificates, kubeconfigs and the cluster's TLS secrets…")
+func (p *certsPane) csrStatus() (string, Level) {
+	switch {
+	case p.csrs.Err != "":
+		return "CSRs: " + p.csrs.Err, LevelBad
+	case !p.csrSeen || !p.csrs.Synced:
+		return "listing CertificateSigningRequests…", LevelDim
 	}
+	pending, invalid := p.csrs.PendingCount()
+	level := LevelNormal
+	switch {
+	case invalid > 0:
+		level = LevelBad
+	case pending > 0:
+		level = LevelWarn
+	}
+	return fmt.Sprintf("%d CSRs · %d pending · %d invalid (c: certificates)", len(p.csrs.Items), pending, invalid), level
+}
+
+// switcher is the line that says which of the pane's two tables shows.
+func (p *certsPane) switcher(st Styles) string {
+	certs, csrs := fmt.Sprintf("certificates %d", len(p.report.Certs)), "CSRs"
+	if p.csrSeen {
+		pending, invalid := p.csrs.PendingCount()
+		csrs = fmt.Sprintf("CSRs %d (%d pending, %d invalid)", len(p.csrs.Items), pending, invalid)
+	}
+	if p.showCSRs {
+		return st.Label.Render(certs) + " | " + st.TabActive.Render(csrs) + st.Label.Render("  c switches")
+	}
+	return st.TabActive.Render(certs) + " | " + st.Label.Render(csrs+"  c switches")
+}
+
+func (p *certsPane) view(width, height int, st Styles, now time.Time) string {
+	if p.showCSRs {
+		return truncate(p.switcher(st), width) + "\n" + p.csrView(width, height-1, st)
+	}
+	if !p.loaded {
+		return truncate(p.switcher(st), width) + "\n" + st.Level(LevelDim).Render("Scanning the host's certificates, kubeconfigs and the cluster's TLS secrets…")
+	}
+	height--
 	var problems []string
 	for i, pr := range p.report.Problems {
 		if i == 2 {
@@ -111,7 +193,7 @@ func (p *certsPane) view(width, height int, st Styles, now time.Time) string {
 	}
 	detail := p.detail(st, now)
 	tableHeight := max(min(height-len(detail)-len(problems)-1, p.table.Len()+1), 2)
-	out := []string{}
+	out := []string{truncate(p.switcher(st), width)}
 	if len(problems) > 0 {
 		out = append(out, wrapLines(problems, width))
 	}
@@ -141,6 +223,65 @@ func (p *certsPane) detail(st Styles, now time.Time) []string {
 	}
 	if sans := append(append([]string{}, c.DNSNames...), c.IPAddresses...); len(sans) > 0 {
 		lines = append(lines, st.Label.Render("SANs    ")+strings.Join(sans, ", "))
+	}
+	return lines
+}
+
+func (p *certsPane) csrView(width, height int, st Styles) string {
+	if !p.csrSeen || (!p.csrs.Synced && p.csrs.Err == "") {
+		return st.Level(LevelDim).Render("Listing CertificateSigningRequests…")
+	}
+	if len(p.csrs.Items) == 0 {
+		msg := "No CertificateSigningRequests."
+		if p.csrs.Err != "" {
+			msg = "Cannot list CSRs: " + p.csrs.Err
+		}
+		return st.Level(LevelDim).Render(msg)
+	}
+	detail := p.csrDetail(st)
+	tableHeight := max(min(height-len(detail)-1, p.csrTable.Len()+1), 2)
+	out := []string{p.csrTable.View(width, tableHeight, st)}
+	if height-tableHeight > len(detail) {
+		out = append(out, "", wrapLines(detail, width))
+	}
+	return strings.Join(out, "\n")
+}
+
+// csrDetail is what an approver checks: who asked, for which identity and
+// addresses, with which usages, and why the verdict is what it is.
+func (p *certsPane) csrDetail(st Styles) []string {
+	row, ok := p.csrTable.Selected()
+	if !ok {
+		return nil
+	}
+	var c model.CSR
+	for _, x := range p.csrs.Items {
+		if x.Name == row.Key {
+			c = x
+		}
+	}
+	r := c.Request
+	lines := []string{
+		st.Label.Render("request   ") + fmt.Sprintf("CN %s  O %s", r.CommonName, strings.Join(r.Organizations, ",")),
+		st.Label.Render("requester ") + c.Requester + "   " + st.Label.Render("signer ") + c.Signer,
+		st.Label.Render("usages    ") + strings.Join(c.Usages, ", "),
+	}
+	if sans := append(append([]string{}, r.DNSNames...), r.IPAddresses...); len(sans) > 0 {
+		lines = append(lines, st.Label.Render("SANs      ")+strings.Join(sans, ", "))
+	}
+	if c.RequestErr != "" {
+		lines = append(lines, st.Level(LevelBad).Render("request unreadable: "+c.RequestErr))
+	}
+	if c.Message != "" {
+		lines = append(lines, st.Label.Render("decision  ")+c.Message)
+	}
+	level := LevelNormal
+	if c.Verdict.Kind == model.CSRInvalid {
+		level = LevelBad
+	}
+	lines = append(lines, st.Level(level).Render("verdict   "+c.Verdict.Kind.String()))
+	for _, reason := range c.Verdict.Reasons {
+		lines = append(lines, st.Level(level).Render("  - "+reason))
 	}
 	return lines
 }

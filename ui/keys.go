@@ -7,7 +7,7 @@ type KeyMap struct {
 	// Panes switch panes, in number-key order.
 	Panes                 []key.Binding
 	NextPane              key.Binding
-	Rescan, Filter        key.Binding
+	Rescan, Filter, CSRs  key.Binding
 	Sort, Reverse         key.Binding
 	Details, Command      key.Binding
 	Up, Down, Top, Bottom key.Binding
@@ -29,6 +29,7 @@ func DefaultKeys() KeyMap {
 		},
 		Rescan:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "certificates: scan again")),
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter the table (esc clears)")),
+		CSRs:         key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certificates: switch to CSRs and back")),
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
 		Details:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "node details (esc back)")),
@@ -57,7 +58,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit}
 // FullHelp is the `?` overlay, one group per column.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	groups := [][]key.Binding{
-		append(append([]key.Binding{}, k.Panes...), k.NextPane, k.Rescan),
+		append(append([]key.Binding{}, k.Panes...), k.NextPane, k.Rescan, k.CSRs),
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown},
 		{k.Filter, k.Sort, k.Reverse, k.Details, k.Command},
 		{k.Help, k.Close, k.Quit},
