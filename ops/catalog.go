@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/day2ops/day2/assets"
+	"github.com/day2ops/day2/model"
 )
 
 // Param describes one parameter of a procedure.
@@ -94,6 +95,44 @@ var catalog = map[string]spec{
 		params: []Param{{Name: "node", Help: "the node to uncordon", Required: true}},
 		build:  buildUncordon,
 	},
+	"etcd-backup": {
+		title: "Back up etcd: a verified snapshot of one member with its manifest, this host's /etc/etcd, OpenShift 4 static pod resources (seed 003 §5.4.1, seed 001 §5.1)",
+		params: []Param{
+			{Name: "backup-dir", Help: "where the backup files go (a host path)", Default: etcdBackupDir},
+			{Name: "member", Help: "etcd-backup: the member to snapshot, by name (default: this host's, from /etc/etcd/etcd.conf)"},
+			{Name: "keep", Help: "etcd-backup: keep the newest N backups in --backup-dir, removing older ones day2 wrote (0 keeps all)", Default: "0"},
+			{Name: "force", Help: "etcd-backup: back up even while a control-plane ClusterOperator is Progressing; the files are marked " + model.DirtyMarker, Bool: true},
+		},
+		build: buildEtcdBackup,
+	},
+	"etcd-verify-snapshot": {
+		title:  "Verify an etcd snapshot: SHA-256 trailer and a read-only bbolt consistency check",
+		params: []Param{{Name: "snapshot", Help: "the snapshot file (a host path)", Required: true}},
+		build:  buildVerifySnapshot,
+	},
+	"etcd-restore": {
+		title:  "Restore etcd from a snapshot: the WHOLE cluster returns to the snapshot's point in time, then grows back member by member (seed 003 §5.4.2, seed 001 §5.3.2)",
+		params: append([]Param{{Name: "snapshot", Help: "the snapshot file (a host path)", Required: true}}, rebuildParams...),
+		build:  buildEtcdRestore,
+	},
+	"etcd-recover-quorum": {
+		title: "Recover etcd after quorum loss: rebuild a one-member cluster on this survivor, then grow back member by member (seed 004, seed 001 §5.3)",
+		params: append([]Param{
+			{Name: "snapshot", Help: "the snapshot file (a host path)"},
+			{Name: "from-member-data", Help: "typed override, DATA LOSS: rebuild from this member's own database (no checksum) instead of a snapshot", Bool: true},
+			{Name: "survivor", Help: "etcd-recover-quorum: this host's member name, to rebuild here although another member has newer data"},
+		}, rebuildParams...),
+		build: buildEtcdRecoverQuorum,
+	},
+}
+
+// rebuildParams are the parameters of the procedures that rebuild etcd as a
+// one-member cluster and grow it back.
+var rebuildParams = []Param{
+	{Name: "config-backup", Help: "an etcd-config_<time>.tar.gz (a host path) to take etcd.conf from first (seed 003 §5.4.2.1)"},
+	{Name: "members", Help: "the members to grow back afterwards, name=peerURL,... (default: the member list now)"},
+	{Name: "member-clients", Help: "their client URLs, name=clientURL,... (default: the member list now)"},
+	{Name: "member-roots", Help: "their host roots when reachable from here, name=dir,...; without one, starting a member there is a manual step"},
 }
 
 // drainParams are the parameters of every procedure that drains a node.
