@@ -54,10 +54,18 @@ const (
 	FindingFail = "fail" // pulls from this registry fail
 )
 
+// Kinds of a RegistryFinding.
+const (
+	FindingInsecure       = "insecure"        // pulls skip TLS verification
+	FindingUntrusted      = "untrusted"       // no CA installed for a secure registry
+	FindingInsecureImport = "insecure-import" // oc import-image may skip TLS verification
+)
+
 // RegistryFinding is something about a registry an operator should fix.
 type RegistryFinding struct {
 	Registry string // the location as configured
 	Level    string // FindingWarn or FindingFail
+	Kind     string // FindingInsecure, FindingUntrusted or FindingInsecureImport
 	Message  string
 }
 
@@ -125,11 +133,11 @@ func (ep pullEndpoint) finding(trusted func(string) bool) (RegistryFinding, bool
 	hp := hostPort(ep.location)
 	switch {
 	case ep.insecure:
-		return RegistryFinding{ep.location, FindingWarn, "insecure " + ep.role + ": pulls skip TLS verification"}, true
+		return RegistryFinding{ep.location, FindingWarn, FindingInsecure, "insecure " + ep.role + ": pulls skip TLS verification"}, true
 	case strings.HasPrefix(hp, "*."):
 		return RegistryFinding{}, false // no single host whose CA could be checked
 	case !trusted(hp):
-		return RegistryFinding{ep.location, FindingFail, fmt.Sprintf(
+		return RegistryFinding{ep.location, FindingFail, FindingUntrusted, fmt.Sprintf(
 			"%s without a trusted CA: pulls fail until its CA is in /etc/docker/certs.d/%s/ca.crt", ep.role, hp)}, true
 	}
 	return RegistryFinding{}, false

@@ -16,9 +16,9 @@ func TestRegistryFindings(t *testing.T) {
 			return false
 		}
 	}
-	warn := func(reg, msg string) RegistryFinding { return RegistryFinding{reg, FindingWarn, msg} }
+	warn := func(reg, msg string) RegistryFinding { return RegistryFinding{reg, FindingWarn, FindingInsecure, msg} }
 	fail := func(reg, hp string) RegistryFinding {
-		return RegistryFinding{reg, FindingFail, "registry without a trusted CA: pulls fail until its CA is in /etc/docker/certs.d/" + hp + "/ca.crt"}
+		return RegistryFinding{reg, FindingFail, FindingUntrusted, "registry without a trusted CA: pulls fail until its CA is in /etc/docker/certs.d/" + hp + "/ca.crt"}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -68,7 +68,7 @@ func TestRegistryFindings(t *testing.T) {
 			trusted: trustedSet("docker-proxy.example.com:5000"),
 			want: []RegistryFinding{
 				warn("mirror-a.example.com", "insecure mirror of docker.io: pulls skip TLS verification"),
-				{"mirror-b.example.com:5000/ns", FindingFail, "mirror of docker.io without a trusted CA: pulls fail until its CA is in /etc/docker/certs.d/mirror-b.example.com:5000/ca.crt"},
+				{"mirror-b.example.com:5000/ns", FindingFail, FindingUntrusted, "mirror of docker.io without a trusted CA: pulls fail until its CA is in /etc/docker/certs.d/mirror-b.example.com:5000/ca.crt"},
 			},
 		},
 		{

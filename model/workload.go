@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Workload is a cluster service the operator checks by replica counts: the
 // integrated registry and the router (seed 003 §3.1.3: DESIRED = CURRENT).
 type Workload struct {
@@ -30,4 +32,15 @@ func (w Workload) Found() bool { return w.Kind != "" }
 // (and every current replica is ready).
 func (w Workload) Settled() bool {
 	return w.Found() && w.Desired == w.Current && w.Current == w.Ready
+}
+
+// Nodes are the distinct nodes its pods are scheduled on, in pod order.
+func (w Workload) Nodes() []string {
+	var nodes []string
+	for _, p := range w.Pods {
+		if p.Node != "" && !slices.Contains(nodes, p.Node) {
+			nodes = append(nodes, p.Node)
+		}
+	}
+	return nodes
 }

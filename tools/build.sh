@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries the local cluster runs (kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl, etcd, etcdctl, etcdutl, kwok)
-# from the pinned tool modules beside this script, into a cache outside the
-# clone keyed by the modules' go.mod/go.sum and the Go version, so a fresh clone
+# kube-controller-manager, kube-scheduler, kubectl, etcd, etcdctl, etcdutl, kwok,
+# and the CNCF distribution registry that plays the integrated registry) from
+# the pinned tool modules beside this script, into a cache outside the clone
+# keyed by the modules' go.mod/go.sum and the Go version, so a fresh clone
 # on a machine that built them once reuses them. Idempotent; prints what it
 # builds and how long it took. Prints the binary directory on the last line.
 set -euo pipefail
@@ -25,18 +26,24 @@ k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
  -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version \
  -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$k8s_minor"
 
-# build MODULE_DIR OUTPUT PACKAGE: builds one binary unless it is already cached.
+# The registry module is keyed on its own, by a stamp beside its binary, so
+# adding or bumping it never rebuilds the control plane.
+registry_key=$(cat "$here"/registry/go.mod "$here"/registry/go.sum | sha256sum | cut -c1-12)
+
+# build MODULE_DIR OUTPUT PACKAGE [STAMP]: builds one binary unless it is
+# already cached (with STAMP: and $dest/OUTPUT.stamp holds it).
 build() {
-	local dir=$1 out=$2 pkg=$3 ldflags="-s -w"
+	local dir=$1 out=$2 pkg=$3 stamp=${4:-} ldflags="-s -w"
 	[[ $dir == k8s ]] && ldflags=$k8s_ldflags
-	if [[ -x "$dest/$out" ]]; then
+	if [[ -x "$dest/$out" && ( -z $stamp || $(cat "$dest/$out.stamp" 2>/dev/null) == "$stamp" ) ]]; then
 		echo "tools: $out cached" >&2
 		return
 	fi
 	echo "tools: building $out from $pkg ..." >&2
 	local start=$SECONDS
-	(cd "$here/$dir" && go build -ldflags "$ldflags" -o "$dest/$out.tmp" "$pkg")
-	mv "$dest/$out.tmp" "$dest/$out"
+	(cd "$here/$dir" && go build -ldflags "$ldflags" -o "$dest/$out.tmp.$$" "$pkg")
+	mv "$dest/$out.tmp.$$" "$dest/$out"
+	[[ -z $stamp ]] || echo "$stamp" >"$dest/$out.stamp"
 	echo "tools: built $out in $((SECONDS - start))s" >&2
 }
 
@@ -49,5 +56,6 @@ build etcd etcd go.etcd.io/etcd/server/v3
 build etcd etcdctl go.etcd.io/etcd/etcdctl/v3
 build etcd etcdutl go.etcd.io/etcd/etcdutl/v3
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
+build registry registry github.com/distribution/distribution/v3/cmd/registry "$registry_key"
 echo "tools: ready in $((SECONDS - total))s" >&2
 echo "$dest"

@@ -202,7 +202,7 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 	if err := c.seedCSRs(ctx); err != nil {
 		return err
 	}
-	return c.WaitReady(ctx, 2*time.Minute)
+	return c.seedOpenShift(ctx, func() error { return c.WaitReady(ctx, 2*time.Minute) })
 }
 
 func service(ns, name, app string, ports ...int32) *corev1.Service {

@@ -13,7 +13,7 @@ import (
 )
 
 // Binaries the local cluster runs; tools/build.sh builds them all.
-var toolBinaries = []string{"etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"}
+var toolBinaries = []string{"etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "registry"}
 
 // ToolsDirEnv names the directory holding the built control-plane binaries.
 const ToolsDirEnv = "DAY2_TOOLS_DIR"

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,20 +24,67 @@ var probePaths = []string{"/healthz", "/v2/"}
 // request within timeout (none if timeout <= 0). Every
 // probe opens a fresh connection, so latency and certificate are what a new
 // client gets. Redirects are reported, not followed. A failure is a result
-// with Err set.
+// with Err set; when /healthz timed out, /v2/ is not tried.
 func Probe(ctx context.Context, baseURL string, tlsConfig *tls.Config, timeout time.Duration) []model.ProbeResult {
-	client := &http.Client{
-		Transport: &http.Transport{
-			// As curl in the seed, honour HTTPS_PROXY/NO_PROXY.
-			Proxy:             http.ProxyFromEnvironment,
-			TLSClientConfig:   tlsConfig,
-			DisableKeepAlives: true,
-		},
+	return probe(ctx, newClient(tlsConfig, ""), baseURL, timeout)
+}
+
+// ProbeTarget probes one registry of a report as a pull from this host
+// would reach it: TLS verified against the system roots plus the certs.d
+// CAs under root, or, for an insecure target, not verified and over plain
+// HTTP when the registry does not speak TLS. It connects to t.Via when set.
+// The result is Done; its ReportID and Index are the caller's to set.
+func ProbeTarget(ctx context.Context, root string, t model.ProbeTarget, timeout time.Duration) model.RegistryProbe {
+	res := model.RegistryProbe{Done: true}
+	cfg, err := TLSConfigFor(root, t.HostPort)
+	if err != nil {
+		res.Err = err.Error()
+		return res
+	}
+	cfg.InsecureSkipVerify = t.Insecure
+	res.Results = probe(ctx, newClient(cfg, t.Via), t.URL, timeout)
+	if t.Insecure && res.Results[0].Meaning == model.ProbePlainHTTP {
+		res.Results = probe(ctx, newClient(nil, t.Via), "http://"+strings.TrimPrefix(t.URL, "https://"), timeout)
+	}
+	res.Verified = !t.Insecure && slices.ContainsFunc(res.Results, func(r model.ProbeResult) bool {
+		return r.Status != 0 && strings.HasPrefix(r.URL, "https://")
+	})
+	return res
+}
+
+// newClient is an HTTP client that dials via instead of the URL's host
+// when via is set.
+func newClient(tlsConfig *tls.Config, via string) *http.Client {
+	tr := &http.Transport{
+		// As curl in the seed, honour HTTPS_PROXY/NO_PROXY.
+		Proxy:             http.ProxyFromEnvironment,
+		TLSClientConfig:   tlsConfig,
+		DisableKeepAlives: true,
+	}
+	if via != "" {
+		// A proxy would be asked for the URL's host, not for via.
+		tr.Proxy = nil
+		var d net.Dialer
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, via)
+		}
+	}
+	return &http.Client{
+		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+func probe(ctx context.Context, client *http.Client, baseURL string, timeout time.Duration) []model.ProbeResult {
 	base := strings.TrimRight(baseURL, "/")
 	results := make([]model.ProbeResult, 0, len(probePaths))
 	for _, p := range probePaths {
+		if len(results) > 0 && results[0].Meaning == model.ProbeTimedOut {
+			// A registry that did not answer /healthz in time would only
+			// make the operator wait as long again.
+			results = append(results, model.ProbeResult{URL: base + p, Meaning: model.ProbeNotTried, Err: "GET " + probePaths[0] + " timed out"})
+			continue
+		}
 		results = append(results, probeOne(ctx, client, base, p, timeout))
 	}
 	return results
@@ -57,7 +106,7 @@ func probeOne(ctx context.Context, client *http.Client, base, path string, timeo
 	resp, err := client.Do(req)
 	res.Latency = time.Since(start)
 	if err != nil {
-		return failed(res, err)
+		return failed(res, err, timeout)
 	}
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
@@ -71,7 +120,7 @@ func probeOne(ctx context.Context, client *http.Client, base, path string, timeo
 
 // failed records why no response came. A rejected certificate still tells
 // when it expires: an expired one is a common reason for the rejection.
-func failed(res model.ProbeResult, err error) model.ProbeResult {
+func failed(res model.ProbeResult, err error, timeout time.Duration) model.ProbeResult {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err // the URL is already in the result
@@ -81,14 +130,20 @@ func failed(res model.ProbeResult, err error) model.ProbeResult {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &certErr):
-		res.Meaning = "certificate rejected"
+		res.Meaning = model.ProbeCertBad
 		if len(certErr.UnverifiedCertificates) > 0 {
 			res.CertNotAfter = certErr.UnverifiedCertificates[0].NotAfter
 		}
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		res.Meaning = "timed out"
+		res.Meaning = model.ProbeTimedOut
+		if timeout > 0 {
+			res.Err = fmt.Sprintf("no response within %s", timeout)
+		}
+	case strings.Contains(res.Err, "server gave HTTP response to HTTPS client"):
+		// net/http's own words; it wraps no error type to test for.
+		res.Meaning = model.ProbePlainHTTP
 	default:
-		res.Meaning = "unreachable"
+		res.Meaning = model.ProbeUnreachable
 	}
 	return res
 }

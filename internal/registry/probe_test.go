@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/day2ops/day2/model"
 )
 
 // newRegistry starts a TLS server on 127.0.0.1 answering /healthz and /v2/
@@ -127,9 +129,69 @@ func TestProbeTimeout(t *testing.T) {
 	})}}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	for _, r := range Probe(context.Background(), srv.URL, nil, 50*time.Millisecond) {
-		if r.Status != 0 || r.Meaning != "timed out" || r.Err == "" {
-			t.Errorf("timeout: %+v", r)
-		}
+	got := Probe(context.Background(), srv.URL, nil, 50*time.Millisecond)
+	if h := got[0]; h.Status != 0 || h.Meaning != "timed out" || h.Err != "no response within 50ms" {
+		t.Errorf("healthz: %+v", h)
+	}
+	if v := got[1]; v.Status != 0 || v.Meaning != "not tried" || v.Err != "GET /healthz timed out" || v.URL != srv.URL+"/v2/" {
+		t.Errorf("v2 after a timeout: %+v", v)
+	}
+}
+
+// A target reached through Via is checked against its configured name's
+// certs.d CA and the certificate's name, not against the address dialled.
+func TestProbeTargetVia(t *testing.T) {
+	srv := newRegistry(t, 200, 401)
+	// The httptest certificate is for example.com.
+	root := writeFiles(t, map[string]string{"etc/containers/certs.d/example.com:5000/ca.crt": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))})
+	target := model.ProbeTarget{HostPort: "example.com:5000", URL: "https://example.com:5000", Via: srv.Listener.Addr().String()}
+	p := ProbeTarget(context.Background(), root, target, 5*time.Second)
+	if !p.Done || !p.Verified || p.Err != "" || len(p.Results) != 2 {
+		t.Fatalf("probe = %+v", p)
+	}
+	if v := p.Results[1]; v.URL != "https://example.com:5000/v2/" || v.Status != 401 || v.Meaning != "alive, wants authentication" || v.APIVersion != "registry/2.0" {
+		t.Errorf("v2: %+v", v)
+	}
+
+	// Without the CA: rejected, not verified.
+	p = ProbeTarget(context.Background(), t.TempDir(), target, 5*time.Second)
+	if p.Verified || p.Results[0].Meaning != model.ProbeCertBad {
+		t.Errorf("without CA: %+v", p)
+	}
+	// Insecure: answered without verification, but not Verified.
+	target.Insecure = true
+	p = ProbeTarget(context.Background(), t.TempDir(), target, 5*time.Second)
+	if p.Verified || p.Results[0].Status != 200 || p.Results[1].Status != 401 {
+		t.Errorf("insecure: %+v", p)
+	}
+}
+
+// An insecure registry that speaks plain HTTP is probed over HTTP, as
+// docker pulls from it; a secure one is reported as speaking plain HTTP.
+func TestProbeTargetPlainHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	}))
+	t.Cleanup(srv.Close)
+	hp := srv.Listener.Addr().String()
+	secure := model.ProbeTarget{HostPort: hp, URL: "https://" + hp}
+	p := ProbeTarget(context.Background(), t.TempDir(), secure, 5*time.Second)
+	if p.Verified || p.Results[0].Meaning != model.ProbePlainHTTP || !strings.HasPrefix(p.Results[0].URL, "https://") {
+		t.Errorf("secure target over plain HTTP: %+v", p)
+	}
+	insecure := secure
+	insecure.Insecure = true
+	p = ProbeTarget(context.Background(), t.TempDir(), insecure, 5*time.Second)
+	if p.Verified || len(p.Results) != 2 || p.Results[0].URL != "http://"+hp+"/healthz" || p.Results[1].Status != 200 ||
+		p.Results[1].Meaning != "v2 registry, anonymous access" || !p.Results[1].CertNotAfter.IsZero() {
+		t.Errorf("insecure target over plain HTTP: %+v", p)
+	}
+}
+
+func TestProbeTargetBadCAFile(t *testing.T) {
+	root := writeFiles(t, map[string]string{"etc/docker/certs.d/r.example.com/ca.crt": "not PEM"})
+	p := ProbeTarget(context.Background(), root, model.ProbeTarget{HostPort: "r.example.com", URL: "https://r.example.com"}, time.Second)
+	if !p.Done || len(p.Results) != 0 || !strings.Contains(p.Err, "/etc/docker/certs.d/r.example.com/ca.crt: no PEM certificate") {
+		t.Errorf("probe = %+v", p)
 	}
 }
