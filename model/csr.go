@@ -21,6 +21,27 @@ const (
 	SignerKubeletServing = "kubernetes.io/kubelet-serving"
 )
 
+// SignerLegacyUnknown is what Kubernetes 1.18 to 1.21 put on
+// certificates.k8s.io/v1beta1 requests it could not attribute to a signer.
+const SignerLegacyUnknown = "kubernetes.io/legacy-unknown"
+
+// InferSigner names the signer of a request made before signers existed
+// (certificates.k8s.io/v1beta1 without signerName: OpenShift 3.11): a
+// request for a node's identity (CN system:node:… or O system:nodes) is a
+// kubelet serving request when it asks for server auth, else a kubelet
+// client request; anything else is legacy-unknown. Looser than the API
+// server's own defaulting on purpose: an odd request for a node identity
+// gets validated (and flagged), not waved through as unknown.
+func InferSigner(r CSRRequest, usages []string) string {
+	if !strings.HasPrefix(r.CommonName, NodeUserPrefix) && !slices.Contains(r.Organizations, NodesGroup) {
+		return SignerLegacyUnknown
+	}
+	if slices.Contains(usages, UsageServerAuth) {
+		return SignerKubeletServing
+	}
+	return SignerKubeletClient
+}
+
 // Key usages as certificates.k8s.io names them in spec.usages.
 const (
 	UsageDigitalSignature = "digital signature"
@@ -110,9 +131,12 @@ type CSR struct {
 	Requester string
 	Groups    []string
 	Signer    string
-	Created   time.Time
-	Usages    []string
-	Request   CSRRequest
+	// SignerInferred: the request named no signer (v1beta1, OpenShift
+	// 3.11) and Signer is InferSigner's.
+	SignerInferred bool
+	Created        time.Time
+	Usages         []string
+	Request        CSRRequest
 	// RequestErr says why spec.request could not be decoded.
 	RequestErr string
 	// The conditions; Issued means a certificate has been signed.

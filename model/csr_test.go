@@ -169,6 +169,26 @@ func TestValidateCSR(t *testing.T) {
 	}
 }
 
+func TestInferSigner(t *testing.T) {
+	node := CSRRequest{CommonName: "system:node:n1", Organizations: []string{NodesGroup}}
+	for _, tc := range []struct {
+		name   string
+		req    CSRRequest
+		usages []string
+		want   string
+	}{
+		{"kubelet client", node, []string{UsageDigitalSignature, UsageKeyEncipherment, UsageClientAuth}, SignerKubeletClient},
+		{"kubelet serving", node, []string{UsageDigitalSignature, UsageKeyEncipherment, UsageServerAuth}, SignerKubeletServing},
+		{"node CN without the group", CSRRequest{CommonName: "system:node:n1"}, []string{UsageServerAuth}, SignerKubeletServing},
+		{"node group with another CN", CSRRequest{CommonName: "n1", Organizations: []string{NodesGroup}}, []string{UsageClientAuth}, SignerKubeletClient},
+		{"not a node", CSRRequest{CommonName: "alice", Organizations: []string{"devs"}}, []string{UsageClientAuth}, SignerLegacyUnknown},
+	} {
+		if got := InferSigner(tc.req, tc.usages); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestCSRsPendingCount(t *testing.T) {
 	cs := CSRs{Items: []CSR{
 		{Verdict: CSRVerdict{Kind: CSRValid}},

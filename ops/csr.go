@@ -14,10 +14,5 @@ import (
 // running; until that watch has listed the nodes, snapshots are not Synced
 // and verdicts are unchecked.
 func (s *Session) WatchCSRs(ctx context.Context, publish func(model.CSRs)) error {
-	w, err := kube.NewCSRWatcher(s.client, s.nodes)
-	if err != nil {
-		return err
-	}
-	w.Run(ctx, publish)
-	return nil
+	return kube.NewCSRWatcher(s.client, s.nodes).Run(ctx, publish)
 }

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	certv1 "k8s.io/api/certificates/v1"
+	certv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/day2ops/day2/model"
 )
@@ -28,38 +32,86 @@ type csrEntry struct {
 	csr model.CSR
 }
 
-// trimCSR is the CSR informer's transform. Anything else (tombstones, an
-// entry already trimmed) passes through.
+// trimCSR is the CSR informer's transform, for either API version.
+// Anything else (tombstones, an entry already trimmed) passes through.
 func trimCSR(obj any) (any, error) {
-	c, ok := obj.(*certv1.CertificateSigningRequest)
-	if !ok {
+	var o csrObject
+	switch c := obj.(type) {
+	case *certv1.CertificateSigningRequest:
+		o = fromV1(c)
+	case *certv1beta1.CertificateSigningRequest:
+		o = fromV1beta1(c)
+	default:
 		return obj, nil
 	}
 	return &csrEntry{
-		ObjectMeta: metav1.ObjectMeta{Name: c.Name, UID: c.UID, ResourceVersion: c.ResourceVersion},
-		csr:        csrModel(c),
+		ObjectMeta: metav1.ObjectMeta{Name: o.meta.Name, UID: o.meta.UID, ResourceVersion: o.meta.ResourceVersion},
+		csr:        csrModel(o),
 	}, nil
 }
 
-// csrModel decodes a request (without its verdict).
-func csrModel(c *certv1.CertificateSigningRequest) model.CSR {
-	m := model.CSR{
-		Name: c.Name, Requester: c.Spec.Username, Groups: slices.Clone(c.Spec.Groups), Signer: c.Spec.SignerName,
-		Created: c.CreationTimestamp.Time, Issued: len(c.Status.Certificate) > 0,
+// csrObject is a request as both API versions carry it.
+type csrObject struct {
+	meta                 metav1.ObjectMeta
+	username, signer     string
+	groups, usages       []string
+	request, certificate []byte
+	conditions           []csrCondition
+}
+
+type csrCondition struct{ typ, status, reason, message string }
+
+func fromV1(c *certv1.CertificateSigningRequest) csrObject {
+	o := csrObject{meta: c.ObjectMeta, username: c.Spec.Username, signer: c.Spec.SignerName, groups: c.Spec.Groups,
+		request: c.Spec.Request, certificate: c.Status.Certificate}
+	for _, u := range c.Spec.Usages {
+		o.usages = append(o.usages, string(u))
+	}
+	for _, cond := range c.Status.Conditions {
+		o.conditions = append(o.conditions, csrCondition{string(cond.Type), string(cond.Status), cond.Reason, cond.Message})
+	}
+	return o
+}
+
+// fromV1beta1 reads certificates.k8s.io/v1beta1, the only version before
+// Kubernetes 1.19 (OpenShift 3.11), where the signer may be absent.
+func fromV1beta1(c *certv1beta1.CertificateSigningRequest) csrObject {
+	o := csrObject{meta: c.ObjectMeta, username: c.Spec.Username, groups: c.Spec.Groups, request: c.Spec.Request, certificate: c.Status.Certificate}
+	if c.Spec.SignerName != nil {
+		o.signer = *c.Spec.SignerName
 	}
 	for _, u := range c.Spec.Usages {
-		m.Usages = append(m.Usages, string(u))
+		o.usages = append(o.usages, string(u))
 	}
-	if req, err := model.ParseCSRRequest(c.Spec.Request); err != nil {
+	for _, cond := range c.Status.Conditions {
+		status := cond.Status
+		if status == "" { // v1beta1 before 1.19 had no status: a condition listed was in force
+			status = corev1.ConditionTrue
+		}
+		o.conditions = append(o.conditions, csrCondition{string(cond.Type), string(status), cond.Reason, cond.Message})
+	}
+	return o
+}
+
+// csrModel decodes a request (without its verdict).
+func csrModel(o csrObject) model.CSR {
+	m := model.CSR{
+		Name: o.meta.Name, Requester: o.username, Groups: slices.Clone(o.groups), Signer: o.signer,
+		Created: o.meta.CreationTimestamp.Time, Usages: slices.Clone(o.usages), Issued: len(o.certificate) > 0,
+	}
+	if req, err := model.ParseCSRRequest(o.request); err != nil {
 		m.RequestErr = err.Error()
 	} else {
 		m.Request = req
 	}
-	for _, cond := range c.Status.Conditions {
-		if cond.Status == corev1.ConditionFalse {
+	if m.Signer == "" || m.Signer == model.SignerLegacyUnknown {
+		m.Signer, m.SignerInferred = model.InferSigner(m.Request, m.Usages), true
+	}
+	for _, cond := range o.conditions {
+		if cond.status == string(corev1.ConditionFalse) {
 			continue
 		}
-		switch cond.Type {
+		switch certv1.RequestConditionType(cond.typ) {
 		case certv1.CertificateApproved:
 			m.Approved = true
 		case certv1.CertificateDenied:
@@ -69,7 +121,7 @@ func csrModel(c *certv1.CertificateSigningRequest) model.CSR {
 		default:
 			continue
 		}
-		m.Message = joinNonEmpty(cond.Reason, cond.Message)
+		m.Message = joinNonEmpty(cond.reason, cond.message)
 	}
 	return m
 }
@@ -113,41 +165,25 @@ func sortCSRs(items []model.CSR) {
 // CSRWatcher keeps a CertificateSigningRequest informer (trimmed: the
 // request decoded, the PEM dropped) and publishes model.CSRs whenever the
 // requests, or the nodes they are checked against, change. Nodes come from
-// the NodeWatcher's cache, so no second node watch is opened.
+// the NodeWatcher's cache, so no second node watch is opened. It watches
+// certificates.k8s.io/v1, or v1beta1 where v1 is not served (Kubernetes
+// before 1.19: OpenShift 3.11).
 type CSRWatcher struct {
-	factory informers.SharedInformerFactory
-	csrs    cache.SharedIndexInformer
-	nodes   *NodeWatcher
+	client kubernetes.Interface
+	nodes  *NodeWatcher
 	// MinInterval bounds how often snapshots are rebuilt.
 	MinInterval time.Duration
 
 	dirty chan struct{}
 	mu    sync.Mutex
 	err   string
+	csrs  cache.SharedIndexInformer // set by Run
 }
 
-// NewCSRWatcher prepares the informer; Run starts it. nodes must be running
+// NewCSRWatcher prepares a watcher; Run starts it. nodes must be running
 // (its Run) for verdicts to be made.
-func NewCSRWatcher(client kubernetes.Interface, nodes *NodeWatcher) (*CSRWatcher, error) {
-	f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trimCSR))
-	w := &CSRWatcher{
-		factory: f, csrs: f.Certificates().V1().CertificateSigningRequests().Informer(), nodes: nodes,
-		MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1),
-	}
-	if _, err := w.csrs.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.markDirty("") },
-		UpdateFunc: func(any, any) { w.markDirty("") },
-		DeleteFunc: func(any) { w.markDirty("") },
-	}); err != nil {
-		return nil, err
-	}
-	if err := w.csrs.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		slog.Warn("watch failed", "resource", "certificatesigningrequests", "err", err)
-		w.markDirty("watch certificatesigningrequests: " + err.Error())
-	}); err != nil {
-		return nil, err
-	}
-	return w, nil
+func NewCSRWatcher(client kubernetes.Interface, nodes *NodeWatcher) *CSRWatcher {
+	return &CSRWatcher{client: client, nodes: nodes, MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1)}
 }
 
 func (w *CSRWatcher) markDirty(errText string) {
@@ -160,8 +196,34 @@ func (w *CSRWatcher) markDirty(errText string) {
 	}
 }
 
+var csrV1 = schema.GroupVersionResource{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests"}
+
+// csrInformer is the informer of the version the server serves: v1 unless
+// discovery says it is absent (an unreachable API gets v1, and says why).
+func csrInformer(client kubernetes.Interface, f informers.SharedInformerFactory) cache.SharedIndexInformer {
+	if served, err := resourceServed(client, csrV1); err == nil && !served {
+		return f.Certificates().V1beta1().CertificateSigningRequests().Informer()
+	}
+	return f.Certificates().V1().CertificateSigningRequests().Informer()
+}
+
 // Run starts the informer and hands snapshots to publish until ctx ends.
-func (w *CSRWatcher) Run(ctx context.Context, publish func(model.CSRs)) {
+func (w *CSRWatcher) Run(ctx context.Context, publish func(model.CSRs)) error {
+	f := informers.NewSharedInformerFactoryWithOptions(w.client, 0, informers.WithTransform(trimCSR))
+	csrs := csrInformer(w.client, f)
+	if _, err := csrs.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { w.markDirty("") },
+		UpdateFunc: func(any, any) { w.markDirty("") },
+		DeleteFunc: func(any) { w.markDirty("") },
+	}); err != nil {
+		return err
+	}
+	if err := csrs.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		slog.Warn("watch failed", "resource", "certificatesigningrequests", "err", err)
+		w.markDirty("watch certificatesigningrequests: " + err.Error())
+	}); err != nil {
+		return err
+	}
 	// Nodes appearing, going or changing addresses change verdicts; the
 	// kubelets' status heartbeats do not.
 	reg, err := w.nodes.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -175,21 +237,25 @@ func (w *CSRWatcher) Run(ctx context.Context, publish func(model.CSRs)) {
 		},
 		DeleteFunc: func(any) { w.markDirty("") },
 	})
-	if err == nil {
-		defer func() { _ = w.nodes.nodes.RemoveEventHandler(reg) }()
+	if err != nil {
+		return err
 	}
-	w.factory.Start(ctx.Done())
-	defer w.factory.Shutdown()
+	defer func() { _ = w.nodes.nodes.RemoveEventHandler(reg) }()
+	w.mu.Lock()
+	w.csrs = csrs
+	w.mu.Unlock()
+	f.Start(ctx.Done())
+	defer f.Shutdown()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-w.dirty:
 		}
 		publish(w.Snapshot())
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(w.MinInterval):
 		}
 	}
@@ -199,10 +265,13 @@ func (w *CSRWatcher) Run(ctx context.Context, publish func(model.CSRs)) {
 // verdict.
 func (w *CSRWatcher) Snapshot() model.CSRs {
 	w.mu.Lock()
-	errText := w.err
+	errText, csrs := w.err, w.csrs
 	w.mu.Unlock()
+	if csrs == nil {
+		return model.CSRs{Err: errText} // not running yet
+	}
 	nodesSynced := w.nodes.nodes.HasSynced()
-	snap := model.CSRs{Synced: w.csrs.HasSynced() && nodesSynced, Err: errText}
+	snap := model.CSRs{Synced: csrs.HasSynced() && nodesSynced, Err: errText}
 	lookup := func(name string) (model.NodeAddresses, bool) {
 		obj, ok, err := w.nodes.nodes.GetStore().GetByKey(name)
 		if err != nil || !ok {
@@ -214,7 +283,7 @@ func (w *CSRWatcher) Snapshot() model.CSRs {
 		}
 		return nodeAddresses(n), true
 	}
-	for _, obj := range w.csrs.GetStore().List() {
+	for _, obj := range csrs.GetStore().List() {
 		e, ok := obj.(*csrEntry)
 		if !ok {
 			continue
@@ -231,24 +300,35 @@ func (w *CSRWatcher) Snapshot() model.CSRs {
 	return snap
 }
 
-// ListCSRs reads every request once (paged) and checks each against the
-// node it names, read on demand: for a one-off look such as a health run,
-// without keeping a watch.
+// ListCSRs reads every request once (paged; v1, or v1beta1 where v1 is not
+// served) and checks each against the node it names, read on demand: for a
+// one-off look such as a health run, without keeping a watch.
 func ListCSRs(ctx context.Context, client kubernetes.Interface) model.CSRs {
 	var snap model.CSRs
-	var items []certv1.CertificateSigningRequest
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		list, err := client.CertificatesV1().CertificateSigningRequests().List(ctx, opts)
-		if err != nil {
-			snap.Err = fmt.Sprintf("list certificatesigningrequests: %v", err)
-			return snap
-		}
-		items = append(items, list.Items...)
-		if list.Continue == "" {
-			break
-		}
-		opts.Continue = list.Continue
+	var objs []csrObject
+	collect := func(list func(metav1.ListOptions) (runtime.Object, error)) error {
+		return pager.New(pager.SimplePageFunc(list)).EachListItem(ctx, metav1.ListOptions{Limit: 500}, func(obj runtime.Object) error {
+			switch c := obj.(type) {
+			case *certv1.CertificateSigningRequest:
+				objs = append(objs, fromV1(c))
+			case *certv1beta1.CertificateSigningRequest:
+				objs = append(objs, fromV1beta1(c))
+			}
+			return nil
+		})
+	}
+	err := collect(func(o metav1.ListOptions) (runtime.Object, error) {
+		return client.CertificatesV1().CertificateSigningRequests().List(ctx, o)
+	})
+	if apierrors.IsNotFound(err) {
+		objs = nil
+		err = collect(func(o metav1.ListOptions) (runtime.Object, error) {
+			return client.CertificatesV1beta1().CertificateSigningRequests().List(ctx, o)
+		})
+	}
+	if err != nil {
+		snap.Err = fmt.Sprintf("list certificatesigningrequests: %v", err)
+		return snap
 	}
 	nodes := map[string]*model.NodeAddresses{} // nil: no such node
 	failed := map[string]error{}
@@ -268,8 +348,8 @@ func ListCSRs(ctx context.Context, client kubernetes.Interface) model.CSRs {
 		}
 		return derefAddresses(nodes[name])
 	}
-	for i := range items {
-		c := csrModel(&items[i])
+	for _, o := range objs {
+		c := csrModel(o)
 		c.Verdict = model.ValidateCSR(c, lookup)
 		if err, ok := failed[c.NodeName()]; ok {
 			// Not knowing the node is not "no such node": the verdict would lie.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	certv1 "k8s.io/api/certificates/v1"
+	certv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -88,15 +89,16 @@ func newRequest(t *testing.T, cn string, dns ...string) []byte {
 func TestCSRWatcher(t *testing.T) {
 	ch, nodes := watcher(t)
 	until(t, ch, "nodes synced", func(n model.Nodes) bool { return n.Synced })
-	w, err := NewCSRWatcher(cluster.Client, nodes)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := NewCSRWatcher(cluster.Client, nodes)
 	w.MinInterval = 50 * time.Millisecond
 	snaps := make(chan model.CSRs, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go w.Run(ctx, func(c model.CSRs) { snaps <- c })
+	go func() {
+		if err := w.Run(ctx, func(c model.CSRs) { snaps <- c }); err != nil {
+			t.Error(err)
+		}
+	}()
 	next := func(what string, cond func(model.CSRs) bool) model.CSRs {
 		t.Helper()
 		timeout := time.After(30 * time.Second)
@@ -115,7 +117,10 @@ func TestCSRWatcher(t *testing.T) {
 	checkSeededCSRs(t, next("seeded requests", func(c model.CSRs) bool { return c.Synced && len(c.Items) >= 3 }))
 
 	// The cache keeps decoded entries, not the PEM.
-	for _, obj := range w.csrs.GetStore().List() {
+	w.mu.Lock()
+	store := w.csrs.GetStore()
+	w.mu.Unlock()
+	for _, obj := range store.List() {
 		if _, ok := obj.(*csrEntry); !ok {
 			t.Fatalf("cache holds %T, not a trimmed entry", obj)
 		}
@@ -163,6 +168,39 @@ func TestCSRWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	next("deleted request gone", func(c model.CSRs) bool { _, ok := csrByName(c, name); return !ok })
+}
+
+// OpenShift 3.11 serves only v1beta1, whose requests name no signer and
+// whose conditions have no status: the signer is inferred and a listed
+// condition is in force. (The local cluster serves v1 only, so this is read
+// from objects as 3.11 returns them.)
+func TestCSRFromV1beta1(t *testing.T) {
+	node1 := cluster.Workers[0]
+	o := &certv1beta1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: "csr-x7k2q"},
+		Spec: certv1beta1.CertificateSigningRequestSpec{
+			Request: newRequest(t, "system:node:"+node1, node1), Username: "system:node:" + node1,
+			Usages: []certv1beta1.KeyUsage{certv1beta1.UsageDigitalSignature, certv1beta1.UsageKeyEncipherment, certv1beta1.UsageServerAuth},
+		},
+		Status: certv1beta1.CertificateSigningRequestStatus{
+			Conditions:  []certv1beta1.CertificateSigningRequestCondition{{Type: certv1beta1.CertificateApproved, Reason: "AutoApproved"}},
+			Certificate: []byte("issued"),
+		},
+	}
+	entry, err := trimCSR(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := entry.(*csrEntry).csr
+	if c.Signer != model.SignerKubeletServing || !c.SignerInferred || c.Condition() != "Approved,Issued" || c.Message != "AutoApproved" {
+		t.Fatalf("from v1beta1: %+v", c)
+	}
+	signer := model.SignerLegacyUnknown
+	o.Spec.SignerName = &signer
+	o.Spec.Usages = []certv1beta1.KeyUsage{certv1beta1.UsageDigitalSignature, certv1beta1.UsageClientAuth}
+	if c := csrModel(fromV1beta1(o)); c.Signer != model.SignerKubeletClient || !c.SignerInferred {
+		t.Fatalf("legacy-unknown signer: %+v", c)
+	}
 }
 
 func TestListCSRs(t *testing.T) {
