@@ -22,6 +22,7 @@ const (
 	paneNodes = iota
 	paneEtcd
 	paneCerts
+	paneHealth
 	paneJournal
 	paneCount
 )
@@ -37,7 +38,7 @@ type pane interface {
 
 // panes in number-key order.
 func (m *Model) panes() [paneCount]pane {
-	return [paneCount]pane{&m.nodes, &m.etcd, &m.certs, &m.journal}
+	return [paneCount]pane{&m.nodes, &m.etcd, &m.certs, &m.health, &m.journal}
 }
 
 type tickMsg time.Time
@@ -57,10 +58,13 @@ type Model struct {
 	etcd    etcdPane
 	journal journalPane
 	certs   certsPane
+	health  healthPane
 	// scanCerts reads the certificates (nil: the pane cannot scan).
 	scanCerts func(context.Context) model.CertReport
 	// readJournal lists the journaled runs (nil: no journal view data).
 	readJournal func() ([]model.RunSummary, error)
+	// checkHealth runs the health checks (nil: the pane cannot run them).
+	checkHealth func(context.Context, model.HealthSnapshots) model.HealthReport
 	// readNode reads one node's detail view (nil: enter does nothing).
 	readNode func(context.Context, string) (model.NodeDetail, error)
 	active   int
@@ -103,6 +107,11 @@ func WithCertificates(scan func(context.Context) model.CertReport) Option {
 	return func(m *Model) { m.scanCerts = scan }
 }
 
+// WithHealth lets the Health pane run its checks.
+func WithHealth(check func(context.Context, model.HealthSnapshots) model.HealthReport) Option {
+	return func(m *Model) { m.checkHealth = check }
+}
+
 // WithNodeDetail lets enter open a node's detail view.
 func WithNodeDetail(read func(context.Context, string) (model.NodeDetail, error)) Option {
 	return func(m *Model) { m.readNode = read }
@@ -113,7 +122,7 @@ func New(info model.ClusterInfo, opts ...Option) *Model {
 	st := DefaultStyles()
 	m := &Model{
 		st: st, keys: DefaultKeys(), help: st.helpModel(), now: time.Now,
-		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(),
+		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(), health: newHealthPane(),
 	}
 	for _, o := range opts {
 		o(m)
@@ -153,6 +162,8 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		return m, m.key(msg)
 	case certsLoaded:
 		m.certs.set(msg.report, m.now())
+	case healthLoaded:
+		m.health.set(msg.report)
 	case journalLoaded:
 		m.journal.set(msg)
 		if n := len(m.journal.unfinished()); n > 0 && m.actions != nil && m.wiz == nil {
@@ -175,6 +186,9 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.nodes.refresh(m.now())
 		if d := m.nodes.detail; d != nil {
 			d.build(m.st, m.now())
+		}
+		if m.active == paneHealth && m.health.due(m.now()) {
+			return m, tea.Batch(tick(), m.recheckHealth())
 		}
 		return m, tick()
 	case nodeDetailLoaded:
@@ -249,6 +263,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.Rescan):
 		return m.rescanCerts()
+	case m.active == paneHealth && !m.showHelp && key.Matches(msg, k.Rescan):
+		return m.recheckHealth()
 	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.CSRs):
 		m.certs.showCSRs = !m.certs.showCSRs
 		return nil
@@ -295,8 +311,32 @@ func (m *Model) show(i int) tea.Cmd {
 		return m.reloadJournal()
 	case i == paneCerts && !m.certs.loaded:
 		return m.rescanCerts()
+	case i == paneHealth && m.health.due(m.now()):
+		return m.recheckHealth()
 	}
 	return nil
+}
+
+// recheckHealth runs the health checks with the snapshots the console
+// holds (what is not known yet shows as unknown).
+func (m *Model) recheckHealth() tea.Cmd {
+	if m.checkHealth == nil || m.health.running {
+		return nil
+	}
+	m.health.running = true
+	snaps := model.HealthSnapshots{Nodes: m.nodes.snap, Etcd: m.etcd.snap}
+	if m.certs.loaded {
+		snaps.Certs = m.certs.report
+	}
+	return runHealth(m.context(), snaps, m.checkHealth)
+}
+
+// context is the parent of the console's background reads.
+func (m *Model) context() context.Context {
+	if m.runCtx == nil {
+		return context.Background()
+	}
+	return m.runCtx
 }
 
 // detailKey handles the keys of the node detail view; other keys fall
@@ -339,11 +379,7 @@ func (m *Model) openNode(name string) tea.Cmd {
 	if m.readNode == nil {
 		return nil
 	}
-	ctx := m.runCtx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return loadNodeDetail(ctx, name, m.readNode)
+	return loadNodeDetail(m.context(), name, m.readNode)
 }
 
 // commandKey edits the : command line; enter runs it, esc cancels.
@@ -457,11 +493,7 @@ func (m *Model) rescanCerts() tea.Cmd {
 		return nil
 	}
 	m.certs.scanning = true
-	ctx := m.runCtx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return scanCerts(ctx, m.scanCerts)
+	return scanCerts(m.context(), m.scanCerts)
 }
 
 // resumeSelected continues the unfinished run selected in the Journal pane.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -27,6 +28,9 @@ func keyMsg(k string) tea.KeyPressMsg {
 	}
 	return tea.KeyPressMsg{Code: rune(k[0]), Text: k}
 }
+
+// paneKey is the number key of pane i.
+func paneKey(i int) string { return fmt.Sprint(i + 1) }
 
 func press(m *Model, keys ...string) {
 	for _, k := range keys {
@@ -74,10 +78,13 @@ func TestShapesAtEverySize(t *testing.T) {
 		checkShape(t, screen(m), size[0], size[1])
 		press(m, "2")
 		checkShape(t, screen(m), size[0], size[1])
-		press(m, "3")
+		press(m, paneKey(paneCerts))
 		m.Update(certsLoaded{report: certReport()})
 		checkShape(t, screen(m), size[0], size[1])
-		press(m, "4")
+		press(m, paneKey(paneHealth))
+		m.Update(healthLoaded{report: healthReport()})
+		checkShape(t, screen(m), size[0], size[1])
+		press(m, paneKey(paneJournal))
 		m.Update(journalLoaded{runs: []model.RunSummary{unfinishedRun()}})
 		checkShape(t, screen(m), size[0], size[1])
 		press(m, "?")
@@ -112,6 +119,10 @@ func TestKeysSwitchPanesAndHelp(t *testing.T) {
 	press(m, "tab")
 	if !strings.Contains(screen(m), "Scanning the host's certificates") {
 		t.Fatal("tab should go on to the certificates")
+	}
+	press(m, "tab")
+	if !strings.Contains(screen(m), "Running the health checks") {
+		t.Fatal("tab should go on to the health checks")
 	}
 	press(m, "tab")
 	if !strings.Contains(screen(m), "No procedure has run yet") && !strings.Contains(screen(m), "Reading the journal") {
@@ -175,7 +186,7 @@ func TestJournalPaneShowsRunsAndOffersResume(t *testing.T) {
 	done := unfinishedRun()
 	done.RunID, done.Finished, done.Outcome, done.StoppedAt = "ee00ff11", true, model.OutcomeOK, ""
 	m.Update(journalLoaded{runs: []model.RunSummary{unfinishedRun(), done}})
-	press(m, "4")
+	press(m, paneKey(paneJournal))
 	got := screen(m)
 	for _, want := range []string{"UNFINISHED at evict", "alice@master-0", "evict        started, not ended", "params node=node-0.example.com timeout=5m", "2 runs · 1 unfinished"} {
 		if !strings.Contains(got, want) {
@@ -206,7 +217,7 @@ func certReport() model.CertReport {
 
 func TestCertificatesPane(t *testing.T) {
 	m := sized(80, 24)
-	press(m, "3")
+	press(m, paneKey(paneCerts))
 	m.Update(certsLoaded{report: certReport()})
 	got := screen(m)
 	for _, want := range []string{
@@ -330,7 +341,7 @@ func TestEtcdPaneExplainsAlarmsAndLeaderChanges(t *testing.T) {
 
 func TestCertsPaneSwitchesToCSRs(t *testing.T) {
 	m := sized(80, 24)
-	press(m, fmt.Sprint(paneCerts+1))
+	press(m, paneKey(paneCerts))
 	m.Update(certsLoaded{report: certReport()})
 	m.Update(model.CSRs{Synced: true, Items: []model.CSR{
 		{Name: "csr-good", Requester: "system:node:node-0.example.com", Signer: model.SignerKubeletServing, Created: fixedNow.Add(-5 * time.Minute),
@@ -352,5 +363,41 @@ func TestCertsPaneSwitchesToCSRs(t *testing.T) {
 	press(m, "c")
 	if m.certs.showCSRs {
 		t.Error("c did not switch back")
+	}
+}
+
+func healthReport() model.HealthReport {
+	return model.HealthReport{At: fixedNow.Add(-10 * time.Second), HostRoot: "/", Checks: []model.HealthCheck{
+		{ID: "nodes-ready", Title: "Nodes Ready", Seed: "003 §3.5.2", Scope: model.ScopeCluster, Level: model.HealthPass, Detail: "9 of 9 nodes Ready"},
+		{ID: "entropy", Title: "Entropy available", Seed: "003 §2.2", Scope: model.ScopeHost, Level: model.HealthFail,
+			Detail: "entropy_avail is 612, under 800", Hint: "install and start rngd so that entropy is replenished; the API and the router block on a starved pool"},
+		{ID: "storageclass", Title: "Default StorageClass", Seed: "003 §2.3", Scope: model.ScopeCluster, Level: model.HealthWarn, Detail: "no StorageClass is marked default"},
+		{ID: "clusteroperators", Title: "ClusterOperators", Seed: "001 §2.2", Scope: model.ScopeCluster, Level: model.HealthUnknown, Detail: "not an OpenShift 4 cluster"},
+	}}
+}
+
+func TestHealthPaneShowsChecksWithTheirSeeds(t *testing.T) {
+	m := sized(80, 24)
+	ran := 0
+	m.checkHealth = func(context.Context, model.HealthSnapshots) model.HealthReport { ran++; return healthReport() }
+	cmd := m.show(paneHealth)
+	if cmd == nil {
+		t.Fatal("showing the Health pane should run the checks")
+	}
+	m.Update(cmd())
+	press(m, "j") // the entropy check: its hint shows below the table
+	s := screen(m)
+	for _, want := range []string{"fail", "Entropy available", "(seed 003 §2.2)", "do ", "rngd", "1 pass · 1 warn · 1 fail · 1 unknown", "host files under /"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("health pane lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	if cmd := m.show(paneHealth); cmd != nil {
+		t.Error("checks that just ran should not run again on switching back")
+	}
+	m.Update(keyMsg("r"))
+	if ran != 1 || !m.health.running {
+		t.Errorf("r should start a rerun (ran %d, running %v)", ran, m.health.running)
 	}
 }

@@ -72,9 +72,9 @@ type Table struct {
 	natural []int  // widest cell per column, measured once per SetRows
 	// blank marks columns with no value in any shown row (an ALARMS column
 	// on a quiet cluster); droppable ones are left out.
-	blank []bool
-	cursor  int
-	offset  int
+	blank  []bool
+	cursor int
+	offset int
 	// sortCol is the column rows are ordered by (-1: the snapshot's order).
 	sortCol  int
 	sortDesc bool
