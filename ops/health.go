@@ -16,10 +16,11 @@ import (
 const HealthProbeTimeout = 5 * time.Second
 
 // Health runs the Health pane's checks. snaps are the snapshots the caller
-// already holds (nodes, etcd, router and registry, the last certificate
-// scan; a zero value makes its check unknown); the API endpoints, leader
-// records, StorageClasses, ClusterOperators, CSRs and this host's files
-// (under the host root) are read now, each within HealthProbeTimeout. It
+// already holds (nodes, etcd, the last certificate scan; a zero value makes
+// its check unknown; the router and registry are read here when
+// snaps.Workloads is nil); the API endpoints, leader records,
+// StorageClasses, ClusterOperators, CSRs and this host's files (under the
+// host root) are read now, each within HealthProbeTimeout. It
 // never blocks longer than that: a probe that does not answer in time
 // makes its check unknown, with the reason.
 func (s *Session) Health(ctx context.Context, snaps model.HealthSnapshots) model.HealthReport {
@@ -55,6 +56,14 @@ func (s *Session) Health(ctx context.Context, snaps model.HealthSnapshots) model
 		p.CSRs = within(ctx, "list certificatesigningrequests", func(ctx context.Context) model.CSRs { return kube.ListCSRs(ctx, s.client) },
 			func(reason string) model.CSRs { return model.CSRs{Err: reason} })
 	})
+	if snaps.Workloads == nil {
+		probe(func(ctx context.Context) {
+			snaps.Workloads = within(ctx, "read the router and registry", func(ctx context.Context) []model.Workload { return kube.Workloads(ctx, s.client) },
+				func(reason string) []model.Workload {
+					return []model.Workload{{Role: "registry", Err: reason}, {Role: "router", Err: reason}}
+				})
+		})
+	}
 	probe(func(ctx context.Context) {
 		root := s.hostRoot()
 		p.Host = within(ctx, "read host files under "+root, func(context.Context) model.HostFacts { return hostcheck.Gather(root) },
