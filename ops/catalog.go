@@ -99,7 +99,7 @@ var catalog = map[string]spec{
 		title: "Back up etcd: a verified snapshot of one member with its manifest, this host's /etc/etcd, OpenShift 4 static pod resources (seed 003 §5.4.1, seed 001 §5.1)",
 		params: []Param{
 			{Name: "backup-dir", Help: "where the backup files go (a host path)", Default: etcdBackupDir},
-			{Name: "member", Help: "etcd-backup: the member to snapshot, by name (default: this host's, from /etc/etcd/etcd.conf)"},
+			{Name: "member", Help: "etcd-backup: the member to snapshot, by name or hex ID (default: this host's, from /etc/etcd/etcd.conf)"},
 			{Name: "keep", Help: "etcd-backup: keep the newest N backups in --backup-dir, removing older ones day2 wrote (0 keeps all)", Default: "0"},
 			{Name: "force", Help: "etcd-backup: back up even while a control-plane ClusterOperator is Progressing; the files are marked " + model.DirtyMarker, Bool: true},
 		},

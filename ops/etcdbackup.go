@@ -100,6 +100,11 @@ func (b *etcdBackup) prepare(ctx context.Context) error {
 		return errors.New(snap.Err)
 	}
 	m, ok := snap.Member(name)
+	if !ok { // the etcd pane and etcdctl name members by hex ID
+		if id, err := model.ParseMemberID(name); err == nil {
+			m, ok = snap.MemberByID(id)
+		}
+	}
 	switch {
 	case !ok:
 		var names []string

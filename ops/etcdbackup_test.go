@@ -1,0 +1,202 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/internal/localcluster"
+	"github.com/day2ops/day2/model"
+)
+
+// runJournaled builds and runs a procedure with op, in a journal of its
+// own, and returns the run's error and its journal records and summary.
+func runJournaled(t *testing.T, s *Session, name string, params map[string]string, op Operator) (error, []model.JournalRecord, model.RunSummary) {
+	t.Helper()
+	p, err := s.Procedure(name, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := openJournal(t)
+	err = Run(context.Background(), p, op, RunOptions{Journal: j, User: "test", Host: "test"})
+	recs, sum := readOnly(t, j)
+	return err, recs, sum
+}
+
+// stepEnds maps each step to the outcome and error of its last record.
+func stepEnds(recs []model.JournalRecord) map[string]model.JournalRecord {
+	out := map[string]model.JournalRecord{}
+	for _, r := range recs {
+		if r.Event == model.EventStepEnd {
+			out[r.Step] = r
+		}
+	}
+	return out
+}
+
+// kubeAPIRollout is the rollout the local clusters are seeded with.
+const kubeAPIRollout = "NodeInstallerProgressing: 1 node is at revision 7; 2 nodes are at revision 8"
+
+// settle ends the seeded kube-apiserver rollout for the test, and starts it
+// again after.
+func settle(t *testing.T, c *localcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.SetOperatorProgressing(ctx, "kube-apiserver", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.SetOperatorProgressing(ctx, "kube-apiserver", true, kubeAPIRollout); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func newestBackup(t *testing.T, root, dir string) (model.BackupSet, model.SnapshotManifest) {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(root, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	set, ok := model.NewestBackupSet(names)
+	if !ok {
+		t.Fatalf("no backup in %s: %v", dir, names)
+	}
+	m, err := etcd.ReadManifest(filepath.Join(root, dir, set.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, m
+}
+
+// etcd-backup on this host's member: a verified snapshot with its manifest
+// and the /etc/etcd archive, mode 0600; retention keeps the newest two; the
+// verifier refuses a truncated copy, a flipped byte, a .part and a raw
+// member/snap/db copy, each with its reason, in the journal too.
+func TestEtcdBackupAndVerifier(t *testing.T) {
+	s := session(t)
+	root, dir := cluster.HostRoot(0), "/backup/etcd-test"
+	params := map[string]string{"backup-dir": dir, "keep": "2"}
+
+	// The cluster is seeded with kube-apiserver rolling out: refused.
+	err, recs, sum := runJournaled(t, s, "etcd-backup", params, &auto{})
+	if e := stepEnds(recs)["preflight"]; err == nil || sum.Outcome != model.OutcomeAborted || e.Outcome != model.OutcomeBlocked ||
+		!strings.Contains(e.Error, "the kube-apiserver operator is Progressing (NodeInstallerProgressing") || !strings.Contains(e.Error, "--force") {
+		t.Fatalf("backup during a rollout: %v %+v", err, e)
+	}
+	if _, err := os.Stat(filepath.Join(root, dir)); !os.IsNotExist(err) {
+		t.Errorf("a refused backup wrote %s: %v", dir, err)
+	}
+	settle(t, cluster)
+
+	other := s.poller.Poll(context.Background())
+	m1, _ := other.Member(cluster.Masters[1].Name)
+	for i := 0; i < 3; i++ {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond) // backups are named by the second
+		}
+		params["member"] = map[bool]string{true: m1.IDHex()}[i == 1] // the second from master-1, by hex ID
+		err, recs, sum := runJournaled(t, s, "etcd-backup", params, &auto{})
+		if err != nil || !sum.Finished || sum.Outcome != model.OutcomeOK {
+			t.Fatalf("backup %d: %v %+v", i, err, sum)
+		}
+		ends := stepEnds(recs)
+		for _, st := range []string{"preflight", "snapshot", "verify", "config"} {
+			if ends[st].Outcome != model.OutcomeOK {
+				t.Errorf("backup %d: step %s: %+v", i, st, ends[st])
+			}
+		}
+		if ends["static-resources"].Outcome != model.OutcomeSkipped || !strings.Contains(ends["static-resources"].Error, "no static pod revisions") {
+			t.Errorf("static-resources on 3.11: %+v", ends["static-resources"])
+		}
+		if want := map[bool]model.Outcome{true: model.OutcomeOK, false: model.OutcomeSkipped}[i == 2]; ends["retention"].Outcome != want {
+			t.Errorf("backup %d: retention %+v, want %s", i, ends["retention"], want)
+		}
+	}
+
+	set, m := newestBackup(t, root, dir)
+	snap := s.poller.Poll(context.Background())
+	if m.MemberName != cluster.Masters[0].Name || m.Endpoint != cluster.Masters[0].ClientURL || m.ClusterID != model.FormatMemberID(snap.ClusterID) ||
+		m.Revision <= 0 || len(m.SHA256) != 64 || !strings.HasPrefix(m.KubernetesVersion, "v1.") || m.EtcdVersion == "" ||
+		time.Since(m.TakenAt) > time.Minute || m.PossiblyDirty || m.OpenShiftVersion != "" {
+		t.Errorf("manifest: %+v", m)
+	}
+	for _, f := range []string{set.Snapshot, set.Manifest, set.EtcdConfig, set.EtcdConfig + ".sha256"} {
+		fi, err := os.Stat(filepath.Join(root, dir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v", f, fi, err)
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(root, dir, set.Snapshot)); fi == nil || fi.Size() != m.DBSize+32 {
+		t.Errorf("snapshot size %v, manifest DB size %d", fi, m.DBSize)
+	}
+	if err := hostfs.New(root).VerifyBackup(dir + "/" + set.EtcdConfig); err != nil {
+		t.Error(err)
+	}
+	backups, err := s.EtcdBackups(dir)
+	if err != nil || len(backups) != 2 || backups[0].Snapshot != set.Snapshot || backups[1].MemberName != cluster.Masters[1].Name || backups[1].Endpoint != cluster.Masters[1].ClientURL {
+		t.Errorf("EtcdBackups: %+v %v (want 2, newest %s, the older from %s)", backups, err, set.Snapshot, cluster.Masters[1].Name)
+	}
+	if info, err := s.VerifySnapshot(dir + "/" + set.Snapshot); err != nil || info.SHA256 != m.SHA256 || info.Revision != m.Revision {
+		t.Errorf("VerifySnapshot: %+v %v", info, err)
+	}
+
+	// Damaged and unfit copies, each refused with its reason.
+	good, err := os.ReadFile(filepath.Join(root, dir, set.Snapshot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)/2] ^= 0x20
+	copies := []struct {
+		name string
+		data []byte
+		want error
+		says string
+	}{
+		{"truncated.db", good[:len(good)*2/3], etcd.ErrTruncated, "truncated"},
+		{"flipped.db", flipped, etcd.ErrChecksum, "SHA-256 mismatch"},
+		{"snapshot.db.part", good, etcd.ErrPartialSnapshot, ".part file of a save that did not finish"},
+		// What the snapshot API streams is the member's bbolt file; without
+		// the trailer it is exactly a member/snap/db copy.
+		{"db", good[:len(good)-32], etcd.ErrRawDB, "raw member/snap/db copy"},
+	}
+	for _, c := range copies {
+		if err := os.WriteFile(filepath.Join(root, dir, c.name), c.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.VerifySnapshot(dir + "/" + c.name)
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%s: %v, want %v saying %q", c.name, err, c.want, c.says)
+		}
+		err, recs, sum := runJournaled(t, s, "etcd-verify-snapshot", map[string]string{"snapshot": dir + "/" + c.name}, &auto{})
+		if err == nil || sum.Outcome != model.OutcomeAborted {
+			t.Errorf("%s: the verifier must block: %v %+v", c.name, err, sum)
+		}
+		if e := stepEnds(recs)["verify"]; e.Outcome != model.OutcomeBlocked || !strings.Contains(e.Error, c.says) {
+			t.Errorf("%s: journal %+v", c.name, e)
+		}
+	}
+	err, _, sum = runJournaled(t, s, "etcd-verify-snapshot", map[string]string{"snapshot": dir + "/" + set.Snapshot}, &auto{})
+	if err != nil || sum.Outcome != model.OutcomeOK {
+		t.Errorf("verifier on the good snapshot: %v %+v", err, sum)
+	}
+	// A restore refuses the damaged copy at its pre-check, before anything changes.
+	err, recs, _ = runJournaled(t, s, "etcd-restore", map[string]string{"snapshot": dir + "/flipped.db"}, &auto{})
+	if e := stepEnds(recs)["preflight"]; err == nil || e.Outcome != model.OutcomeBlocked || !strings.Contains(e.Error, "SHA-256 mismatch") {
+		t.Errorf("restore of a flipped copy: %v %+v", err, e)
+	}
+	if !cluster.MemberRunning(0) || !hostfs.New(root).Exists("/"+localcluster.EtcdManifest) {
+		t.Error("a refused restore must leave etcd running")
+	}
+}
