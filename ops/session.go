@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -94,7 +95,16 @@ func (s *Session) Info() model.ClusterInfo { return s.info }
 // model.CSRs, model.ClusterInfo) until ctx ends. send may block; adapters
 // coalesce.
 func (s *Session) Run(ctx context.Context, send func(any)) {
-	go s.nodes.Run(ctx, func(n model.Nodes) { send(n) })
+	freed := false
+	go s.nodes.Run(ctx, func(n model.Nodes) {
+		if n.PodsSynced && !freed {
+			// The initial pod list held every pod untrimmed for a moment;
+			// give that memory back now rather than carry it for hours.
+			freed = true
+			debug.FreeOSMemory()
+		}
+		send(n)
+	})
 	go func() {
 		if err := s.WatchCSRs(ctx, func(c model.CSRs) { send(c) }); err != nil {
 			send(model.CSRs{Err: err.Error()})

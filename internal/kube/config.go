@@ -86,6 +86,11 @@ func LoadConfig(o ConfigOptions) (Target, error) {
 func tune(cfg *rest.Config) {
 	cfg.UserAgent = "day2"
 	cfg.QPS, cfg.Burst = 50, 100
+	// Protobuf for built-in types: listing 10,000 pods decodes several
+	// times faster and with far less garbage than JSON. Custom resources
+	// (ClusterOperators, DeploymentConfigs) fall back to JSON.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 }
 
 func rootOr(root string) string {

@@ -23,9 +23,11 @@ const podsByNode = "node"
 // indexed by node) and publishes a model.Nodes snapshot whenever they change,
 // at most once per MinInterval.
 type NodeWatcher struct {
-	factory informers.SharedInformerFactory
-	nodes   cache.SharedIndexInformer
-	pods    cache.SharedIndexInformer
+	// Two factories so the pods (ten times the nodes, or more) are listed
+	// only once the nodes are: the first frame shows every node sooner.
+	nodeFactory, podFactory informers.SharedInformerFactory
+	nodes                   cache.SharedIndexInformer
+	pods                    cache.SharedIndexInformer
 	// MinInterval bounds how often snapshots are rebuilt on a busy cluster.
 	MinInterval time.Duration
 
@@ -36,9 +38,10 @@ type NodeWatcher struct {
 
 // NewNodeWatcher prepares the informers; Run starts them.
 func NewNodeWatcher(client kubernetes.Interface) (*NodeWatcher, error) {
-	f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim))
+	nf := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim))
+	pf := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim))
 	w := &NodeWatcher{
-		factory: f, nodes: f.Core().V1().Nodes().Informer(), pods: f.Core().V1().Pods().Informer(),
+		nodeFactory: nf, podFactory: pf, nodes: nf.Core().V1().Nodes().Informer(), pods: pf.Core().V1().Pods().Informer(),
 		MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1),
 	}
 	if err := w.pods.AddIndexers(cache.Indexers{podsByNode: func(obj any) ([]string, error) {
@@ -80,8 +83,17 @@ func (w *NodeWatcher) markDirty(errText string) {
 
 // Run starts the informers and hands snapshots to publish until ctx ends.
 func (w *NodeWatcher) Run(ctx context.Context, publish func(model.Nodes)) {
-	w.factory.Start(ctx.Done())
-	defer w.factory.Shutdown()
+	w.nodeFactory.Start(ctx.Done())
+	defer w.nodeFactory.Shutdown()
+	defer w.podFactory.Shutdown()
+	go func() {
+		// Pods follow once the nodes are listed, or after a few seconds
+		// when the node list is slow or forbidden.
+		wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		cache.WaitForCacheSync(wait.Done(), w.nodes.HasSynced)
+		w.podFactory.Start(ctx.Done())
+	}()
 	for {
 		select {
 		case <-ctx.Done():
