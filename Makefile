@@ -9,7 +9,7 @@ DEMO_FLAGS ?=
 TEST_TIMEOUT ?= 20m
 
 # Packages with benchmarks (each starts its own local cluster).
-BENCH_PKGS ?= ./ops/ ./ui/ ./internal/scalebench/
+BENCH_PKGS ?= ./ops/ ./ui/ ./internal/scalebench/ ./internal/etcd/
 
 .PHONY: build test bench demo tools lint clean
 
