@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/day2ops/day2/model"
@@ -98,6 +101,44 @@ func TestWorkloadsDeploymentConfigs(t *testing.T) {
 		if w.Kind != KindDeployment || !w.Settled() {
 			t.Errorf("without the DC API: %+v", w)
 		}
+	}
+}
+
+// OpenShift 4 runs the registry as the image-registry Deployment of
+// openshift-image-registry (here with no replicas, so that no pod joins the
+// shared cluster).
+func TestWorkloadsOpenShift4(t *testing.T) {
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "openshift-image-registry"}}
+	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	zero := int32(0)
+	labels := map[string]string{"docker-registry": "default"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "image-registry"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &zero, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "registry", Image: "quay.io/openshift/origin-docker-registry:4.14"}}},
+			},
+		},
+	}
+	if _, err := cluster.Client.AppsV1().Deployments(ns.Name).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dyn := dynamic.New(cluster.Client.Discovery().RESTClient())
+	// Where the 3.11 objects are absent, as on OpenShift 4.
+	w := findWorkload(ctx, cluster.Client, dyn, "registry", registryPlaces[2:], false, nil)
+	if w.Kind != KindDeployment || w.Namespace != "openshift-image-registry" || w.Name != "image-registry" || w.Err != "" ||
+		w.Desired != 0 || len(w.Pods) != 0 || !w.Settled() {
+		t.Errorf("OpenShift 4 registry: %+v", w)
+	}
+	// Both present: the 3.11 place wins.
+	if w := Workloads(ctx, cluster.Client)[0]; w.Namespace != "default" {
+		t.Errorf("registry read from %s", w.Namespace)
 	}
 }
 

@@ -25,21 +25,26 @@ const RegistryMirrorConf = RegistriesConfD + "/50-local-mirror.conf"
 // host root.
 const RegistriesConfD = "etc/containers/registries.conf.d"
 
-// seedOpenShift adds what the registry, certificate and health views read
-// beyond the workloads, while wait (the wait for the seeded pods) runs, and
-// returns both's errors: the real registry behind the docker-registry
-// Service (its address in the Service's day2ops.io/probe-address
-// annotation, since a ClusterIP cannot be routed here), the masters'
-// registry drop-in and certs.d for it, TLS secrets with a spread of expiry,
-// and OpenShift 4's ClusterOperator API with a few operators, one Degraded
-// (the CRD takes seconds to be served, hence the overlap). The cluster
-// otherwise stays a 3.11 one.
-func (c *Cluster) seedOpenShift(ctx context.Context, wait func() error) error {
-	errs := make(chan error, 2)
-	go func() { errs <- c.seedClusterOperators(ctx) }()
-	go func() { errs <- c.seedRegistry(ctx) }()
-	err := wait()
-	return errors.Join(err, <-errs, <-errs)
+// startOpenShift begins adding what the registry, certificate and health
+// views read beyond the workloads; the returned function finishes it while
+// wait (the wait for the seeded pods) runs, and returns every error. It
+// adds OpenShift 4's ClusterOperator API with a few operators, one Degraded
+// (started at once: the API server takes about two seconds to accept the
+// first write of a new resource), and, once the workloads are seeded, the
+// real registry behind the docker-registry Service (its address in the
+// Service's day2ops.io/probe-address annotation, since a ClusterIP cannot
+// be routed here), the masters' registry drop-in and certs.d for it, and
+// TLS secrets with a spread of expiry. The cluster otherwise stays a 3.11
+// one.
+func (c *Cluster) startOpenShift(ctx context.Context) func(wait func() error) error {
+	operators := make(chan error, 1)
+	go func() { operators <- c.seedClusterOperators(ctx) }()
+	return func(wait func() error) error {
+		registry := make(chan error, 1)
+		go func() { registry <- c.seedRegistry(ctx) }()
+		err := wait()
+		return errors.Join(err, <-registry, <-operators)
+	}
 }
 
 // seedRegistry starts the registry, points the Service at it, makes the

@@ -126,6 +126,7 @@ func (c *Cluster) ExpectedPods() int {
 // seed creates the nodes and workloads of seed 003's example cluster and
 // waits until every node is Ready and every pod Running.
 func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
+	openshift := c.startOpenShift(ctx)
 	var nodes []*corev1.Node
 	for _, m := range masters {
 		nodes = append(nodes, node(m.name, m.ip, "master", true))
@@ -202,7 +203,7 @@ func (c *Cluster) seed(ctx context.Context, masters, infra []hostInfo) error {
 	if err := c.seedCSRs(ctx); err != nil {
 		return err
 	}
-	return c.seedOpenShift(ctx, func() error { return c.WaitReady(ctx, 2*time.Minute) })
+	return openshift(func() error { return c.WaitReady(ctx, 2*time.Minute) })
 }
 
 func service(ns, name, app string, ports ...int32) *corev1.Service {

@@ -195,5 +195,12 @@ func FuzzParseRegistriesConf(f *testing.F) {
 				t.Fatalf("entry without a usable prefix or location: %+v", e)
 			}
 		}
+		// Whatever parses can be probed and judged.
+		for _, tg := range model.ProbeTargets(nil, cfg, nil) {
+			if tg.HostPort == "" || strings.Contains(tg.HostPort, "/") || strings.HasPrefix(tg.HostPort, "*") || tg.URL != "https://"+tg.HostPort && tg.HostPort != "docker.io" && tg.HostPort != "index.docker.io" || len(tg.Roles) == 0 {
+				t.Fatalf("target %+v", tg)
+			}
+		}
+		_ = model.RegistryReport{Config: cfg}.Findings()
 	})
 }
