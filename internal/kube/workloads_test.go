@@ -113,7 +113,9 @@ func TestWorkloadsOpenShift4(t *testing.T) {
 	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cluster.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cluster.Client.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+	})
 	zero := int32(0)
 	labels := map[string]string{"docker-registry": "default"}
 	d := &appsv1.Deployment{
