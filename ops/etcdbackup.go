@@ -326,41 +326,16 @@ func backupTime(set model.BackupSet) time.Time {
 // configStep backs up this host's /etc/etcd: etcd.conf and the member's
 // certificates, unique to each member (seed 003 §5.4.1.1.1).
 func (b *etcdBackup) configStep() *Step {
-	dest := func() (string, error) {
-		set, err := b.current()
-		return path.Join(b.dir, set.EtcdConfig), err
-	}
-	return &Step{
-		ID: "config", Title: "Back up this host's etcd configuration and certificates",
-		Applies: func(context.Context) (bool, string) {
+	return b.archiveStep("config", "Back up this host's etcd configuration and certificates",
+		func() []string { return []string{etcdConfDir} },
+		func(s model.BackupSet) string { return s.EtcdConfig },
+		" — etcd.conf, the CA, peer and server certificates: unique to each member",
+		func(context.Context) (bool, string) {
 			if !b.here.Exists(etcdConfDir) {
 				return false, "no " + etcdConfDir + " on this host"
 			}
 			return true, ""
-		},
-		Plan: func(context.Context) (Plan, error) {
-			return Plan{fmt.Sprintf("tar.gz of %s (etcd.conf, CA, peer and server certificates) → %s under %s, mode 0600, with its .sha256; re-read to verify",
-				etcdConfDir, path.Join(b.dir, b.set.EtcdConfig), b.here.Root)}, nil
-		},
-		Run: func(ctx context.Context, progress func(string)) error {
-			d, err := dest()
-			if err != nil {
-				return err
-			}
-			a, err := b.here.Backup([]string{etcdConfDir}, nil, d)
-			if err == nil {
-				progress(fmt.Sprintf("%s: %d files, sha256 %s", a.Path, a.Files, a.SHA256))
-			}
-			return err
-		},
-		Verify: func(context.Context) error {
-			d, err := dest()
-			if err != nil {
-				return err
-			}
-			return b.here.VerifyBackup(d)
-		},
-	}
+		})
 }
 
 // staticResourcesStep is OpenShift 4's second backup file: the newest
@@ -382,13 +357,10 @@ func (b *etcdBackup) staticResourcesStep() *Step {
 		}
 		return out
 	}
-	dest := func() (string, error) {
-		set, err := b.current()
-		return path.Join(b.dir, set.StaticResources), err
-	}
-	return &Step{
-		ID: "static-resources", Title: "Back up the static pod resources (OpenShift 4)",
-		Applies: func(ctx context.Context) (bool, string) {
+	return b.archiveStep("static-resources", "Back up the static pod resources (OpenShift 4)", dirs,
+		func(s model.BackupSet) string { return s.StaticResources },
+		"; it holds the encryption keys of an encrypted etcd: keep it apart from the snapshot",
+		func(ctx context.Context) (bool, string) {
 			if err := b.prepare(ctx); err == nil && !b.ocp.present {
 				return false, "not OpenShift 4 (no ClusterOperator API)"
 			}
@@ -396,17 +368,28 @@ func (b *etcdBackup) staticResourcesStep() *Step {
 				return false, "no static pod revisions under " + staticPodResources
 			}
 			return true, ""
-		},
+		})
+}
+
+// archiveStep backs host paths up into one file of the backup, mode 0600
+// with its .sha256, and re-reads it to verify.
+func (b *etcdBackup) archiveStep(id, title string, paths func() []string, name func(model.BackupSet) string, note string, applies func(context.Context) (bool, string)) *Step {
+	dest := func() (string, error) {
+		set, err := b.current()
+		return path.Join(b.dir, name(set)), err
+	}
+	return &Step{
+		ID: id, Title: title, Applies: applies,
 		Plan: func(context.Context) (Plan, error) {
-			return Plan{fmt.Sprintf("tar.gz of %s → %s, mode 0600, with its .sha256; it holds the encryption keys of an encrypted etcd: keep it apart from the snapshot",
-				strings.Join(dirs(), " "), path.Join(b.dir, b.set.StaticResources))}, nil
+			return Plan{fmt.Sprintf("tar.gz of %s → %s under %s, mode 0600, with its .sha256, re-read to verify%s",
+				strings.Join(paths(), " "), path.Join(b.dir, name(b.set)), b.here.Root, note)}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			d, err := dest()
 			if err != nil {
 				return err
 			}
-			a, err := b.here.Backup(dirs(), nil, d)
+			a, err := b.here.Backup(paths(), nil, d)
 			if err == nil {
 				progress(fmt.Sprintf("%s: %d files, sha256 %s", a.Path, a.Files, a.SHA256))
 			}
