@@ -191,6 +191,31 @@ func TestEtcdBackupAndVerifier(t *testing.T) {
 	if err != nil || sum.Outcome != model.OutcomeOK {
 		t.Errorf("verifier on the good snapshot: %v %+v", err, sum)
 	}
+	// A dry run of a restore plans every step and changes nothing.
+	proc, err := s.Procedure("etcd-restore", map[string]string{"snapshot": dir + "/" + set.Snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry := openJournal(t)
+	if err := Run(context.Background(), proc, &auto{}, RunOptions{DryRun: true, Journal: dry}); err != nil {
+		t.Fatal(err)
+	}
+	dryRecs, drySum := readOnly(t, dry)
+	if drySum.Outcome != model.OutcomePlanned || !strings.Contains(drySum.Params["members"], cluster.Masters[2].Name+"=") {
+		t.Errorf("dry run: %+v", drySum)
+	}
+	for _, id := range []string{"preflight", "stop-etcd", "move-data", "restore", "restore-conf", "start-etcd", "verify-cluster"} {
+		if e := stepEnds(dryRecs)[id]; e.Outcome != model.OutcomePlanned || len(e.Plan) == 0 {
+			t.Errorf("dry run step %s: %+v", id, e)
+		}
+	}
+	if !strings.Contains(strings.Join(stepEnds(dryRecs)["preflight"].Plan, "\n"), "returns the WHOLE cluster to the snapshot's point in time") {
+		t.Errorf("the plan must say what a restore does: %v", stepEnds(dryRecs)["preflight"].Plan)
+	}
+	if !cluster.MemberRunning(0) || !hostfs.New(root).Exists("/"+localcluster.EtcdManifest) || !hostfs.New(root).Exists("/"+localcluster.EtcdDataDir+"/member") {
+		t.Error("a dry run must leave etcd as it was")
+	}
+
 	// A restore refuses the damaged copy at its pre-check, before anything changes.
 	err, recs, _ = runJournaled(t, s, "etcd-restore", map[string]string{"snapshot": dir + "/flipped.db"}, &auto{})
 	if e := stepEnds(recs)["preflight"]; err == nil || e.Outcome != model.OutcomeBlocked || !strings.Contains(e.Error, "SHA-256 mismatch") {
