@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/day2ops/day2/model"
+	"github.com/day2ops/day2/ops"
 )
 
 // pane indexes, in number-key order.
@@ -115,6 +116,12 @@ func WithHealth(check func(context.Context, model.HealthSnapshots) model.HealthR
 // WithNodeDetail lets enter open a node's detail view.
 func WithNodeDetail(read func(context.Context, string) (model.NodeDetail, error)) Option {
 	return func(m *Model) { m.readNode = read }
+}
+
+// ForSession is every read-side option a session backs: the journal,
+// certificate scans, node details and health checks.
+func ForSession(s *ops.Session) []Option {
+	return []Option{WithJournal(s.Runs), WithCertificates(s.Certificates), WithNodeDetail(s.NodeDetail), WithHealth(s.Health)}
 }
 
 // New makes the console for a cluster.

@@ -37,11 +37,11 @@ func newCertsPane() certsPane {
 	return certsPane{thresholds: model.DefaultCertThresholds, table: NewTable(
 		Column{Title: "DAYS", Right: true},
 		Column{Title: "SEVERITY", Width: len("critical")},
-		Column{Title: "SOURCE", Flex: true},
-		Column{Title: "SUBJECT CN", Priority: 1},
+		Column{Title: "SOURCE", Flex: true, Max: 50},
+		Column{Title: "SUBJECT CN", Priority: 1, Max: 30},
 		Column{Title: "KIND", Priority: 2},
 		Column{Title: "NOT AFTER", Priority: 3},
-		Column{Title: "ISSUER", Priority: 4},
+		Column{Title: "ISSUER", Priority: 4, Max: 40},
 	), csrTable: NewTable(
 		Column{Title: "NAME", Flex: true},
 		Column{Title: "AGE", Width: 5, Priority: 2},

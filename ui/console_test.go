@@ -64,7 +64,7 @@ func newConsoleWith(t *testing.T, w, h int, actions bool) *console {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); sess.Wait() })
 	c := &console{msgs: make(chan any, 64), clock: time.Now()}
-	opts := []Option{WithClock(func() time.Time { return c.clock }), WithJournal(sess.Runs), WithCertificates(sess.Certificates)}
+	opts := append(ForSession(sess), WithClock(func() time.Time { return c.clock }))
 	if actions {
 		opts = append(opts, WithActions(ctx, sess))
 	}
@@ -143,12 +143,18 @@ var normalizers = []struct {
 	// screen cuts the etcd.conf path varies too.
 	{regexp.MustCompile(`source /\S*/day2-cluster-\d+/\S*`), "source <dir>/hosts/master-0.example.com/etc/etcd/etcd.conf"},
 	{regexp.MustCompile(`\b[0-9a-f]{10,16}\b`), "<id>"},
+	// Service ClusterIPs are allocated at random.
+	{regexp.MustCompile(`\b172\.30\.\d+\.\d+`), "<cluster-ip>"},
+	// Certificates are issued relative to the cluster's start.
+	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?`), "<date>"},
+	// A lease holder is the machine's hostname and a UUID.
+	{regexp.MustCompile(`\S+, renewed`), "<holder>, renewed"},
 	{regexp.MustCompile(`\b(\d+[smhdy])+\b`), "<age>"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?(µs|ms|s)\b`), "<lat>"},
 	{regexp.MustCompile(`\d+(\.\d+)? (B|KiB|MiB|GiB)\b`), "<size>"},
 	{regexp.MustCompile(`\b(term|index|applied) \d+`), "$1 N"},
 	// Which member leads varies between runs.
-	{regexp.MustCompile(`leader master-\d\.example\.com`), "leader <member>"},
+	{regexp.MustCompile(`leader master-\d[.\w]*…?`), "leader <member>"},
 	{regexp.MustCompile(`\b(leader|follower)( +)(healthy|unhealthy|unreachable)\b`), "<role>$2$3"},
 	{regexp.MustCompile(` {2,}`), " "},
 	// Rows carry a raft index after the size; how the scheduler spread the
@@ -222,6 +228,20 @@ func TestConsoleGoldenScreens(t *testing.T) {
 		})
 		checkShape(t, c.m.Render(), w, h)
 		golden(t, "etcd-"+sizeName(w, h), etcd)
+
+		c.key(paneKey(paneCerts))
+		certs := c.until(t, "certificates scanned", 30*time.Second, func(s string) bool { return strings.Contains(s, "certificates · ") })
+		checkShape(t, c.m.Render(), w, h)
+		golden(t, "certs-"+sizeName(w, h), certs)
+		c.key("c")
+		csrs := c.until(t, "CSRs listed", 30*time.Second, func(s string) bool { return strings.Contains(s, "CSRs · ") && strings.Contains(s, "INVALID") })
+		checkShape(t, c.m.Render(), w, h)
+		golden(t, "csrs-"+sizeName(w, h), csrs)
+
+		c.key(paneKey(paneHealth))
+		health := c.until(t, "health checked", 30*time.Second, func(s string) bool { return strings.Contains(s, " pass · ") })
+		checkShape(t, c.m.Render(), w, h)
+		golden(t, "health-"+sizeName(w, h), health)
 	}
 }
 

@@ -29,10 +29,10 @@ type healthPane struct {
 func newHealthPane() healthPane {
 	return healthPane{table: NewTable(
 		Column{Title: "RESULT", Width: len("unknown")},
-		Column{Title: "CHECK", Priority: 1},
-		Column{Title: "DETAIL", Flex: true},
-		Column{Title: "SCOPE", Priority: 3},
-		Column{Title: "SEED", Priority: 2},
+		Column{Title: "CHECK"},
+		Column{Title: "DETAIL", Flex: true, Max: 60},
+		Column{Title: "SCOPE", Priority: 2},
+		Column{Title: "SEED", Priority: 1},
 	)}
 }
 

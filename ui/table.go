@@ -22,6 +22,9 @@ type Column struct {
 	// Width is the least width, so columns whose values vary (a health
 	// that turns "unreachable") do not make the layout jump.
 	Width int
+	// Max caps the width of a column of long free text (cells are cut
+	// with …), so it does not push the other columns out.
+	Max int
 }
 
 // Row is one table row: its cells, a level for colouring, and a key that
@@ -196,6 +199,9 @@ func (t *Table) measure() {
 		for i, cell := range r.Cells {
 			if i < len(t.natural) {
 				t.natural[i] = max(t.natural[i], cellWidth(cell))
+				if m := t.cols[i].Max; m > 0 {
+					t.natural[i] = min(t.natural[i], m)
+				}
 				t.blank[i] = t.blank[i] && cell == ""
 			}
 		}

@@ -97,7 +97,7 @@ func runConsole(ctx context.Context, g *globalFlags, o ops.SessionOptions) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	slog.Info("console starting", "server", sess.Info().Server, "context", sess.Info().Context, "readonly", g.readonly)
-	opts := []ui.Option{ui.WithJournal(sess.Runs), ui.WithCertificates(sess.Certificates), ui.WithNodeDetail(sess.NodeDetail), ui.WithHealth(sess.Health)}
+	opts := ui.ForSession(sess)
 	if !g.readonly {
 		opts = append(opts, ui.WithActions(ctx, sess))
 	}
