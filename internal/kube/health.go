@@ -139,8 +139,9 @@ func ClusterOperators(ctx context.Context, client kubernetes.Interface) model.Cl
 	} else if !served {
 		return model.ClusterOperators{}
 	}
-	// The discovery client is an unversioned JSON REST client, which is all
-	// the dynamic client needs.
+	// The discovery client is an unversioned REST client, which is all the
+	// dynamic client needs. It may ask for protobuf first (see tune), but a
+	// ClusterOperator is a custom resource, always served as JSON.
 	dyn := dynamic.New(client.Discovery().RESTClient())
 	list, err := dyn.Resource(clusterOperatorsGVR).List(ctx, metav1.ListOptions{})
 	if err != nil {
