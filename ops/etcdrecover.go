@@ -36,11 +36,8 @@ func (r *rebuild) detectStep(survivor string) *Step {
 	return &Step{
 		ID: "detect", Title: "Confirm quorum is lost and choose the survivor",
 		Check: func(ctx context.Context) error {
-			if err := r.s.etcdReady(); err != nil {
-				return err
-			}
 			var err error
-			if probes, err = r.s.poller.ProbeQuorum(ctx); err != nil {
+			if probes, err = r.s.QuorumProbes(ctx); err != nil {
 				return err
 			}
 			if err := model.QuorumLostCheck(probes); err != nil {
@@ -114,4 +111,15 @@ func (r *rebuild) recoverSourceStep() *Step {
 			return append(plan, r.summary()...), nil
 		},
 	}
+}
+
+// QuorumProbes asks every member, through its own client URL, for a
+// serializable and a linearizable read — what etcd-recover-quorum's detect
+// step shows; with model.QuorumLostCheck and model.RecommendSurvivor the
+// etcd pane can offer a recovery and name the survivor with the newest data.
+func (s *Session) QuorumProbes(ctx context.Context) ([]model.QuorumProbe, error) {
+	if err := s.etcdReady(); err != nil {
+		return nil, err
+	}
+	return s.poller.ProbeQuorum(ctx)
 }
