@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,7 +63,7 @@ func (c EtcdCluster) DefragOrder() (order []EtcdMember, skipped []string, err er
 		switch {
 		case m.Learner:
 			skipped = append(skipped, fmt.Sprintf("%s (%s): learner, skipped", m.DisplayName(), m.IDHex()))
-		case !m.Healthy && !onlyNoSpace(m):
+		case !m.Serving():
 			sick = append(sick, m.DisplayName()+": "+orDash(m.Err))
 		default:
 			order = append(order, m)
@@ -84,11 +85,15 @@ func (c EtcdCluster) DefragOrder() (order []EtcdMember, skipped []string, err er
 	return order, skipped, nil
 }
 
-// onlyNoSpace reports a member whose only trouble is the NOSPACE alarm (the
-// poller calls it unhealthy): defragmenting is what cures it.
-func onlyNoSpace(m EtcdMember) bool {
-	return m.Reached && len(m.Alarms) > 0 && !strings.Contains(strings.Join(m.Alarms, ","), AlarmCorrupt) &&
-		strings.HasPrefix(m.Err, "alarm:")
+// Serving reports a member that serves linearizable reads: a healthy one,
+// or one whose only trouble is the NOSPACE alarm (the poller calls it
+// unhealthy, but it still reads, deletes, compacts and defragments — which
+// is what cures it).
+func (m EtcdMember) Serving() bool {
+	if m.Healthy {
+		return true
+	}
+	return m.Reached && strings.HasPrefix(m.Err, "alarm:") && !slices.ContainsFunc(m.Alarms, func(a string) bool { return a != AlarmNoSpace })
 }
 
 // DisarmNoSpaceCheck decides whether a member's NOSPACE alarm may be

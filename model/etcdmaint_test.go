@@ -82,3 +82,20 @@ func TestAlarmsAndDisarm(t *testing.T) {
 		}
 	}
 }
+
+func TestServing(t *testing.T) {
+	for _, tc := range []struct {
+		m    EtcdMember
+		want bool
+	}{
+		{EtcdMember{Healthy: true}, true},
+		{EtcdMember{Reached: true, Alarms: []string{AlarmNoSpace}, Err: "alarm: [NOSPACE]"}, true},
+		{EtcdMember{Reached: true, Alarms: []string{AlarmNoSpace, AlarmCorrupt}, Err: "alarm: [NOSPACE CORRUPT]"}, false},
+		{EtcdMember{Reached: true, Err: "health: timed out"}, false},
+		{EtcdMember{Alarms: []string{AlarmNoSpace}, Err: "status: connection refused"}, false},
+	} {
+		if got := tc.m.Serving(); got != tc.want {
+			t.Errorf("%+v: Serving = %v", tc.m, got)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,11 @@ func (r *memberRef) String() string {
 		return "of " + r.name
 	}
 }
+
+// settleTimeout is how long a verify waits for a membership change to show:
+// the member list is a serializable read, and a member that applies the
+// change a moment later may still answer with the old membership.
+const settleTimeout = 10 * time.Second
 
 // waitFor polls cond every interval until it holds or timeout passes; the
 // error then carries cond's last reason.
@@ -171,14 +177,16 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 		return err
 	}
 	st.Verify = func(ctx context.Context) error {
-		snap, err := s.pollEtcd(ctx)
-		if err != nil {
-			return err
-		}
-		if m, ok := ref.find(snap); ok {
-			return fmt.Errorf("member %s (%s) is still listed", m.IDHex(), m.DisplayName())
-		}
-		return nil
+		return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
+			snap, err := s.pollEtcd(ctx)
+			if err != nil {
+				return false, err.Error()
+			}
+			if m, ok := ref.find(snap); ok {
+				return false, fmt.Sprintf("member %s (%s) is still listed", m.IDHex(), m.DisplayName())
+			}
+			return true, ""
+		})
 	}
 	return st
 }
@@ -380,6 +388,10 @@ type NewMember struct {
 	PeerURLs   []string
 	ClientURLs []string
 	Root       *hostfs.FS
+	// Replaces is the member this one takes the place of with the same
+	// peer URLs (rebuilt on its host); the steps do not mistake it for the
+	// new member while it is still listed.
+	Replaces uint64
 }
 
 // How long the add-member steps wait for a new member to start and to
@@ -441,8 +453,12 @@ func (a *adder) find(ctx context.Context) (model.EtcdCluster, model.EtcdMember, 
 	if err != nil {
 		return snap, model.EtcdMember{}, false, err
 	}
-	m, ok := snap.MemberByPeerURL(a.nm.PeerURLs)
-	return snap, m, ok, nil
+	for _, m := range snap.Members {
+		if m.ID != a.nm.Replaces && slices.ContainsFunc(m.PeerURLs, func(u string) bool { return slices.Contains(a.nm.PeerURLs, u) }) {
+			return snap, m, true, nil
+		}
+	}
+	return snap, model.EtcdMember{}, false, nil
 }
 
 func (a *adder) addStep() *Step {
@@ -483,10 +499,12 @@ func (a *adder) addStep() *Step {
 			return err
 		},
 		Verify: func(ctx context.Context) error {
-			if _, _, ok, err := a.find(ctx); err != nil || !ok {
-				return errors.Join(err, fmt.Errorf("no member has the peer URL %s", first(a.nm.PeerURLs)))
-			}
-			return nil
+			return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
+				if _, _, ok, err := a.find(ctx); err != nil || !ok {
+					return false, errors.Join(err, fmt.Errorf("no member has the peer URL %s", first(a.nm.PeerURLs))).Error()
+				}
+				return true, ""
+			})
 		},
 	}
 }
@@ -509,7 +527,7 @@ func (a *adder) settings(ctx context.Context) ([]model.EnvVar, error) {
 	if err != nil {
 		return nil, err
 	}
-	members := snap.Members
+	members := slices.DeleteFunc(slices.Clone(snap.Members), func(x model.EtcdMember) bool { return x.ID == a.nm.Replaces })
 	if !ok {
 		m = model.EtcdMember{ID: math.MaxUint64, PeerURLs: a.nm.PeerURLs}
 		members = append(members, m)
@@ -523,31 +541,35 @@ func (a *adder) settings(ctx context.Context) ([]model.EnvVar, error) {
 }
 
 func (a *adder) startStep() *Step {
+	// check plans the new host's etcd.conf edit first (the plan shows it
+	// even while the member is not added yet), then checks the rest.
 	check := func(ctx context.Context) error {
 		vars, err := a.settings(ctx)
 		if err != nil {
 			return err
 		}
+		var problems []string
+		if a.local() {
+			root := *a.nm.Root
+			a.layout, _ = etcdLayoutOf(root)
+			if a.conf, err = root.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil }); err != nil {
+				return err
+			}
+			host, err := etcdHere(root)
+			if err != nil {
+				return err
+			}
+			if root.Exists(path.Join(host.DataDir, "member")) {
+				problems = append(problems, fmt.Sprintf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root))
+			}
+		}
 		if _, _, ok, _ := a.find(ctx); !ok {
-			return fmt.Errorf("%s is not a member yet: add it as a learner first", a.nm.Name)
+			problems = append(problems, a.nm.Name+" is not a member yet: add it as a learner first")
 		}
-		if !a.local() {
-			return nil
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
 		}
-		root := *a.nm.Root
-		a.layout, _ = etcdLayoutOf(root)
-		host, err := etcdHere(root)
-		if err != nil {
-			return err
-		}
-		if root.Exists(path.Join(host.DataDir, "member")) {
-			return fmt.Errorf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root)
-		}
-		if !root.Exists(a.layout.manifest) && !root.Exists(a.layout.aside) {
-			return fmt.Errorf("no etcd static pod manifest in %s or %s under %s", a.layout.manifest, a.layout.aside, root.Root)
-		}
-		a.conf, err = root.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil })
-		return err
+		return nil
 	}
 	started := func(ctx context.Context) (bool, string) {
 		_, m, ok, err := a.find(ctx)
@@ -637,25 +659,28 @@ func (a *adder) promoteStep(timeout time.Duration) *Step {
 			return nil
 		},
 		Plan: func(context.Context) (Plan, error) {
-			return Plan{
-				fmt.Sprintf("etcdctl member promote %s   # retried with a growing pause (up to %s) while etcd answers that the learner is not in sync", model.FormatMemberID(id), timeout),
-				a.nm.Name + " now: " + progress,
-			}, nil
+			which, now := model.FormatMemberID(id), a.nm.Name+" now: "+progress
+			if id == 0 {
+				which, now = "<ID of "+a.nm.Name+">", a.nm.Name+" is not added yet"
+			}
+			return Plan{fmt.Sprintf("etcdctl member promote %s   # retried with a growing pause (up to %s) while etcd answers that the learner is not in sync", which, timeout), now}, nil
 		},
 		Run: func(ctx context.Context, report func(string)) error {
 			return a.s.poller.PromoteLearner(ctx, id, timeout, report)
 		},
 		Verify: func(ctx context.Context) error {
-			_, m, ok, err := a.find(ctx)
-			switch {
-			case err != nil:
-				return err
-			case !ok:
-				return fmt.Errorf("%s is not a member", a.nm.Name)
-			case m.Learner:
-				return fmt.Errorf("%s is still a learner", a.nm.Name)
-			}
-			return nil
+			return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
+				_, m, ok, err := a.find(ctx)
+				switch {
+				case err != nil:
+					return false, err.Error()
+				case !ok:
+					return false, a.nm.Name + " is not a member"
+				case m.Learner:
+					return false, a.nm.Name + " is still a learner"
+				}
+				return true, ""
+			})
 		},
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +26,8 @@ const (
 	// dataAside is where a failed member's data directory is moved (seed
 	// 001 §5.2.4.2 moves it out of /var/lib/etcd; never deleted).
 	dataAside = "/var/lib/etcd-backup"
+	// apiReadTimeout bounds the API reads of the diagnosis.
+	apiReadTimeout = 5 * time.Second
 )
 
 // etcdOperator reports whether the cluster runs OpenShift 4's etcd
@@ -48,6 +49,10 @@ func (s *Session) etcdOperator(ctx context.Context) (bool, error) {
 // static pod manifest is in place. What cannot be read stays unknown.
 func (s *Session) memberHost(ctx context.Context, name string, root *hostfs.FS) model.MemberHost {
 	var h model.MemberHost
+	// Without etcd quorum the API server cannot answer: each read gets a
+	// short time of its own, and what it cannot tell stays unknown.
+	ctx, cancel := context.WithTimeout(ctx, apiReadTimeout)
+	defer cancel()
 	if n, err := s.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil {
 		h.NodeFound = true
 		for _, c := range n.Status.Conditions {
@@ -153,10 +158,6 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 		}
 		p["path"], p["fault"] = string(d.Path), d.Fault.String()
 	}
-	openshift4, err := s.etcdOperator(ctx)
-	if err != nil {
-		return nil, err
-	}
 	nm, err := replacement(p, old, memberRoot)
 	if err != nil {
 		return nil, err
@@ -182,6 +183,10 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 			steps = append(steps, moveManifestsStep(memberRoot, "etcd-disable", "Stop the removed member's etcd static pod", "etcd.yaml"))
 		}
 	case model.PathReplaceFailed:
+		openshift4, err := s.etcdOperator(ctx)
+		if err != nil {
+			return nil, err
+		}
 		// Removing the failed member first leaves one member less until
 		// its replacement is promoted; the diagnosis step says so.
 		steps = append(steps, stopMemberStep(s, old, memberRoot, p["fault"], openshift4), etcdRemoveStep(s, ref, true))
@@ -220,6 +225,9 @@ func replacement(p params, old model.EtcdMember, memberRoot *hostfs.FS) (NewMemb
 	}
 	if v := p["new-root"]; v != "" {
 		nm.Root = rootOf(v)
+	}
+	if slices.Equal(nm.PeerURLs, old.PeerURLs) {
+		nm.Replaces = old.ID
 	}
 	if len(nm.ClientURLs) == 0 {
 		return nm, fmt.Errorf("%s never published a client URL: give --new-client-url", old.DisplayName())
@@ -268,7 +276,7 @@ func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.Replac
 			}
 			switch d.Path {
 			case model.PathRecoverQuorum:
-				return fmt.Errorf("quorum is lost (%s): no member can be removed or added — recover with etcd-recover-quorum", strings.Join(d.Reasons, "; "))
+				return fmt.Errorf("quorum is lost (%d of %d voting members healthy, %d needed): no member can be removed or added — recover the cluster with etcd-recover-quorum", snap.HealthyVoters(), snap.Voters(), snap.Quorum())
 			case model.PathRetire:
 				plan = append(plan, "path: add the replacement as a learner, promote it, then remove "+d.Member.Name+" (the fault tolerance never drops)")
 			case model.PathReplaceFailed:

@@ -218,6 +218,18 @@ func TestEtcdRemoveThenAddMember(t *testing.T) {
 	if urls := masterURLs(t, c.HostRoot(0)); len(urls) != 3 || !slices.Contains(urls, host.ClientURL) {
 		t.Errorf("master-0 etcdClientInfo.urls = %v", urls)
 	}
+
+	// Two of three down (the third answers, but cannot serve a linearizable
+	// read): no replacement, quorum recovery instead (seed 001 §5.2).
+	c.StopMember(0)
+	c.StopMember(2)
+	op, sum, _ = runProc(t, s, "etcd-replace-member", map[string]string{"member": healthy.IDHex()})
+	if step, problem := lastProblem(op.prompts); step != "diagnose" || !strings.Contains(problem, "quorum is lost (0 of 3 voting members healthy, 2 needed)") || !strings.Contains(problem, "etcd-recover-quorum") {
+		t.Errorf("without quorum the replacement must stop at the diagnosis: %s: %s", step, problem)
+	}
+	if sum.Params["path"] != string(model.PathRecoverQuorum) || len(sum.Steps) != 1 || stepOutcome(t, sum, "diagnose") != model.OutcomeBlocked {
+		t.Errorf("journal without quorum: %+v", sum)
+	}
 }
 
 // abortAt answers like auto but aborts the run at one step.

@@ -132,13 +132,14 @@ func (p *Poller) MoveLeader(ctx context.Context, to uint64) error {
 	return nil
 }
 
-// viaHealthy makes a membership call through each healthy member other
-// than exclude in turn, until one answers. etcd's own refusals end the
+// viaHealthy makes a call through each serving voting member (healthy, or
+// raising nothing but NOSPACE) other than exclude in turn, until one
+// answers. etcd's own refusals end the
 // search (another member would refuse too), only transport errors move on.
 func (p *Poller) viaHealthy(ctx context.Context, snap model.EtcdCluster, exclude uint64, call func(context.Context, *clientv3.Client) error) error {
 	var errs []error
 	for _, m := range snap.Members {
-		if m.ID == exclude || !m.Healthy || m.Learner || len(m.ClientURLs) == 0 {
+		if m.ID == exclude || !m.Serving() || m.Learner || len(m.ClientURLs) == 0 {
 			continue
 		}
 		c, err := p.client(m.ClientURLs[0])
