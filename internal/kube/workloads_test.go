@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
 
@@ -83,7 +86,16 @@ func TestWorkloadsDeploymentConfigs(t *testing.T) {
 	if err := cluster.CreateDeploymentConfig(ctx, "default", "router", map[string]string{"app": "router"}, 3, 2, 1); err != nil {
 		t.Fatal(err)
 	}
-	ws := Workloads(ctx, cluster.Client)
+	// As day2 reads them: protobuf preferred, which custom resources lack.
+	target, err := LoadConfig(ConfigOptions{Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(target.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := Workloads(ctx, client)
 	reg, router := ws[0], ws[1]
 	if reg.Kind != KindDeploymentConfig || reg.Name != "docker-registry" || reg.Desired != 3 || reg.Current != 3 || reg.Ready != 3 ||
 		!reg.Settled() || len(reg.Pods) != 3 || len(reg.Nodes()) != 3 || reg.Err != "" {
