@@ -169,6 +169,11 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		return m, m.key(msg)
 	case certsLoaded:
 		m.certs.set(msg.report, m.now())
+		if m.health.awaitCerts {
+			// The health run waited for this scan.
+			m.health.awaitCerts, m.health.running = false, false
+			return m, m.recheckHealth()
+		}
 	case healthLoaded:
 		m.health.set(msg.report)
 	case journalLoaded:
@@ -193,6 +198,9 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.nodes.refresh(m.now())
 		if d := m.nodes.detail; d != nil {
 			d.build(m.st, m.now())
+		}
+		if m.certs.csrSeen {
+			m.certs.setCSRs(m.certs.csrs, m.now())
 		}
 		if m.active == paneHealth && m.health.due(m.now()) {
 			return m, tea.Batch(tick(), m.recheckHealth())
@@ -331,10 +339,15 @@ func (m *Model) recheckHealth() tea.Cmd {
 		return nil
 	}
 	m.health.running = true
-	snaps := model.HealthSnapshots{Nodes: m.nodes.snap, Etcd: m.etcd.snap}
-	if m.certs.loaded {
-		snaps.Certs = m.certs.report
+	if !m.certs.loaded && m.scanCerts != nil {
+		// The expiry check needs a scan: run one first.
+		m.health.awaitCerts = true
+		if cmd := m.rescanCerts(); cmd != nil {
+			return cmd
+		}
+		return nil // a scan is under way; its result restarts the run
 	}
+	snaps := model.HealthSnapshots{Nodes: m.nodes.snap, Etcd: m.etcd.snap, Certs: m.certs.report}
 	return runHealth(m.context(), snaps, m.checkHealth)
 }
 

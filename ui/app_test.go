@@ -401,3 +401,22 @@ func TestHealthPaneShowsChecksWithTheirSeeds(t *testing.T) {
 		t.Errorf("r should start a rerun (ran %d, running %v)", ran, m.health.running)
 	}
 }
+
+func TestHealthWaitsForTheCertificateScan(t *testing.T) {
+	m := sized(80, 24)
+	var got model.HealthSnapshots
+	m.scanCerts = func(context.Context) model.CertReport { return certReport() }
+	m.checkHealth = func(_ context.Context, s model.HealthSnapshots) model.HealthReport { got = s; return healthReport() }
+	msg := m.show(paneHealth)() // the scan comes first
+	if _, ok := msg.(certsLoaded); !ok {
+		t.Fatalf("first command gave %T, want the certificate scan", msg)
+	}
+	_, cmd := m.Update(msg)
+	if cmd == nil {
+		t.Fatal("the scan's result should start the health run")
+	}
+	m.Update(cmd())
+	if len(got.Certs.Certs) != 4 || !m.health.loaded {
+		t.Errorf("health ran without the scan (%d certificates, loaded %v)", len(got.Certs.Certs), m.health.loaded)
+	}
+}

@@ -24,6 +24,8 @@ type healthPane struct {
 	report  model.HealthReport
 	loaded  bool
 	running bool
+	// awaitCerts: a run waits for the certificate scan it needs.
+	awaitCerts bool
 }
 
 func newHealthPane() healthPane {

@@ -43,7 +43,11 @@ func (w *NodeWatcher) Detail(ctx context.Context, client kubernetes.Interface, n
 		d.Addresses = append(d.Addresses, string(a.Type)+" "+a.Address)
 	}
 	i := n.Status.NodeInfo
-	d.System = []string{"os " + i.OSImage, "kernel " + i.KernelVersion, "runtime " + i.ContainerRuntimeVersion, "kubelet " + i.KubeletVersion, "arch " + i.Architecture}
+	for _, f := range [][2]string{{"os", i.OSImage}, {"kernel", i.KernelVersion}, {"runtime", i.ContainerRuntimeVersion}, {"kubelet", i.KubeletVersion}, {"arch", i.Architecture}} {
+		if f[1] != "" {
+			d.System = append(d.System, f[0]+" "+f[1])
+		}
+	}
 
 	pods := w.activePods(name)
 	sort.Slice(pods, func(i, j int) bool {
