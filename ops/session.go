@@ -71,7 +71,11 @@ func NewSession(o SessionOptions) (*Session, error) {
 		info:   model.ClusterInfo{Server: target.Config.Host, Context: target.Context, ConfigSource: target.Source},
 		client: client, opts: o,
 	}
-	if s.nodes, err = kube.NewNodeWatcher(client); err != nil {
+	watchClient, err := kubernetes.NewForConfig(kube.Protobuf(target.Config))
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client for %s: %w", target.Config.Host, err)
+	}
+	if s.nodes, err = kube.NewNodeWatcher(watchClient); err != nil {
 		return nil, err
 	}
 	cfg, err := etcd.Discover(etcd.DiscoverOptions{

@@ -86,11 +86,18 @@ func LoadConfig(o ConfigOptions) (Target, error) {
 func tune(cfg *rest.Config) {
 	cfg.UserAgent = "day2"
 	cfg.QPS, cfg.Burst = 50, 100
-	// Protobuf for built-in types: listing 10,000 pods decodes several
-	// times faster and with far less garbage than JSON. Custom resources
-	// (ClusterOperators, DeploymentConfigs) fall back to JSON.
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+}
+
+// Protobuf is a copy of cfg that asks for protobuf, for the clientset
+// behind the informers: listing 10,000 pods decodes several times faster
+// and with far less garbage than JSON. Only built-in types: a dynamic
+// client on it would get protobuf for OpenShift's DeploymentConfigs,
+// which it cannot decode, so everything else keeps JSON.
+func Protobuf(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = "application/vnd.kubernetes.protobuf"
+	c.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	return c
 }
 
 func rootOr(root string) string {
