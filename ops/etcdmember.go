@@ -196,7 +196,7 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 // etcd hosts (seed 003 §5.2.1.4: "modify the /etc/etcd/etcd.conf file on
 // all remaining etcd hosts"). It stands after the membership change.
 func etcdConfStep(s *Session, here hostfs.FS) *Step {
-	var edit hostfs.Edit
+	conf := &hostEdit{fs: here, path: etcdConfPath}
 	var value string
 	sync := func(ctx context.Context) error {
 		snap, err := s.pollEtcd(ctx)
@@ -207,45 +207,67 @@ func etcdConfStep(s *Session, here hostfs.FS) *Step {
 		if err != nil {
 			return err
 		}
-		edit, err = here.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) {
+		return conf.plan(func(b []byte) ([]byte, error) {
 			out, v, err := model.SyncInitialCluster(b, entries)
 			value = v
 			return out, err
 		})
-		return err
 	}
 	return &Step{
 		ID: "etcd-conf", Title: "Make ETCD_INITIAL_CLUSTER list the members as they are now",
-		Applies: func(context.Context) (bool, string) {
-			if !here.Exists(etcdConfPath) {
-				return false, "no " + etcdConfPath + " on this host"
-			}
-			return true, ""
-		},
-		Check: sync,
+		Applies: conf.exists,
+		Check:   sync,
 		Plan: func(context.Context) (Plan, error) {
-			plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it):", etcdConfPath, here.Root)}
-			if !edit.Changes() {
-				plan = Plan{fmt.Sprintf("%s under %s already lists the members", etcdConfPath, here.Root)}
-			}
-			plan = append(plan, diffLines(edit)...)
-			return append(plan,
+			return append(conf.lines("ETCD_INITIAL_CLUSTER lists the members already"),
 				"manual, on every other etcd host: set ETCD_INITIAL_CLUSTER="+value+" in "+etcdConfPath,
 				"(etcd reads it only when a member first starts: restarting etcd is not required)"), nil
 		},
-		Run: func(ctx context.Context, progress func(string)) error {
-			return applyEdit(here, edit, progress)
-		},
-		Verify: func(ctx context.Context) error {
-			if err := sync(ctx); err != nil {
-				return err
-			}
-			if edit.Changes() {
-				return errors.New("ETCD_INITIAL_CLUSTER does not list the members as they are")
-			}
-			return nil
-		},
+		Run:    func(ctx context.Context, progress func(string)) error { return conf.apply(progress) },
+		Verify: func(ctx context.Context) error { return conf.verify(func() error { return sync(ctx) }) },
 	}
+}
+
+// hostEdit is one host file edit a step plans in its Check (its Plan shows
+// the diff), applies in Run, and verifies by planning it again: nothing may
+// be left to change.
+type hostEdit struct {
+	fs   hostfs.FS
+	path string
+	edit hostfs.Edit
+}
+
+// exists is an Applies: the file is on this host.
+func (h *hostEdit) exists(context.Context) (bool, string) {
+	if !h.fs.Exists(h.path) {
+		return false, "no " + h.path + " on this host"
+	}
+	return true, ""
+}
+
+func (h *hostEdit) plan(transform func([]byte) ([]byte, error)) error {
+	var err error
+	h.edit, err = h.fs.PlanEdit(h.path, transform)
+	return err
+}
+
+// lines is the plan of the edit: the diff, or done when nothing changes.
+func (h *hostEdit) lines(done string) Plan {
+	if !h.edit.Changes() {
+		return Plan{fmt.Sprintf("%s under %s: %s", h.path, h.fs.Root, done)}
+	}
+	return append(Plan{fmt.Sprintf("edit %s under %s (backup beside it):", h.path, h.fs.Root)}, diffLines(h.edit)...)
+}
+
+func (h *hostEdit) apply(progress func(string)) error { return applyEdit(h.fs, h.edit, progress) }
+
+func (h *hostEdit) verify(replan func() error) error {
+	if err := replan(); err != nil {
+		return err
+	}
+	if h.edit.Changes() {
+		return fmt.Errorf("%s is not as planned; still to change:\n%s", h.path, h.edit.Diff)
+	}
+	return nil
 }
 
 func diffLines(e hostfs.Edit) []string {
@@ -273,23 +295,21 @@ func applyEdit(fs hostfs.FS, e hostfs.Edit, progress func(string)) error {
 // in flanneld's FLANNEL_ETCD_ENDPOINTS. urls says which client URLs go and
 // come; it is asked when the step runs (a removed member is known by then).
 func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
-	var edit hostfs.Edit
+	cfg := &hostEdit{fs: here, path: masterConfigPath}
 	var list []string
 	plan := func() error {
 		remove, add := urls()
-		var err error
-		edit, err = here.PlanEdit(masterConfigPath, func(b []byte) ([]byte, error) {
+		return cfg.plan(func(b []byte) ([]byte, error) {
 			out, l, err := model.EditEtcdClientURLs(b, remove, add)
 			list = l
 			return out, err
 		})
-		return err
 	}
 	return &Step{
 		ID: "etcd-clients", Title: "Point the masters (and flanneld) at the etcd members as they are now",
-		Applies: func(context.Context) (bool, string) {
-			if !here.Exists(masterConfigPath) {
-				return false, "no " + masterConfigPath + " on this host"
+		Applies: func(ctx context.Context) (bool, string) {
+			if ok, why := cfg.exists(ctx); !ok {
+				return false, why
 			}
 			if remove, add := urls(); len(remove)+len(add) == 0 {
 				return false, "no etcd client URL to add or remove"
@@ -299,12 +319,7 @@ func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
 		Check: func(context.Context) error { return plan() },
 		Plan: func(context.Context) (Plan, error) {
 			remove, add := urls()
-			p := Plan{fmt.Sprintf("edit etcdClientInfo.urls in %s under %s (backup beside it): -%v +%v", masterConfigPath, here.Root, remove, add)}
-			if !edit.Changes() {
-				p = Plan{masterConfigPath + " already lists the etcd members as they are"}
-			}
-			p = append(p, diffLines(edit)...)
-			p = append(p,
+			p := append(cfg.lines("etcdClientInfo.urls is up to date"),
 				"manual, on every other master: etcdClientInfo.urls in "+masterConfigPath+": "+strings.Join(list, ", "),
 				"manual, on every master: master-restart api && master-restart controllers")
 			if data, err := here.ReadFile(flanneldPath); err == nil {
@@ -317,16 +332,8 @@ func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
 			}
 			return p, nil
 		},
-		Run: func(ctx context.Context, progress func(string)) error { return applyEdit(here, edit, progress) },
-		Verify: func(context.Context) error {
-			if err := plan(); err != nil {
-				return err
-			}
-			if edit.Changes() {
-				return errors.New("etcdClientInfo.urls is not updated")
-			}
-			return nil
-		},
+		Run:    func(ctx context.Context, progress func(string)) error { return cfg.apply(progress) },
+		Verify: func(context.Context) error { return cfg.verify(plan) },
 	}
 }
 
@@ -443,7 +450,7 @@ type adder struct {
 	nm       NewMember
 	warnings []string
 	initial  string // ETCD_INITIAL_CLUSTER for the new member
-	conf     hostfs.Edit
+	conf     *hostEdit
 	layout   etcdPodLayout
 }
 
@@ -459,6 +466,18 @@ func (a *adder) find(ctx context.Context) (model.EtcdCluster, model.EtcdMember, 
 		}
 	}
 	return snap, model.EtcdMember{}, false, nil
+}
+
+// member is the new member now, or why it cannot be looked at.
+func (a *adder) member(ctx context.Context) (model.EtcdCluster, model.EtcdMember, string) {
+	snap, m, ok, err := a.find(ctx)
+	switch {
+	case err != nil:
+		return snap, m, err.Error()
+	case !ok:
+		return snap, m, a.nm.Name + " is not a member"
+	}
+	return snap, m, ""
 }
 
 func (a *adder) addStep() *Step {
@@ -552,7 +571,8 @@ func (a *adder) startStep() *Step {
 		if a.local() {
 			root := *a.nm.Root
 			a.layout, _ = etcdLayoutOf(root)
-			if a.conf, err = root.PlanEdit(etcdConfPath, func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil }); err != nil {
+			a.conf = &hostEdit{fs: root, path: etcdConfPath}
+			if err := a.conf.plan(func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil }); err != nil {
 				return err
 			}
 			host, err := etcdHere(root)
@@ -572,12 +592,10 @@ func (a *adder) startStep() *Step {
 		return nil
 	}
 	started := func(ctx context.Context) (bool, string) {
-		_, m, ok, err := a.find(ctx)
+		_, m, why := a.member(ctx)
 		switch {
-		case err != nil:
-			return false, err.Error()
-		case !ok:
-			return false, a.nm.Name + " is not a member"
+		case why != "":
+			return false, why
 		case !m.Started():
 			return false, a.nm.Name + " has not started (the member list shows it unstarted)"
 		case !m.Reached:
@@ -595,8 +613,10 @@ func (a *adder) startStep() *Step {
 				return nil, err
 			}
 			if a.local() {
-				plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it):", etcdConfPath, a.nm.Root.Root)}
-				plan = append(plan, diffLines(a.conf)...)
+				plan := Plan{}
+				if a.conf != nil {
+					plan = a.conf.lines("set for the new member already")
+				}
 				if !a.nm.Root.Exists(a.layout.manifest) {
 					plan = append(plan, fmt.Sprintf("mv %s %s   # under %s: the kubelet starts etcd", a.layout.aside, a.layout.manifest, a.nm.Root.Root))
 				}
@@ -617,7 +637,7 @@ func (a *adder) startStep() *Step {
 				return nil
 			}
 			root := *a.nm.Root
-			if err := applyEdit(root, a.conf, progress); err != nil {
+			if err := a.conf.apply(progress); err != nil {
 				return err
 			}
 			if !root.Exists(a.layout.manifest) {
@@ -646,12 +666,10 @@ func (a *adder) promoteStep(timeout time.Duration) *Step {
 			return true, ""
 		},
 		Check: func(ctx context.Context) error {
-			snap, m, ok, err := a.find(ctx)
+			snap, m, why := a.member(ctx)
 			switch {
-			case err != nil:
-				return err
-			case !ok:
-				return fmt.Errorf("%s is not a member", a.nm.Name)
+			case why != "":
+				return errors.New(why)
 			case !m.Started():
 				return fmt.Errorf("%s has not started", a.nm.Name)
 			}
@@ -670,12 +688,10 @@ func (a *adder) promoteStep(timeout time.Duration) *Step {
 		},
 		Verify: func(ctx context.Context) error {
 			return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
-				_, m, ok, err := a.find(ctx)
+				_, m, why := a.member(ctx)
 				switch {
-				case err != nil:
-					return false, err.Error()
-				case !ok:
-					return false, a.nm.Name + " is not a member"
+				case why != "":
+					return false, why
 				case m.Learner:
 					return false, a.nm.Name + " is still a learner"
 				}
@@ -703,11 +719,11 @@ func (a *adder) verifyStep() *Step {
 		Plan: func(context.Context) (Plan, error) { return plan, nil },
 		Verify: func(ctx context.Context) error {
 			return waitFor(ctx, memberHealthTimeout, 500*time.Millisecond, func() (bool, string) {
-				snap, m, ok, err := a.find(ctx)
+				snap, m, why := a.member(ctx)
 				switch {
-				case err != nil:
-					return false, err.Error()
-				case !ok || m.Learner || !m.Healthy:
+				case why != "":
+					return false, why
+				case m.Learner || !m.Healthy:
 					return false, fmt.Sprintf("%s is not a healthy voting member (%s)", a.nm.Name, m.Err)
 				case snap.State() != model.QuorumHealthy:
 					return false, "the cluster is " + snap.Badge()
