@@ -86,7 +86,9 @@ func TestWorkloadsDeploymentConfigs(t *testing.T) {
 	if err := cluster.CreateDeploymentConfig(ctx, "default", "router", map[string]string{"app": "router"}, 3, 2, 1); err != nil {
 		t.Fatal(err)
 	}
-	// As day2 reads them: protobuf preferred, which custom resources lack.
+	// As day2 reads them, with its own client configuration (JSON: a real
+	// OpenShift API server would answer protobuf, which the dynamic client
+	// cannot decode).
 	target, err := LoadConfig(ConfigOptions{Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig)})
 	if err != nil {
 		t.Fatal(err)
