@@ -131,6 +131,17 @@ func (s *Session) diagnose(ctx context.Context, ref *memberRef, root *hostfs.FS)
 	return d, snap, true, err
 }
 
+// DiagnoseEtcdMember runs etcd-replace-member's decision tree (seed 001
+// §5.2.3) on member id as it is now, for the etcd pane: why it is unhealthy
+// and which way it would be replaced.
+func (s *Session) DiagnoseEtcdMember(ctx context.Context, id uint64) (model.MemberDiagnosis, error) {
+	d, snap, found, err := s.diagnose(ctx, &memberRef{id: id}, nil)
+	if err == nil && !found {
+		err = snap.NoSuchMember(id)
+	}
+	return d, err
+}
+
 // buildEtcdReplaceMember is seed 003 §5.4.3 and seed 001 §5.2: find out why
 // the member is unhealthy and whether quorum holds (without quorum: stop,
 // etcd-recover-quorum is the way); retire a healthy member add-first (new

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,7 +122,7 @@ func TestEtcdRemoveMemberWrongID(t *testing.T) {
 }
 
 // Seeds 003 §5.2.1.4 and §5.4.4 on a cluster of the test's own: with
-// master-1 SIGKILLed, removing healthy master-2 is refused; removing dead
+// master-1's machine stopped (etcd SIGKILLed, node unreachable), removing healthy master-2 is refused; removing dead
 // master-1 is allowed and leaves 2 healthy members (etcd.conf and
 // master-config.yaml updated); a fourth host added as a learner, started
 // and promoted brings the cluster back to 3 healthy members.
@@ -130,7 +131,16 @@ func TestEtcdRemoveThenAddMember(t *testing.T) {
 	s := sessionOn(t, c)
 	healthy, dead := memberOf(t, s, c.Masters[2].Name), memberOf(t, s, c.Masters[1].Name)
 
-	c.StopMember(1)
+	// master-1's machine stops (seed 001 §5.2.3): etcd down, node unreachable.
+	if err := c.StopMachine(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(context.Background(), 30*time.Second, 300*time.Millisecond, func() (bool, string) {
+		d, err := s.DiagnoseEtcdMember(context.Background(), dead.ID)
+		return err == nil && d.Fault == model.FaultNodeNotReady && d.Path == model.PathReplaceFailed, fmt.Sprintf("%+v %v", d, err)
+	}); err != nil {
+		t.Fatalf("diagnosis of a stopped machine: %v", err)
+	}
 	op, sum, err := runProc(t, s, "etcd-remove-member", map[string]string{"member": healthy.IDHex(), "allow-two-members": "true"})
 	if step, problem := lastProblem(op.prompts); step != "etcd-remove" || !strings.Contains(problem, "leaves 1 healthy voting members, and a 2-member cluster needs 2") {
 		t.Fatalf("removing a healthy member while another is down must be refused: %v (%s: %s)", err, step, problem)
