@@ -70,6 +70,8 @@ type Model struct {
 	readNode func(context.Context, string) (model.NodeDetail, error)
 	active   int
 	showHelp bool
+	// helpOffset scrolls the help when it does not fit.
+	helpOffset int
 	// fault is an internal error caught in Update or View, shown until quit.
 	fault string
 	// notice is a transient message for the status bar (a refused action).
@@ -84,6 +86,8 @@ type Model struct {
 	actions Actions         // nil: read-only
 	runCtx  context.Context // parent of procedure runs
 	wiz     *wizard
+	// form asks for a procedure's parameters before its wizard opens.
+	form *paramForm
 }
 
 // Option configures the model.
@@ -235,6 +239,17 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if m.commanding {
 		return m.commandKey(msg)
 	}
+	if m.form != nil {
+		switch m.form.key(msg) {
+		case formCancelled:
+			m.form, m.notice = nil, "cancelled: nothing was started"
+		case formDone:
+			f := m.form
+			m.form = nil
+			return m.launch(f.proc, f.params)
+		}
+		return nil
+	}
 	if m.wiz != nil {
 		out := m.wiz.key(msg, m.now())
 		switch {
@@ -264,11 +279,19 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
 		return m.nodeAction(msg)
+	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, etcdBindings()...):
+		return m.etcdAction(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
 	case m.showHelp && key.Matches(msg, k.Close):
 		m.showHelp = false
+		return nil
+	case m.showHelp && key.Matches(msg, k.Down):
+		m.helpOffset++
+		return nil
+	case m.showHelp && key.Matches(msg, k.Up):
+		m.helpOffset = max(0, m.helpOffset-1)
 		return nil
 	case key.Matches(msg, k.Panes...):
 		for i, b := range k.Panes {
@@ -504,6 +527,30 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 	return m.launch(name, map[string]string{"node": row.Key})
 }
 
+// etcdAction opens the parameter form of an etcd procedure (or its wizard
+// when it asks nothing), with the selected member where it takes one.
+func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
+	for _, a := range etcdActions {
+		if !key.Matches(msg, a.key) {
+			continue
+		}
+		given := map[string]string{}
+		if a.member {
+			row, ok := m.etcd.table.Selected()
+			if !ok {
+				m.notice = "no member selected"
+				return nil
+			}
+			given["member"] = row.Key
+		}
+		if m.form = newParamForm(a.proc, given, a.ask); m.form == nil {
+			return m.launch(a.proc, given)
+		}
+		return nil
+	}
+	return nil
+}
+
 func (m *Model) launch(name string, params map[string]string) tea.Cmd {
 	return m.launchRun(name, params, nil)
 }
@@ -574,7 +621,9 @@ func (m *Model) Render() string {
 		return strings.Join(fitLines(fmt.Sprintf("day2: terminal %dx%d is too small (80x24 or more)", w, h), w, h), "\n")
 	}
 	var body string
-	if m.wiz != nil {
+	if m.form != nil {
+		body = m.form.view(w, m.st)
+	} else if m.wiz != nil {
 		body = m.wiz.view(w, m.bodyHeight(), m.st)
 	} else if m.showHelp {
 		body = m.helpView()
@@ -642,10 +691,46 @@ func (m *Model) statusLine() string {
 	return spread(m.st.Level(level).Render(text), m.help.ShortHelpView(m.keys.ShortHelp()), m.width)
 }
 
+// helpView lists every key: as many columns as the width allows, scrolled
+// with j/k when even those do not fit (bubbles' full help cuts columns off
+// on a narrow terminal).
 func (m *Model) helpView() string {
-	m.help.SetWidth(m.width)
-	return m.st.HelpTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(m.keys.FullHelp()) +
-		"\n\n" + m.st.StatusBar.Render("esc or ? closes this help")
+	var items []string
+	keyWidth, descWidth := 0, 0
+	for _, g := range m.keys.FullHelp() {
+		for _, b := range g {
+			keyWidth = max(keyWidth, len([]rune(b.Help().Key)))
+			descWidth = max(descWidth, len([]rune(b.Help().Desc)))
+		}
+	}
+	for i, g := range m.keys.FullHelp() {
+		if i > 0 {
+			items = append(items, "")
+		}
+		for _, b := range g {
+			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+b.Help().Desc)
+		}
+	}
+	height := max(m.bodyHeight()-2, 1)
+	cols := max(1, min(m.width/(keyWidth+descWidth+3), (len(items)+height-1)/height))
+	rows := (len(items) + cols - 1) / cols
+	colWidth := m.width / cols
+	lines := make([]string, rows)
+	for i, it := range items {
+		r, c := i%rows, i/rows
+		cell := truncate(it, colWidth-1)
+		if c < cols-1 {
+			cell = padRight(cell, colWidth)
+		}
+		lines[r] += cell
+	}
+	m.helpOffset = max(0, min(m.helpOffset, rows-height))
+	lines = lines[m.helpOffset:min(rows, m.helpOffset+height)]
+	footer := "esc or ? closes this help"
+	if rows > height {
+		footer += fmt.Sprintf(" · j/k scroll (%d–%d of %d)", m.helpOffset+1, m.helpOffset+len(lines), rows)
+	}
+	return m.st.HelpTitle.Render("Keys") + "\n" + strings.Join(lines, "\n") + "\n" + m.st.StatusBar.Render(footer)
 }
 
 // spread puts left and right on one line of width w, the right part

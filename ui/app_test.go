@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/day2ops/day2/model"
+	"github.com/day2ops/day2/ops"
 )
 
 var fixedNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
@@ -418,5 +419,80 @@ func TestHealthWaitsForTheCertificateScan(t *testing.T) {
 	m.Update(cmd())
 	if len(got.Certs.Certs) != 4 || !m.health.loaded {
 		t.Errorf("health ran without the scan (%d certificates, loaded %v)", len(got.Certs.Certs), m.health.loaded)
+	}
+}
+
+// recordingActions notes which procedure the console asked for and refuses
+// to build it (the form is under test, not the procedure).
+type recordingActions struct {
+	name   string
+	params map[string]string
+}
+
+func (r *recordingActions) Procedure(name string, params map[string]string) (*ops.Procedure, error) {
+	r.name, r.params = name, params
+	return nil, fmt.Errorf("not built in this test")
+}
+
+func (r *recordingActions) Start(context.Context, *ops.Procedure, ops.Operator, *model.RunSummary) <-chan error {
+	return nil
+}
+
+func TestEtcdPaneFormAsksThenLaunches(t *testing.T) {
+	m := sized(80, 24)
+	rec := &recordingActions{}
+	WithActions(context.Background(), rec)(m)
+	m.Update(etcdSnapshot(true, true, true))
+	press(m, paneKey(paneEtcd), "j", "x") // remove the second member
+	s := screen(m)
+	for _, want := range []string{"etcd-remove-member", "--member a1b2c3d4e5f60001", "> --allow-two-members false", "(yes/no)", "esc cancels"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("form lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	m.Update(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	press(m, "m", "a", "y", "b", "e")
+	m.Update(keyMsg("enter"))
+	if !strings.Contains(screen(m), "answer yes or no") {
+		t.Errorf("a bool field should refuse %q:\n%s", "maybe", screen(m))
+	}
+	m.Update(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	press(m, "n")
+	m.Update(keyMsg("enter"))
+	if !strings.Contains(screen(m), "> --member-root") {
+		t.Errorf("the member root should be asked next:\n%s", screen(m))
+	}
+	m.Update(keyMsg("enter")) // optional: left empty
+	if rec.name != "etcd-remove-member" || rec.params["member"] != "a1b2c3d4e5f60001" || rec.params["allow-two-members"] != "false" || rec.params["member-root"] != "" {
+		t.Errorf("launched %s %v", rec.name, rec.params)
+	}
+	if m.form != nil || !strings.Contains(m.notice, "not built in this test") {
+		t.Errorf("after the form: form %v, notice %q", m.form, m.notice)
+	}
+	// esc cancels without starting anything.
+	rec.name = ""
+	press(m, "v")
+	m.Update(keyMsg("esc"))
+	if m.form != nil || rec.name != "" || !strings.Contains(m.notice, "nothing was started") {
+		t.Errorf("esc: form %v, launched %q, notice %q", m.form, rec.name, m.notice)
+	}
+}
+
+func TestHelpListsEveryKeyAt80x24(t *testing.T) {
+	m := sized(80, 24)
+	WithActions(context.Background(), &recordingActions{})(m)
+	press(m, "?")
+	seen := ""
+	for range 40 {
+		seen += screen(m)
+		press(m, "j")
+	}
+	for _, g := range m.keys.FullHelp() {
+		for _, b := range g {
+			if !strings.Contains(seen, b.Help().Desc) {
+				t.Errorf("help never shows %q (%s)", b.Help().Desc, b.Help().Key)
+			}
+		}
 	}
 }

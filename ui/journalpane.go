@@ -139,11 +139,11 @@ func (p *journalPane) detail(st Styles) []string {
 	}
 	lines := []string{st.Label.Render("run ") + r.RunID + "  " + r.Path}
 	var params []string
-	for k, v := range r.Params {
-		params = append(params, k+"="+v)
+	for _, k := range sortedKeys(r.Params) {
+		params = append(params, k+"="+r.Params[k])
 	}
 	if len(params) > 0 {
-		lines = append(lines, st.Label.Render("params ")+strings.Join(sortedStrings(params), " "))
+		lines = append(lines, st.Label.Render("params ")+strings.Join(params, " "))
 	}
 	for _, s := range r.Steps {
 		outcome := string(s.Outcome)
@@ -160,8 +160,12 @@ func (p *journalPane) detail(st Styles) []string {
 	return lines
 }
 
-func sortedStrings(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
+// sortedKeys are a map's keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -28,9 +28,9 @@ func DefaultKeys() KeyMap {
 			key.NewBinding(key.WithKeys("4"), key.WithHelp("4", "health checks")),
 			key.NewBinding(key.WithKeys("5"), key.WithHelp("5", "journal of procedure runs")),
 		},
-		Rescan:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "certificates, health, details: read again")),
+		Rescan:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read again (certs, health, details)")),
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter the table (esc clears)")),
-		CSRs:         key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certificates: switch to CSRs and back")),
+		CSRs:         key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certificates: switch to CSRs / back")),
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
 		Details:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "node details (esc back)")),
@@ -65,7 +65,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume,
+		groups = append(groups, etcdBindings(), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close"))})
 	}

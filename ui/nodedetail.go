@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -183,11 +182,7 @@ func resourceLines(n *model.NodeDetail, lbl func(string) string) []string {
 
 // keyValues lists a map as sorted "  key=value" lines.
 func keyValues(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := sortedKeys(m)
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = "  " + k + "=" + m[k]

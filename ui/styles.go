@@ -34,6 +34,7 @@ type Styles struct {
 	Banner      lipgloss.Style
 	StatusBar   lipgloss.Style
 	HelpTitle   lipgloss.Style
+	HelpKey     lipgloss.Style
 	levels      map[Level]lipgloss.Style
 }
 
@@ -52,6 +53,7 @@ func DefaultStyles() Styles {
 		Banner:      lipgloss.NewStyle().Bold(true).Reverse(true).Foreground(lipgloss.Color("1")),
 		StatusBar:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
 		HelpTitle:   lipgloss.NewStyle().Bold(true),
+		HelpKey:     lipgloss.NewStyle().Bold(true),
 		levels: map[Level]lipgloss.Style{
 			LevelNormal: lipgloss.NewStyle(),
 			LevelDim:    lipgloss.NewStyle().Foreground(lipgloss.Color("8")),

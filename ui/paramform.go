@@ -1,0 +1,178 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/day2ops/day2/ops"
+)
+
+// paramForm asks for a procedure's parameters before its wizard opens:
+// one field at a time, prefilled with the parameter's default; enter
+// accepts a field, esc cancels the whole launch.
+type paramForm struct {
+	proc   string
+	params map[string]string // given, and accepted so far
+	fields []ops.Param
+	i      int
+	text   string
+	err    string
+}
+
+// newParamForm asks for the named parameters of proc; given values are
+// kept (and not asked). Nil when there is nothing to ask.
+func newParamForm(proc string, given map[string]string, ask []string) *paramForm {
+	f := &paramForm{proc: proc, params: map[string]string{}}
+	for k, v := range given {
+		f.params[k] = v
+	}
+	for _, p := range ops.ProcedureParams(proc) {
+		for _, name := range ask {
+			if p.Name == name && f.params[name] == "" {
+				f.fields = append(f.fields, p)
+			}
+		}
+	}
+	if len(f.fields) == 0 {
+		return nil
+	}
+	f.text = f.fields[0].Default
+	if f.fields[0].Bool && f.text == "" {
+		f.text = "false"
+	}
+	return f
+}
+
+// formOutcome says what a key did to the form.
+type formOutcome int
+
+const (
+	formEditing formOutcome = iota
+	formDone
+	formCancelled
+)
+
+func (f *paramForm) key(msg tea.KeyPressMsg) formOutcome {
+	switch msg.String() {
+	case "esc":
+		return formCancelled
+	case "backspace":
+		if r := []rune(f.text); len(r) > 0 {
+			f.text = string(r[:len(r)-1])
+		}
+	case "ctrl+u":
+		f.text = ""
+	case "enter":
+		return f.accept()
+	default:
+		f.text += msg.Text
+	}
+	return formEditing
+}
+
+func (f *paramForm) accept() formOutcome {
+	p, v := f.fields[f.i], strings.TrimSpace(f.text)
+	if p.Required && v == "" {
+		f.err = "--" + p.Name + " is required"
+		return formEditing
+	}
+	if p.Bool && v != "" {
+		switch strings.ToLower(v) {
+		case "y", "yes", "true":
+			v = "true"
+		case "n", "no", "false":
+			v = "false"
+		default:
+			f.err = "answer yes or no"
+			return formEditing
+		}
+	}
+	f.err = ""
+	f.params[p.Name] = v
+	f.i++
+	if f.i == len(f.fields) {
+		return formDone
+	}
+	f.text = f.fields[f.i].Default
+	if f.fields[f.i].Bool && f.text == "" {
+		f.text = "false"
+	}
+	return formEditing
+}
+
+func (f *paramForm) view(width int, st Styles) string {
+	lines := []string{
+		st.HelpTitle.Render(f.proc) + "  " + st.Label.Render(ops.ProcedureTitle(f.proc)), "",
+	}
+	for _, k := range sortedKeys(f.params) {
+		if v := f.params[k]; !f.asked(k) && v != "" {
+			lines = append(lines, fmt.Sprintf("  --%s %s", k, v))
+		}
+	}
+	for i, p := range f.fields {
+		switch {
+		case i < f.i:
+			lines = append(lines, fmt.Sprintf("  --%s %s", p.Name, f.params[p.Name]))
+		case i == f.i:
+			lines = append(lines, "", st.Selected.Render(fmt.Sprintf("> --%s %s▏", p.Name, f.text)))
+			lines = append(lines, labelled(st, "    ", p.Help+requirement(p), width)...)
+			if f.err != "" {
+				lines = append(lines, st.Level(LevelBad).Render("    "+f.err))
+			}
+		}
+	}
+	lines = append(lines, "", st.StatusBar.Render("enter accepts · ctrl+u clears · esc cancels; the procedure then shows its plan before anything runs"))
+	return strings.Join(lines, "\n")
+}
+
+func (f *paramForm) asked(name string) bool {
+	for _, p := range f.fields {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func requirement(p ops.Param) string {
+	switch {
+	case p.Required:
+		return " (required)"
+	case p.Bool:
+		return " (yes/no)"
+	}
+	return " (optional: enter leaves it empty)"
+}
+
+// etcdAction is a procedure the etcd pane starts with one key.
+type etcdAction struct {
+	key  key.Binding
+	proc string
+	// member passes the selected member's hex ID as --member.
+	member bool
+	// ask are the parameters the form asks for before the wizard opens.
+	ask []string
+}
+
+// etcdActions are the etcd pane's procedures (seed 003 §5.4, seeds 001 and 004).
+var etcdActions = []etcdAction{
+	{key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "etcd: back up the selected member")), "etcd-backup", true, []string{"backup-dir", "keep", "force"}},
+	{key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "etcd: verify a snapshot file")), "etcd-verify-snapshot", false, []string{"snapshot"}},
+	{key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "etcd: add a member (learner first)")), "etcd-add-member", false, []string{"name", "peer-url", "client-url", "member-root"}},
+	{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "etcd: remove the selected member")), "etcd-remove-member", true, []string{"member-root", "allow-two-members"}},
+	{key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "etcd: replace the selected member")), "etcd-replace-member", true, []string{"member-root", "new-name", "new-peer-url", "new-client-url", "new-root"}},
+	{key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "etcd: compact + defrag, leader last")), "etcd-defrag", false, nil},
+	{key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "etcd: restore cluster from snapshot")), "etcd-restore", false, []string{"snapshot", "config-backup", "member-roots"}},
+	{key.NewBinding(key.WithKeys("Q"), key.WithHelp("Q", "etcd: recover lost quorum, this host")), "etcd-recover-quorum", false, []string{"snapshot", "from-member-data", "member-roots"}},
+}
+
+func etcdBindings() []key.Binding {
+	out := make([]key.Binding, len(etcdActions))
+	for i, a := range etcdActions {
+		out[i] = a.key
+	}
+	return out
+}
