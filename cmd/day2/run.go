@@ -74,10 +74,6 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			proc, err := sess.Procedure(name, params)
-			if err != nil {
-				return err
-			}
 			j, err := journal.Open(g.session.JournalDir)
 			if err != nil {
 				return err
@@ -87,9 +83,19 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 			defer stop()
 			opts := ops.RunOptions{DryRun: dryRun, Journal: j, User: g.session.User, Host: g.session.Host}
 			if !dryRun {
-				if opts.Resume, err = offerResume(ctx, j, proc, op, resume); err != nil {
+				if opts.Resume, err = offerResume(ctx, j, name, params, op, resume); err != nil {
 					return err
 				}
+				if opts.Resume != nil {
+					// A resumed run goes on with the parameters it was
+					// journaled with (what it learned before it stopped, such
+					// as the members to grow back), not today's flags.
+					params = opts.Resume.Params
+				}
+			}
+			proc, err := sess.Procedure(name, params)
+			if err != nil {
+				return err
 			}
 			return runExit(ops.Run(ctx, proc, op, opts))
 		},
@@ -136,16 +142,17 @@ func procedureList() string {
 	return b.String()
 }
 
-// offerResume finds unfinished runs of this procedure with the same target
-// and offers the newest for resume (or takes it, with --resume).
-func offerResume(ctx context.Context, j *journal.Journal, proc *ops.Procedure, op *ops.TextOperator, auto bool) (*model.RunSummary, error) {
-	runs, err := j.Unfinished(proc.Name)
+// offerResume finds unfinished runs of this procedure on the same target
+// (node or etcd member) and offers the newest for resume (or takes it,
+// with --resume).
+func offerResume(ctx context.Context, j *journal.Journal, name string, params map[string]string, op *ops.TextOperator, auto bool) (*model.RunSummary, error) {
+	runs, err := j.Unfinished(name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "day2: some journals could not be read:", err)
 	}
 	var match []model.RunSummary
 	for _, r := range runs {
-		if r.Params["node"] == proc.Params["node"] {
+		if r.Params["node"] == params["node"] && r.Params["member"] == params["member"] {
 			match = append(match, r)
 		}
 	}
