@@ -386,9 +386,33 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Added but not started yet: etcd will not promote it (not in sync), and
+	// the promotion keeps retrying, showing how far behind it is.
+	if err := Run(ctx, p, &abortAt{step: "start-member"}, RunOptions{Journal: openJournal(t)}); !errors.Is(err, ErrAborted) {
+		t.Fatalf("add a learner and stop before starting it: %v", err)
+	}
+	unstarted, ok := s.poller.Poll(ctx).MemberByPeerURL([]string{learner.PeerURL})
+	if !ok || !unstarted.Learner || unstarted.Started() {
+		t.Fatalf("want an unstarted learner: %+v", unstarted)
+	}
+	var reports []string
+	err = s.poller.PromoteLearner(ctx, unstarted.ID, 3*time.Second, func(r string) { reports = append(reports, r) })
+	if err == nil || !strings.Contains(err.Error(), "still not in sync with the leader") || len(reports) < 2 || !strings.Contains(reports[0], "not in sync yet") {
+		t.Fatalf("promoting a learner that has not caught up: %v, reports %q", err, reports)
+	}
+	// The same procedure again: the learner is there (add-learner is not
+	// needed), it is started; stop before the promotion.
+	if p, err = s.Procedure("etcd-add-member", map[string]string{"name": learner.Name, "peer-url": learner.PeerURL, "client-url": learner.ClientURL, "member-root": learner.Root}); err != nil {
+		t.Fatal(err)
+	}
 	stop := &abortAt{step: "promote"}
 	if err := Run(ctx, p, stop, RunOptions{Journal: openJournal(t)}); !errors.Is(err, ErrAborted) {
-		t.Fatalf("add a learner and stop before the promotion: %v", err)
+		t.Fatalf("start the learner and stop before the promotion: %v", err)
+	}
+	if !slices.ContainsFunc(stop.events, func(e Event) bool {
+		return e.Step == "add-learner" && e.State == StateSkipped && strings.Contains(e.Message, "is a member already")
+	}) {
+		t.Errorf("add-learner must be skipped for a member already added: %+v", stop.events)
 	}
 	snap = s.poller.Poll(ctx)
 	if m, ok := snap.Member(learner.Name); !ok || !m.Learner || !m.Reached {
