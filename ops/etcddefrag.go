@@ -31,16 +31,6 @@ func buildEtcdDefrag(s *Session, p params) (*Procedure, error) {
 	}}, nil
 }
 
-// EtcdAlarms lists the etcd cluster's active alarms, each with what to do about it
-// (for the etcd pane).
-func (s *Session) EtcdAlarms(ctx context.Context) ([]model.EtcdAlarm, error) {
-	snap, err := s.pollEtcd(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return snap.Alarms(), nil
-}
-
 // dbLine describes one member's database for a plan.
 func (s *Session) dbLine(ctx context.Context, m model.EtcdMember) string {
 	db, err := s.poller.MemberDB(ctx, m)
