@@ -131,8 +131,11 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 			return true, "" // the check says why
 		}
 		m, ok := ref.find(snap)
-		if !ok {
-			return false, "no etcd member " + ref.String() + " (already removed)"
+		switch {
+		case !ok && ref.id == 0:
+			return false, "no etcd member is named " + ref.name
+		case !ok:
+			return false, "member " + ref.String() + " is not in the cluster (removed already)"
 		}
 		st.Confirm = m.IDHex()
 		return true, ""
