@@ -22,6 +22,7 @@ import (
 const (
 	paneNodes = iota
 	paneEtcd
+	paneRegistries
 	paneCerts
 	paneHealth
 	paneJournal
@@ -39,7 +40,7 @@ type pane interface {
 
 // panes in number-key order.
 func (m *Model) panes() [paneCount]pane {
-	return [paneCount]pane{&m.nodes, &m.etcd, &m.certs, &m.health, &m.journal}
+	return [paneCount]pane{&m.nodes, &m.etcd, &m.registries, &m.certs, &m.health, &m.journal}
 }
 
 type tickMsg time.Time
@@ -60,6 +61,11 @@ type Model struct {
 	journal journalPane
 	certs   certsPane
 	health  healthPane
+
+	registries registriesPane
+	// readRegistries and probeRegistries back the Registries pane.
+	readRegistries  func(context.Context) model.RegistryReport
+	probeRegistries func(context.Context, model.RegistryReport) <-chan model.RegistryProbe
 	// scanCerts reads the certificates (nil: the pane cannot scan).
 	scanCerts func(context.Context) model.CertReport
 	// readJournal lists the journaled runs (nil: no journal view data).
@@ -117,6 +123,11 @@ func WithHealth(check func(context.Context, model.HealthSnapshots) model.HealthR
 	return func(m *Model) { m.checkHealth = check }
 }
 
+// WithRegistries lets the Registries pane read its report and probe.
+func WithRegistries(read func(context.Context) model.RegistryReport, probe func(context.Context, model.RegistryReport) <-chan model.RegistryProbe) Option {
+	return func(m *Model) { m.readRegistries, m.probeRegistries = read, probe }
+}
+
 // WithNodeDetail lets enter open a node's detail view.
 func WithNodeDetail(read func(context.Context, string) (model.NodeDetail, error)) Option {
 	return func(m *Model) { m.readNode = read }
@@ -125,7 +136,11 @@ func WithNodeDetail(read func(context.Context, string) (model.NodeDetail, error)
 // ForSession is every read-side option a session backs: the journal,
 // certificate scans, node details and health checks.
 func ForSession(s *ops.Session) []Option {
-	return []Option{WithJournal(s.Runs), WithCertificates(s.Certificates), WithNodeDetail(s.NodeDetail), WithHealth(s.Health)}
+	probe := func(ctx context.Context, r model.RegistryReport) <-chan model.RegistryProbe {
+		return s.ProbeRegistries(ctx, r, ops.RegistryProbeOptions{})
+	}
+	return []Option{WithJournal(s.Runs), WithCertificates(s.Certificates), WithNodeDetail(s.NodeDetail), WithHealth(s.Health),
+		WithRegistries(s.Registries, probe)}
 }
 
 // New makes the console for a cluster.
@@ -133,7 +148,7 @@ func New(info model.ClusterInfo, opts ...Option) *Model {
 	st := DefaultStyles()
 	m := &Model{
 		st: st, keys: DefaultKeys(), help: st.helpModel(), now: time.Now,
-		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(), health: newHealthPane(),
+		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(), health: newHealthPane(), registries: newRegistriesPane(),
 	}
 	for _, o := range opts {
 		o(m)
@@ -180,6 +195,14 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		}
 	case healthLoaded:
 		m.health.set(msg.report)
+	case registriesLoaded:
+		m.registries.set(msg.report, m.now())
+		if msg.probes != nil {
+			return m, nextProbe(msg.probes)
+		}
+	case registryProbed:
+		m.registries.merge(msg.probe, m.now())
+		return m, nextProbe(msg.probes)
 	case journalLoaded:
 		m.journal.set(msg)
 		if n := len(m.journal.unfinished()); n > 0 && m.actions != nil && m.wiz == nil {
@@ -303,6 +326,8 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.rescanCerts()
 	case m.active == paneHealth && !m.showHelp && key.Matches(msg, k.Rescan):
 		return m.recheckHealth()
+	case m.active == paneRegistries && !m.showHelp && key.Matches(msg, k.Rescan):
+		return m.rereadRegistries()
 	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.CSRs):
 		m.certs.showCSRs = !m.certs.showCSRs
 		return nil
@@ -351,8 +376,24 @@ func (m *Model) show(i int) tea.Cmd {
 		return m.rescanCerts()
 	case i == paneHealth && m.health.due(m.now()):
 		return m.recheckHealth()
+	case i == paneRegistries && !m.registries.loaded:
+		return m.rereadRegistries()
 	}
 	return nil
+}
+
+// rereadRegistries reads the registries report again and probes anew; the
+// previous report's probes are cancelled.
+func (m *Model) rereadRegistries() tea.Cmd {
+	if m.readRegistries == nil || m.registries.reading {
+		return nil
+	}
+	if m.registries.cancel != nil {
+		m.registries.cancel()
+	}
+	ctx, cancel := context.WithCancel(m.context())
+	m.registries.cancel, m.registries.reading = cancel, true
+	return readRegistries(ctx, m.readRegistries, m.probeRegistries)
 }
 
 // recheckHealth runs the health checks with the snapshots the console
@@ -371,6 +412,9 @@ func (m *Model) recheckHealth() tea.Cmd {
 		return nil // a scan is under way; its result restarts the run
 	}
 	snaps := model.HealthSnapshots{Nodes: m.nodes.snap, Etcd: m.etcd.snap, Certs: m.certs.report}
+	if m.registries.loaded {
+		snaps.Workloads = m.registries.report.Workloads
+	}
 	return runHealth(m.context(), snaps, m.checkHealth)
 }
 

@@ -82,6 +82,9 @@ func TestShapesAtEverySize(t *testing.T) {
 		press(m, paneKey(paneCerts))
 		m.Update(certsLoaded{report: certReport()})
 		checkShape(t, screen(m), size[0], size[1])
+		press(m, paneKey(paneRegistries))
+		m.Update(registriesLoaded{report: registryReport()})
+		checkShape(t, screen(m), size[0], size[1])
 		press(m, paneKey(paneHealth))
 		m.Update(healthLoaded{report: healthReport()})
 		checkShape(t, screen(m), size[0], size[1])
@@ -116,6 +119,10 @@ func TestKeysSwitchPanesAndHelp(t *testing.T) {
 	press(m, "2")
 	if !strings.Contains(screen(m), "fault tolerance 1") {
 		t.Fatal("2 should open the etcd pane")
+	}
+	press(m, "tab")
+	if !strings.Contains(screen(m), "Reading the registry and router") {
+		t.Fatal("tab should go on to the registries")
 	}
 	press(m, "tab")
 	if !strings.Contains(screen(m), "Scanning the host's certificates") {
@@ -495,4 +502,58 @@ func TestHelpListsEveryKeyAt80x24(t *testing.T) {
 			}
 		}
 	}
+}
+
+func registryReport() model.RegistryReport {
+	r := model.RegistryReport{ID: 7, At: fixedNow,
+		Workloads: []model.Workload{
+			{Role: "registry", Kind: "DeploymentConfig", Namespace: "default", Name: "docker-registry", Desired: 3, Current: 3, Ready: 3,
+				Pods: []model.WorkloadPod{{Name: "docker-registry-1-a", Node: "infra-0", Ready: true}}},
+			{Role: "router", Kind: "DeploymentConfig", Namespace: "default", Name: "router", Desired: 3, Current: 2, Ready: 2},
+		},
+		Config: model.RegistriesConfig{Version: 1, Search: []string{"registry.redhat.io", "docker.io"}, Insecure: []string{"registry.example.com:5000"},
+			Sources: []string{"/etc/containers/registries.conf"},
+			Registries: []model.RegistryEntry{{Prefix: "registry.example.com:5000", Location: "registry.example.com:5000", Insecure: true}}},
+		Targets: []model.ProbeTarget{
+			{HostPort: "docker-registry.default.svc:5000", Roles: []string{model.RoleIntegrated}, URL: "https://docker-registry.default.svc:5000", Via: "172.30.1.1:5000"},
+			{HostPort: "registry.example.com:5000", Roles: []string{model.RoleRegistry}, URL: "https://registry.example.com:5000", Insecure: true},
+		},
+	}
+	r.Probes = make([]model.RegistryProbe, len(r.Targets))
+	return r
+}
+
+func TestRegistriesPaneMergesProbesAsTheyArrive(t *testing.T) {
+	m := sized(120, 40)
+	press(m, paneKey(paneRegistries))
+	r := registryReport()
+	ch := make(chan model.RegistryProbe, 2)
+	_, cmd := m.Update(registriesLoaded{report: r, probes: ch})
+	s := screen(m)
+	for _, want := range []string{"DeploymentConfig default/docker-registry", "DESIRED = CURRENT", "router    DeploymentConfig default/router  desired 3 current 2 ready 2  NOT settled",
+		"search registry.redhat.io,docker.io", "insecure registry.example.com:5000", "probing…", "probed 0/2"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("before the probes, pane lacks %q:\n%s", want, s)
+		}
+	}
+	ch <- model.RegistryProbe{ReportID: 7, Index: 0, Done: true, Verified: true, Results: []model.ProbeResult{
+		{URL: "https://docker-registry.default.svc:5000/healthz", Status: 200, Meaning: "healthy", Latency: 3 * time.Millisecond, CertNotAfter: fixedNow.Add(25 * 24 * time.Hour)},
+		{URL: "https://docker-registry.default.svc:5000/v2/", Status: 401, Meaning: "alive, wants authentication", APIVersion: "registry/2.0"},
+	}}
+	ch <- model.RegistryProbe{ReportID: 6, Index: 1, Done: true} // an older report's: ignored
+	close(ch)
+	for cmd != nil {
+		msg := cmd()
+		if msg == nil {
+			break
+		}
+		_, cmd = m.Update(msg)
+	}
+	s = screen(m)
+	for _, want := range []string{"200 healthy", "401 alive, wants authentication", "verified", "registry/2.0", "probed 1/2", "via 172.30.1.1:5000", "expires"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("after a probe, pane lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 120, 40)
 }

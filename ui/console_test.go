@@ -138,11 +138,14 @@ var normalizers = []struct {
 	re   *regexp.Regexp
 	with string
 }{
-	{regexp.MustCompile(`https://127\.0\.0\.1:\d+`), "https://127.0.0.1:PORT"},
+	{regexp.MustCompile(`\b127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
 	// The temporary dir's name varies in length, so where an 80-column
 	// screen cuts the etcd.conf path varies too.
 	{regexp.MustCompile(`source /\S*/day2-cluster-\d+/\S*`), "source <dir>/hosts/master-0.example.com/etc/etcd/etcd.conf"},
 	{regexp.MustCompile(`\b[0-9a-f]{10,16}\b`), "<id>"},
+	// What the internet's registries answer depends on the machine's network.
+	{regexp.MustCompile(`(?m)^((?:registry\.redhat\.io|docker\.io|quay\.io|registry\.example\.com:5000)\S*) .*$`), "$1 <external>"},
+	{regexp.MustCompile(`\d+ warnings(,| ·) \d+ failures`), "N warnings$1 N failures"},
 	// Service ClusterIPs are allocated at random.
 	{regexp.MustCompile(`\b172\.30\.\d+\.\d+`), "<cluster-ip>"},
 	// Certificates are issued relative to the cluster's start.
@@ -207,6 +210,9 @@ func ready(s string) bool {
 // healthyRow matches an etcd member row that is healthy.
 var healthyRow = regexp.MustCompile(`(?m)^\S+ +master-\d\.example\.com +(leader|follower) +healthy`)
 
+// probedAll reads the Registries pane's "probed n/m".
+var probedAll = regexp.MustCompile(`probed (\d+)/(\d+)`)
+
 // nodeRow matches a Ready node's row.
 var nodeRow = regexp.MustCompile(`(?m)^\S+\.example\.com +Ready`)
 
@@ -228,6 +234,14 @@ func TestConsoleGoldenScreens(t *testing.T) {
 		})
 		checkShape(t, c.m.Render(), w, h)
 		golden(t, "etcd-"+sizeName(w, h), etcd)
+
+		c.key(paneKey(paneRegistries))
+		regs := c.until(t, "registries probed", 60*time.Second, func(s string) bool {
+			m := probedAll.FindStringSubmatch(s)
+			return m != nil && m[1] == m[2] && strings.Contains(s, "401 alive")
+		})
+		checkShape(t, c.m.Render(), w, h)
+		golden(t, "registries-"+sizeName(w, h), regs)
 
 		c.key(paneKey(paneCerts))
 		certs := c.until(t, "certificates scanned", 30*time.Second, func(s string) bool { return strings.Contains(s, "certificates · ") })
