@@ -72,6 +72,8 @@ type Model struct {
 	readJournal func() ([]model.RunSummary, error)
 	// checkHealth runs the health checks (nil: the pane cannot run them).
 	checkHealth func(context.Context, model.HealthSnapshots) model.HealthReport
+	// diagnose explains an etcd member's health (nil: enter does nothing).
+	diagnose func(context.Context, uint64) (model.MemberDiagnosis, error)
 	// readNode reads one node's detail view (nil: enter does nothing).
 	readNode func(context.Context, string) (model.NodeDetail, error)
 	active   int
@@ -128,6 +130,11 @@ func WithRegistries(read func(context.Context) model.RegistryReport, probe func(
 	return func(m *Model) { m.readRegistries, m.probeRegistries = read, probe }
 }
 
+// WithMemberDiagnosis lets enter on the etcd pane diagnose a member.
+func WithMemberDiagnosis(diagnose func(context.Context, uint64) (model.MemberDiagnosis, error)) Option {
+	return func(m *Model) { m.diagnose = diagnose }
+}
+
 // WithNodeDetail lets enter open a node's detail view.
 func WithNodeDetail(read func(context.Context, string) (model.NodeDetail, error)) Option {
 	return func(m *Model) { m.readNode = read }
@@ -140,7 +147,7 @@ func ForSession(s *ops.Session) []Option {
 		return s.ProbeRegistries(ctx, r, ops.RegistryProbeOptions{})
 	}
 	return []Option{WithJournal(s.Runs), WithCertificates(s.Certificates), WithNodeDetail(s.NodeDetail), WithHealth(s.Health),
-		WithRegistries(s.Registries, probe)}
+		WithRegistries(s.Registries, probe), WithMemberDiagnosis(s.DiagnoseEtcdMember)}
 }
 
 // New makes the console for a cluster.
@@ -241,6 +248,8 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.nodes.set(msg, m.now())
 	case model.EtcdCluster:
 		m.etcd.set(msg)
+	case memberDiagnosed:
+		m.etcd.setDiagnosis(msg)
 	case model.CSRs:
 		m.certs.setCSRs(msg, m.now())
 	case model.ClusterInfo:
@@ -335,6 +344,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.resumeSelected()
 	case key.Matches(msg, k.NextPane):
 		return m.show((m.active + 1) % paneCount)
+	case m.active == paneEtcd && !m.showHelp && key.Matches(msg, k.Details):
+		if row, ok := m.etcd.table.Selected(); ok && m.diagnose != nil {
+			return diagnoseMember(m.context(), row.Key, m.diagnose)
+		}
+		return nil
 	case m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Details):
 		if row, ok := m.nodes.table.Selected(); ok {
 			return m.openNode(row.Key)

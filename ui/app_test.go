@@ -339,7 +339,7 @@ func TestEtcdPaneExplainsAlarmsAndLeaderChanges(t *testing.T) {
 	m.Update(c)
 	press(m, "2")
 	s := screen(m)
-	for _, want := range []string{"leader changes seen 4", "alarm NOSPACE on master-1", "disarm NOSPACE", "alarm CORRUPT on master-2: ", "needs investigation", "ALARMS"} {
+	for _, want := range []string{"leader changes seen 4", "alarm NOSPACE on master-1", "disarms NOSPACE", "alarm CORRUPT on master-2: ", "needs investigation", "ALARMS"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("etcd pane lacks %q:\n%s", want, s)
 		}
@@ -512,7 +512,7 @@ func registryReport() model.RegistryReport {
 			{Role: "router", Kind: "DeploymentConfig", Namespace: "default", Name: "router", Desired: 3, Current: 2, Ready: 2},
 		},
 		Config: model.RegistriesConfig{Version: 1, Search: []string{"registry.redhat.io", "docker.io"}, Insecure: []string{"registry.example.com:5000"},
-			Sources: []string{"/etc/containers/registries.conf"},
+			Sources:    []string{"/etc/containers/registries.conf"},
 			Registries: []model.RegistryEntry{{Prefix: "registry.example.com:5000", Location: "registry.example.com:5000", Insecure: true}}},
 		Targets: []model.ProbeTarget{
 			{HostPort: "docker-registry.default.svc:5000", Roles: []string{model.RoleIntegrated}, URL: "https://docker-registry.default.svc:5000", Via: "172.30.1.1:5000"},
@@ -556,4 +556,28 @@ func TestRegistriesPaneMergesProbesAsTheyArrive(t *testing.T) {
 		}
 	}
 	checkShape(t, s, 120, 40)
+}
+
+func TestEnterDiagnosesTheSelectedMember(t *testing.T) {
+	m := sized(120, 40)
+	var asked uint64
+	m.diagnose = func(_ context.Context, id uint64) (model.MemberDiagnosis, error) {
+		asked = id
+		return model.MemberDiagnosis{Fault: model.FaultNodeNotReady, Path: model.PathReplaceFailed,
+			Reasons: []string{"node master-1 is NotReady (unreachable taint)"}}, nil
+	}
+	m.Update(etcdSnapshot(true, false, true))
+	press(m, paneKey(paneEtcd), "j")
+	if !strings.Contains(screen(m), "enter diagnoses this member") {
+		t.Errorf("the detail should offer the diagnosis:\n%s", screen(m))
+	}
+	_, cmd := m.Update(keyMsg("enter"))
+	if cmd == nil {
+		t.Fatal("enter should diagnose")
+	}
+	m.Update(cmd())
+	s := screen(m)
+	if asked != 0xa1b2c3d4e5f60001 || !strings.Contains(s, "node NotReady → replace-failed") || !strings.Contains(s, "node master-1 is NotReady") {
+		t.Errorf("diagnosis of %x:\n%s", asked, s)
+	}
 }

@@ -1,9 +1,14 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/day2ops/day2/model"
 )
@@ -13,6 +18,39 @@ type etcdPane struct {
 	table Table
 	snap  model.EtcdCluster
 	seen  bool
+	// diag is the last diagnosis (enter) of a member, shown while that
+	// member is selected.
+	diag    *model.MemberDiagnosis
+	diagErr string
+	diagID  string
+}
+
+type memberDiagnosed struct {
+	id   string
+	diag model.MemberDiagnosis
+	err  error
+}
+
+func diagnoseMember(ctx context.Context, idHex string, diagnose func(context.Context, uint64) (model.MemberDiagnosis, error)) tea.Cmd {
+	return func() tea.Msg {
+		id, err := strconv.ParseUint(idHex, 16, 64)
+		if err != nil {
+			return memberDiagnosed{id: idHex, err: err}
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		d, err := diagnose(ctx, id)
+		return memberDiagnosed{id: idHex, diag: d, err: err}
+	}
+}
+
+func (p *etcdPane) setDiagnosis(msg memberDiagnosed) {
+	p.diagID, p.diag, p.diagErr = msg.id, nil, ""
+	if msg.err != nil {
+		p.diagErr = msg.err.Error()
+		return
+	}
+	p.diag = &msg.diag
 }
 
 func newEtcdPane() etcdPane {
@@ -135,7 +173,9 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 		fmt.Sprintf("%s %s  %s %d  %s %x", st.Label.Render("leader"), leaderName,
 			st.Label.Render("leader changes seen"), c.LeaderChanges, st.Label.Render("cluster ID"), c.ClusterID))
 	for _, a := range alarmLines(c) {
-		top = append(top, st.Level(LevelBad).Render(a))
+		for _, l := range strings.Split(ansi.Wordwrap(a, width, ""), "\n") {
+			top = append(top, st.Level(LevelBad).Render(l))
+		}
 	}
 	if c.State() == model.QuorumLost {
 		top = append(top, st.Banner.Render(fmt.Sprintf(" NO QUORUM: %d of %d voting members healthy, %d needed ", c.HealthyVoters(), c.Voters(), c.Quorum())))
@@ -162,17 +202,8 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 // alarmLines say what each raised alarm means and what to do about it.
 func alarmLines(c model.EtcdCluster) []string {
 	var out []string
-	for _, m := range c.Members {
-		for _, a := range m.Alarms {
-			switch a {
-			case "NOSPACE":
-				out = append(out, fmt.Sprintf("alarm NOSPACE on %s: the database hit its quota and etcd refuses writes; compact and defrag, then disarm NOSPACE", m.DisplayName()))
-			case "CORRUPT":
-				out = append(out, fmt.Sprintf("alarm CORRUPT on %s: its data differs from the others; needs investigation (replace the member), never just disarm", m.DisplayName()))
-			default:
-				out = append(out, fmt.Sprintf("alarm %s on %s", a, m.DisplayName()))
-			}
-		}
+	for _, a := range c.Alarms() {
+		out = append(out, fmt.Sprintf("alarm %s on %s: %s", a.Alarm, a.Member, a.Advice()))
 	}
 	return out
 }
@@ -202,6 +233,17 @@ func (p *etcdPane) detail(st Styles) []string {
 	}
 	if m.Err != "" {
 		lines = append(lines, st.Level(LevelBad).Render("error  "+m.Err))
+	}
+	switch {
+	case p.diagID != m.IDHex():
+		lines = append(lines, st.Label.Render("enter diagnoses this member (seed 001 §5.2.2)"))
+	case p.diagErr != "":
+		lines = append(lines, st.Level(LevelBad).Render("diagnosis: "+p.diagErr))
+	case p.diag != nil:
+		lines = append(lines, st.Label.Render("why    ")+fmt.Sprintf("%s → %s", p.diag.Fault, p.diag.Path))
+		for _, r := range p.diag.Reasons {
+			lines = append(lines, "  - "+r)
+		}
 	}
 	return lines
 }

@@ -34,7 +34,7 @@ func DefaultKeys() KeyMap {
 		CSRs:         key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "certificates: switch to CSRs / back")),
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
-		Details:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "node details (esc back)")),
+		Details:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details: node / diagnose member")),
 		Command:      key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "jump to a pane or node by name")),
 		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Up:           key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
