@@ -81,7 +81,7 @@ var catalog = map[string]spec{
 		build: buildEtcdReplaceMember,
 	},
 	"etcd-defrag": {
-		title: "Compact and defragment etcd one member at a time, the leader last; then disarm NOSPACE once under quota",
+		title:  "Compact and defragment etcd one member at a time, the leader last; then disarm NOSPACE once under quota",
 		params: []Param{{Name: "timeout", Help: "give up defragmenting one member after this long", Default: "5m"}},
 		build:  buildEtcdDefrag,
 	},

@@ -118,7 +118,7 @@ func TestDiscoverOtherSources(t *testing.T) {
 			"export ETCDCTL_CERT=\"/etc/kubernetes/static-pod-certs/secrets/etcd-all-certs/etcd-peer-m0.crt\"\n" +
 			"export ETCDCTL_KEY=\"/etc/kubernetes/static-pod-certs/secrets/etcd-all-certs/etcd-peer-m0.key\"\n",
 		certs + "/configmaps/etcd-serving-ca/ca-bundle.crt": "x",
-		certs + "/secrets/etcd-all-certs/etcd-peer-m0.crt":   "x", certs + "/secrets/etcd-all-certs/etcd-peer-m0.key": "x",
+		certs + "/secrets/etcd-all-certs/etcd-peer-m0.crt":  "x", certs + "/secrets/etcd-all-certs/etcd-peer-m0.key": "x",
 	})
 	cfg, err = Discover(DiscoverOptions{HostRoot: root, Getenv: env(nil)})
 	if err != nil || len(cfg.Endpoints) != 2 || cfg.CACert != filepath.Join(root, certs, "configmaps/etcd-serving-ca/ca-bundle.crt") ||
