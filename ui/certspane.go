@@ -182,26 +182,15 @@ func (p *certsPane) view(width, height int, st Styles, now time.Time) string {
 	if !p.loaded {
 		return truncate(p.switcher(st), width) + "\n" + st.Level(LevelDim).Render("Scanning the host's certificates, kubeconfigs and the cluster's TLS secrets…")
 	}
-	height--
-	var problems []string
+	top := []string{p.switcher(st)}
 	for i, pr := range p.report.Problems {
 		if i == 2 {
-			problems = append(problems, fmt.Sprintf("… %d more problems (see the log)", len(p.report.Problems)-2))
+			top = append(top, fmt.Sprintf("… %d more problems (see the log)", len(p.report.Problems)-2))
 			break
 		}
-		problems = append(problems, st.Level(LevelBad).Render("problem: "+pr))
+		top = append(top, st.Level(LevelBad).Render("problem: "+pr))
 	}
-	detail := p.detail(st, now)
-	tableHeight := max(min(height-len(detail)-len(problems)-1, p.table.Len()+1), 2)
-	out := []string{truncate(p.switcher(st), width)}
-	if len(problems) > 0 {
-		out = append(out, wrapLines(problems, width))
-	}
-	out = append(out, p.table.View(width, tableHeight, st))
-	if height-tableHeight-len(problems) > len(detail) {
-		out = append(out, "", wrapLines(detail, width))
-	}
-	return strings.Join(out, "\n")
+	return tableWithDetail(&p.table, top, p.detail(st, now), width, height, st)
 }
 
 func (p *certsPane) detail(st Styles, now time.Time) []string {
@@ -238,13 +227,7 @@ func (p *certsPane) csrView(width, height int, st Styles) string {
 		}
 		return st.Level(LevelDim).Render(msg)
 	}
-	detail := p.csrDetail(st)
-	tableHeight := max(min(height-len(detail)-1, p.csrTable.Len()+1), 2)
-	out := []string{p.csrTable.View(width, tableHeight, st)}
-	if height-tableHeight > len(detail) {
-		out = append(out, "", wrapLines(detail, width))
-	}
-	return strings.Join(out, "\n")
+	return tableWithDetail(&p.csrTable, nil, p.csrDetail(st), width, height, st)
 }
 
 // csrDetail is what an approver checks: who asked, for which identity and

@@ -190,13 +190,7 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 		}
 		top = append(top, st.Level(LevelBad).Render("answering: "+strings.Join(answering, ", ")))
 	}
-	detail := p.detail(st)
-	tableHeight := max(min(height-len(top)-len(detail)-1, p.table.Len()+1), 2)
-	parts := []string{wrapLines(top, width), p.table.View(width, tableHeight, st)}
-	if height-len(top)-tableHeight > len(detail) {
-		parts = append(parts, "", wrapLines(detail, width))
-	}
-	return strings.Join(parts, "\n")
+	return tableWithDetail(&p.table, top, p.detail(st), width, height, st)
 }
 
 // alarmLines say what each raised alarm means and what to do about it.

@@ -88,13 +88,7 @@ func (p *healthPane) view(width, height int, st Styles, _ time.Time) string {
 	if !p.loaded {
 		return st.Level(LevelDim).Render("Running the health checks (API, etcd, nodes, router and registry, certificates, this host)…")
 	}
-	detail := p.detail(st, width)
-	tableHeight := max(min(height-len(detail)-1, p.table.Len()+1), 2)
-	out := []string{p.table.View(width, tableHeight, st)}
-	if height-tableHeight > len(detail) {
-		out = append(out, "", wrapLines(detail, width))
-	}
-	return strings.Join(out, "\n")
+	return tableWithDetail(&p.table, nil, p.detail(st, width), width, height, st)
 }
 
 // detail is the selected check in full: what was found, what the guide

@@ -122,13 +122,7 @@ func (p *journalPane) view(width, height int, st Styles, _ time.Time) string {
 	if len(p.runs) == 0 {
 		return st.Level(LevelDim).Render("No procedure has run yet.")
 	}
-	detail := p.detail(st)
-	tableHeight := max(min(height-len(detail)-1, p.table.Len()+1), 2)
-	out := p.table.View(width, tableHeight, st)
-	if height-tableHeight > len(detail) {
-		out += "\n\n" + wrapLines(detail, width)
-	}
-	return out
+	return tableWithDetail(&p.table, nil, p.detail(st), width, height, st)
 }
 
 // detail lists the selected run's steps and where its journal is.

@@ -193,14 +193,7 @@ func (p *registriesPane) view(width, height int, st Styles, now time.Time) strin
 	if !p.loaded {
 		return st.Level(LevelDim).Render("Reading the registry and router workloads, registries.conf and the import policy…")
 	}
-	top := p.summary(st)
-	detail := p.detail(st, now)
-	tableHeight := max(min(height-len(top)-len(detail)-1, p.table.Len()+1), 2)
-	out := []string{wrapLines(top, width), p.table.View(width, tableHeight, st)}
-	if height-len(top)-tableHeight > len(detail) {
-		out = append(out, "", wrapLines(detail, width))
-	}
-	return strings.Join(out, "\n")
+	return tableWithDetail(&p.table, p.summary(st), p.detail(st, now), width, height, st)
 }
 
 // summary: the workloads with the seed's DESIRED = CURRENT rule, the

@@ -332,6 +332,22 @@ func (t *Table) View(width, height int, st Styles) string {
 	return strings.Join(lines, "\n")
 }
 
+// tableWithDetail lays out a pane: top lines, the table (as many rows as
+// fit, at least its header and one row), and the selected row's detail
+// below a blank line when there is room for all of it.
+func tableWithDetail(t *Table, top, detail []string, width, height int, st Styles) string {
+	tableHeight := max(min(height-len(top)-len(detail)-1, t.Len()+1), 2)
+	var out []string
+	if len(top) > 0 {
+		out = append(out, wrapLines(top, width))
+	}
+	out = append(out, t.View(width, tableHeight, st))
+	if height-len(top)-tableHeight > len(detail) {
+		out = append(out, "", wrapLines(detail, width))
+	}
+	return strings.Join(out, "\n")
+}
+
 // title is column i's header, with an arrow on the sort column.
 func (t *Table) title(i int) string {
 	switch {

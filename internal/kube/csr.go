@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -174,26 +173,15 @@ type CSRWatcher struct {
 	// MinInterval bounds how often snapshots are rebuilt.
 	MinInterval time.Duration
 
-	dirty chan struct{}
-	mu    sync.Mutex
-	err   string
-	csrs  cache.SharedIndexInformer // set by Run
+	changes *changes
+	mu      sync.Mutex
+	csrs    cache.SharedIndexInformer // set by Run
 }
 
 // NewCSRWatcher prepares a watcher; Run starts it. nodes must be running
 // (its Run) for verdicts to be made.
 func NewCSRWatcher(client kubernetes.Interface, nodes *NodeWatcher) *CSRWatcher {
-	return &CSRWatcher{client: client, nodes: nodes, MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1)}
-}
-
-func (w *CSRWatcher) markDirty(errText string) {
-	w.mu.Lock()
-	w.err = errText
-	w.mu.Unlock()
-	select {
-	case w.dirty <- struct{}{}:
-	default:
-	}
+	return &CSRWatcher{client: client, nodes: nodes, MinInterval: 200 * time.Millisecond, changes: newChanges()}
 }
 
 var csrV1 = schema.GroupVersionResource{Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests"}
@@ -211,31 +199,21 @@ func csrInformer(client kubernetes.Interface, f informers.SharedInformerFactory)
 func (w *CSRWatcher) Run(ctx context.Context, publish func(model.CSRs)) error {
 	f := informers.NewSharedInformerFactoryWithOptions(w.client, 0, informers.WithTransform(trimCSR))
 	csrs := csrInformer(w.client, f)
-	if _, err := csrs.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.markDirty("") },
-		UpdateFunc: func(any, any) { w.markDirty("") },
-		DeleteFunc: func(any) { w.markDirty("") },
-	}); err != nil {
-		return err
-	}
-	if err := csrs.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		slog.Warn("watch failed", "resource", "certificatesigningrequests", "err", err)
-		w.markDirty("watch certificatesigningrequests: " + err.Error())
-	}); err != nil {
+	if err := w.changes.watch(csrs, "certificatesigningrequests"); err != nil {
 		return err
 	}
 	// Nodes appearing, going or changing addresses change verdicts; the
 	// kubelets' status heartbeats do not.
 	reg, err := w.nodes.nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { w.markDirty("") },
+		AddFunc: func(any) { w.changes.mark("") },
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*corev1.Node)
 			n, ok2 := cur.(*corev1.Node)
 			if !ok1 || !ok2 || !slices.Equal(o.Status.Addresses, n.Status.Addresses) {
-				w.markDirty("")
+				w.changes.mark("")
 			}
 		},
-		DeleteFunc: func(any) { w.markDirty("") },
+		DeleteFunc: func(any) { w.changes.mark("") },
 	})
 	if err != nil {
 		return err
@@ -246,27 +224,17 @@ func (w *CSRWatcher) Run(ctx context.Context, publish func(model.CSRs)) error {
 	w.mu.Unlock()
 	f.Start(ctx.Done())
 	defer f.Shutdown()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-w.dirty:
-		}
-		publish(w.Snapshot())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(w.MinInterval):
-		}
-	}
+	w.changes.publishLoop(ctx, w.MinInterval, func() { publish(w.Snapshot()) })
+	return nil
 }
 
 // Snapshot builds model.CSRs from the caches, each request with its
 // verdict.
 func (w *CSRWatcher) Snapshot() model.CSRs {
 	w.mu.Lock()
-	errText, csrs := w.err, w.csrs
+	csrs := w.csrs
 	w.mu.Unlock()
+	errText := w.changes.lastErr()
 	if csrs == nil {
 		return model.CSRs{Err: errText} // not running yet
 	}

@@ -3,9 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,9 +29,7 @@ type NodeWatcher struct {
 	// MinInterval bounds how often snapshots are rebuilt on a busy cluster.
 	MinInterval time.Duration
 
-	dirty chan struct{}
-	mu    sync.Mutex
-	err   string
+	changes *changes
 }
 
 // NewNodeWatcher prepares the informers; Run starts them.
@@ -42,7 +38,7 @@ func NewNodeWatcher(client kubernetes.Interface) (*NodeWatcher, error) {
 	pf := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim))
 	w := &NodeWatcher{
 		nodeFactory: nf, podFactory: pf, nodes: nf.Core().V1().Nodes().Informer(), pods: pf.Core().V1().Pods().Informer(),
-		MinInterval: 200 * time.Millisecond, dirty: make(chan struct{}, 1),
+		MinInterval: 200 * time.Millisecond, changes: newChanges(),
 	}
 	if err := w.pods.AddIndexers(cache.Indexers{podsByNode: func(obj any) ([]string, error) {
 		if p, ok := obj.(*corev1.Pod); ok && p.Spec.NodeName != "" {
@@ -53,32 +49,11 @@ func NewNodeWatcher(client kubernetes.Interface) (*NodeWatcher, error) {
 		return nil, fmt.Errorf("index pods by node: %w", err)
 	}
 	for name, inf := range map[string]cache.SharedIndexInformer{"nodes": w.nodes, "pods": w.pods} {
-		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { w.markDirty("") },
-			UpdateFunc: func(any, any) { w.markDirty("") },
-			DeleteFunc: func(any) { w.markDirty("") },
-		}); err != nil {
-			return nil, err
-		}
-		// A forbidden or unreachable API shows in the pane, not on stderr.
-		if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			slog.Warn("watch failed", "resource", name, "err", err)
-			w.markDirty(fmt.Sprintf("watch %s: %v", name, err))
-		}); err != nil {
+		if err := w.changes.watch(inf, name); err != nil {
 			return nil, err
 		}
 	}
 	return w, nil
-}
-
-func (w *NodeWatcher) markDirty(errText string) {
-	w.mu.Lock()
-	w.err = errText
-	w.mu.Unlock()
-	select {
-	case w.dirty <- struct{}{}:
-	default:
-	}
 }
 
 // Run starts the informers and hands snapshots to publish until ctx ends.
@@ -94,27 +69,12 @@ func (w *NodeWatcher) Run(ctx context.Context, publish func(model.Nodes)) {
 		cache.WaitForCacheSync(wait.Done(), w.nodes.HasSynced)
 		w.podFactory.Start(ctx.Done())
 	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.dirty:
-		}
-		publish(w.Snapshot())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(w.MinInterval):
-		}
-	}
+	w.changes.publishLoop(ctx, w.MinInterval, func() { publish(w.Snapshot()) })
 }
 
 // Snapshot builds the current model.Nodes from the caches.
 func (w *NodeWatcher) Snapshot() model.Nodes {
-	w.mu.Lock()
-	errText := w.err
-	w.mu.Unlock()
-	snap := model.Nodes{Synced: w.nodes.HasSynced(), PodsSynced: w.pods.HasSynced(), Err: errText}
+	snap := model.Nodes{Synced: w.nodes.HasSynced(), PodsSynced: w.pods.HasSynced(), Err: w.changes.lastErr()}
 	for _, obj := range w.nodes.GetStore().List() {
 		n, ok := obj.(*corev1.Node)
 		if !ok {
