@@ -274,8 +274,21 @@ func TestConsoleShowsKilledMemberWithinThreeSeconds(t *testing.T) {
 	if !strings.Contains(s, "fault tolerance 0") {
 		t.Errorf("summary should show the reduced fault tolerance:\n%s", s)
 	}
+
+	// A second member down: quorum is lost, the members are still listed
+	// (serializable list) under the banner, naming the one that answers.
+	cluster.StopMember(2)
+	t.Cleanup(func() { cluster.StartMember(2) })
+	c.until(t, "quorum lost shown", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "NO QUORUM: 0 of 3 voting members healthy, 2 needed") &&
+			strings.Contains(s, "answering: "+cluster.Masters[0].Name) && strings.Contains(s, "[etcd NO QUORUM 0/3]") &&
+			rowHas(s, cluster.Masters[0].Name, "unhealthy") && rowHas(s, cluster.Masters[2].Name, "unreachable")
+	})
 	cluster.StartMember(1)
-	c.until(t, "member back", 30*time.Second, func(s string) bool { return rowHas(s, victim, "healthy") })
+	cluster.StartMember(2)
+	c.until(t, "members back", 30*time.Second, func(s string) bool {
+		return rowHas(s, victim, "healthy") && rowHas(s, cluster.Masters[2].Name, "healthy")
+	})
 }
 
 // rowHas reports whether the table row of name contains text.
