@@ -155,3 +155,14 @@ func (s RunSummary) Step(id string) (StepSummary, bool) {
 	}
 	return StepSummary{}, false
 }
+
+// Target is what the run acts on: its node, else its etcd member (hex ID),
+// else the member it adds; "" for a cluster-wide run (a backup, a defrag).
+func (r RunSummary) Target() string {
+	for _, k := range []string{"node", "member", "name"} {
+		if v := r.Params[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}

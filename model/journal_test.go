@@ -65,3 +65,19 @@ func TestRedactParams(t *testing.T) {
 		t.Errorf("RedactParams = %v", got)
 	}
 }
+
+func TestRunTarget(t *testing.T) {
+	for _, c := range []struct {
+		params map[string]string
+		want   string
+	}{
+		{map[string]string{"node": "node-1", "timeout": "5m"}, "node-1"},
+		{map[string]string{"member": "a1b2c3", "allow-two-members": "false"}, "a1b2c3"},
+		{map[string]string{"name": "master-3", "peer-url": "https://10.0.0.4:2380"}, "master-3"},
+		{map[string]string{"backup-dir": "/backup/etcd"}, ""},
+	} {
+		if got := (RunSummary{Params: c.params}).Target(); got != c.want {
+			t.Errorf("%v: target %q, want %q", c.params, got, c.want)
+		}
+	}
+}

@@ -214,7 +214,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.journal.set(msg)
 		if n := len(m.journal.unfinished()); n > 0 && m.actions != nil && m.wiz == nil {
 			r := m.journal.unfinished()[0]
-			m.notice = fmt.Sprintf("unfinished run: %s %s stopped at %s (%d shows it, R resumes)", r.Procedure, r.Params["node"], r.StoppedAt, paneJournal+1)
+			m.notice = fmt.Sprintf("unfinished run: %s %s stopped at %s (%d shows it, R resumes)", r.Procedure, r.Target(), r.StoppedAt, paneJournal+1)
 		}
 	case wizardEvent, wizardPrompt, wizardDone:
 		if m.wiz == nil {

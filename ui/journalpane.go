@@ -29,7 +29,7 @@ func newJournalPane() journalPane {
 	return journalPane{table: NewTable(
 		Column{Title: "STARTED"},
 		Column{Title: "PROCEDURE"},
-		Column{Title: "NODE", Flex: true},
+		Column{Title: "TARGET", Flex: true},
 		Column{Title: "RESULT"},
 		Column{Title: "SESSIONS", Right: true, Priority: 2},
 		Column{Title: "BY", Priority: 1},
@@ -66,7 +66,7 @@ func (p *journalPane) set(msg journalLoaded) {
 	for _, r := range msg.runs {
 		result, level := runResult(r)
 		rows = append(rows, Row{Key: r.RunID, Level: level, Cells: []string{
-			r.Started.Local().Format("01-02 15:04:05"), r.Procedure, r.Params["node"], result,
+			r.Started.Local().Format("01-02 15:04:05"), r.Procedure, r.Target(), result,
 			fmt.Sprint(r.Sessions), r.User + "@" + r.Host,
 		}})
 	}

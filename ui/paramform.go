@@ -143,6 +143,8 @@ func requirement(p ops.Param) string {
 		return " (required)"
 	case p.Bool:
 		return " (yes/no)"
+	case p.Default != "":
+		return " (enter keeps the default)"
 	}
 	return " (optional: enter leaves it empty)"
 }
