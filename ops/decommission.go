@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/internal/kube"
 	"github.com/day2ops/day2/model"
 )
 
@@ -21,8 +22,6 @@ const (
 
 var routerBackends = []string{"router80", "router443"}
 
-// infraServices are what an infra node runs in seed 003 §3.4.
-var infraServices = []string{"router", "docker-registry"}
 
 // buildDecommission is seed 003 §5.3.1, deprecating a node host: the
 // drain's steps, then for an infra node the scale-down and the load
@@ -70,36 +69,49 @@ func scaleInfraStep(s *Session, node string, infra func(context.Context) (bool, 
 		}
 		return n, nil
 	}
+	// The seed's services, wherever they run: 3.11 DeploymentConfigs or
+	// Deployments in default. OpenShift 4's operators own their replicas.
+	infraWorkloads := func(ctx context.Context) ([]model.Workload, error) {
+		var out []model.Workload
+		for _, w := range kube.Workloads(ctx, s.client) {
+			switch {
+			case !w.Found():
+				return nil, fmt.Errorf("%s: %s", w.Role, w.Err)
+			case w.Namespace == "default":
+				out = append(out, w)
+			}
+		}
+		return out, nil
+	}
+	var workloads []model.Workload
 	return &Step{
 		ID: "scale-infra", Title: "Scale router and docker-registry to the remaining infra nodes", Skippable: true, Applies: infra,
 		Check: func(ctx context.Context) error {
 			var err error
 			if target, err = remaining(ctx); err == nil && target < 1 {
-				err = errors.New("no other schedulable infra node: not scaling the router and registry to zero")
+				return errors.New("no other schedulable infra node: not scaling the router and registry to zero")
+			}
+			if err == nil {
+				workloads, err = infraWorkloads(ctx)
 			}
 			return err
 		},
 		Plan: func(context.Context) (Plan, error) {
 			var plan Plan
-			for _, name := range infraServices {
-				plan = append(plan, fmt.Sprintf("PATCH /apis/apps/v1/namespaces/default/deployments/%s/scale {\"spec\":{\"replicas\":%d}} (no change if already at or below)", name, target))
+			for _, w := range workloads {
+				plan = append(plan, fmt.Sprintf("PATCH %s {\"spec\":{\"replicas\":%d}} (%d now; no change if already at or below)", kube.WorkloadPath(w), target, w.Desired))
 			}
 			return plan, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			for _, name := range infraServices {
-				sc, err := s.client.AppsV1().Deployments("default").GetScale(ctx, name, metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				if sc.Spec.Replicas <= target {
+			for _, w := range workloads {
+				if w.Desired <= target {
 					continue
 				}
-				sc.Spec.Replicas = target
-				if _, err := s.client.AppsV1().Deployments("default").UpdateScale(ctx, name, sc, metav1.UpdateOptions{}); err != nil {
-					return fmt.Errorf("scale default/%s: %w", name, err)
+				if err := kube.ScaleWorkload(ctx, s.client, w, target); err != nil {
+					return err
 				}
-				progress(fmt.Sprintf("default/%s scaled to %d", name, target))
+				progress(fmt.Sprintf("%s %s/%s scaled to %d", w.Kind, w.Namespace, w.Name, target))
 			}
 			return nil
 		},
@@ -108,13 +120,13 @@ func scaleInfraStep(s *Session, node string, infra func(context.Context) (bool, 
 			if err != nil {
 				return err
 			}
-			for _, name := range infraServices {
-				d, err := s.client.AppsV1().Deployments("default").Get(ctx, name, metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				if *d.Spec.Replicas > want {
-					return fmt.Errorf("default/%s wants %d replicas for %d infra nodes", name, *d.Spec.Replicas, want)
+			ws, err := infraWorkloads(ctx)
+			if err != nil {
+				return err
+			}
+			for _, w := range ws {
+				if w.Desired > want {
+					return fmt.Errorf("%s %s/%s wants %d replicas for %d infra nodes", w.Kind, w.Namespace, w.Name, w.Desired, want)
 				}
 			}
 			return nil

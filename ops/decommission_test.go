@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,57 @@ func TestDecommissionSkipsInfraStepsOnAWorker(t *testing.T) {
 	}
 	if _, ok := skipped["delete-node"]; ok {
 		t.Error("delete-node applies to every node")
+	}
+}
+
+// On OpenShift 3.11 the router and registry are DeploymentConfigs: the
+// scale-infra step finds and scales those, not Deployments.
+func TestScaleInfraScalesDeploymentConfigs(t *testing.T) {
+	ctx := context.Background()
+	s := session(t)
+	if err := cluster.InstallDeploymentConfigAPI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.RemoveDeploymentConfigAPI(context.Background()) })
+	for _, name := range []string{"docker-registry", "router"} {
+		if err := cluster.CreateDeploymentConfig(ctx, "default", name, map[string]string{"app": name}, 3, 3, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	infra := func(context.Context) (bool, string) { return true, "" }
+	st := scaleInfraStep(s, cluster.Infra[0], infra)
+	if err := st.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := st.Plan(ctx)
+	// One replica per schedulable infra node left (the decommission test may
+	// have deleted one already).
+	left := 0
+	for _, n := range cluster.Infra[1:] {
+		if node, err := cluster.Client.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{}); err == nil && !node.Spec.Unschedulable {
+			left++
+		}
+	}
+	want := fmt.Sprintf(`{"spec":{"replicas":%d}}`, left)
+	if err != nil || len(plan) != 2 || !strings.Contains(plan[0], "/apis/apps.openshift.io/v1/namespaces/default/deploymentconfigs/docker-registry") ||
+		!strings.Contains(plan[0], want) {
+		t.Fatalf("plan %q, %v", plan, err)
+	}
+	if err := st.Verify(ctx); err == nil {
+		t.Error("verify passed before scaling")
+	}
+	before, err := cluster.Client.AppsV1().Deployments("default").Get(ctx, "router", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Run(ctx, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Verify(ctx); err != nil {
+		t.Error(err)
+	}
+	after, err := cluster.Client.AppsV1().Deployments("default").Get(ctx, "router", metav1.GetOptions{})
+	if err != nil || *after.Spec.Replicas != *before.Spec.Replicas {
+		t.Errorf("the router Deployment must be left alone when DeploymentConfigs run it: %v", err)
 	}
 }

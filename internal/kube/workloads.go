@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/podutils"
@@ -198,4 +199,31 @@ func RegistryService(ctx context.Context, client kubernetes.Interface) (*model.R
 		return nil, fmt.Errorf("registry service: %s", strings.Join(errs, "; "))
 	}
 	return nil, fmt.Errorf("no registry service: no %s", strings.Join(missing, ", no "))
+}
+
+// deploymentsGVR is apps/v1 Deployments, scaled the same way as DCs.
+var deploymentsGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+
+// WorkloadPath is the API path of a workload's object, for plans.
+func WorkloadPath(w model.Workload) string {
+	if w.Kind == KindDeploymentConfig {
+		return fmt.Sprintf("/apis/apps.openshift.io/v1/namespaces/%s/deploymentconfigs/%s", w.Namespace, w.Name)
+	}
+	return fmt.Sprintf("/apis/apps/v1/namespaces/%s/deployments/%s", w.Namespace, w.Name)
+}
+
+// ScaleWorkload sets a DeploymentConfig's or Deployment's spec.replicas
+// with a merge patch (what `oc scale` changes), through the dynamic client
+// so OpenShift 3.11's DeploymentConfigs need no typed client.
+func ScaleWorkload(ctx context.Context, client kubernetes.Interface, w model.Workload, replicas int32) error {
+	gvr := deploymentsGVR
+	if w.Kind == KindDeploymentConfig {
+		gvr = DeploymentConfigsGVR
+	}
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
+	_, err := dynamic.New(client.Discovery().RESTClient()).Resource(gvr).Namespace(w.Namespace).Patch(ctx, w.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("scale %s %s/%s to %d: %w", w.Kind, w.Namespace, w.Name, replicas, err)
+	}
+	return nil
 }
