@@ -22,7 +22,6 @@ const (
 
 var routerBackends = []string{"router80", "router443"}
 
-
 // buildDecommission is seed 003 §5.3.1, deprecating a node host: the
 // drain's steps, then for an infra node the scale-down and the load
 // balancer, then the checks and the deletion of the Node object.
