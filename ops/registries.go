@@ -34,6 +34,9 @@ func (s *Session) Registries(ctx context.Context) model.RegistryReport {
 	if svc, err := kube.RegistryService(ctx, s.client); err != nil {
 		r.ServiceErr = err.Error()
 	} else {
+		if s.opts.RegistryAddress != "" {
+			svc.ProbeAddress = s.opts.RegistryAddress
+		}
 		r.Service = svc
 	}
 	if cfg, err := registry.LoadRegistriesConf(root); err != nil {

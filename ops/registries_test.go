@@ -257,3 +257,17 @@ func TestRegistriesMalformedFiles(t *testing.T) {
 		t.Errorf("rest of the report: %+v", r)
 	}
 }
+
+// --registry-address wins over the Service's annotation: the integrated
+// registry is probed where the operator says it answers.
+func TestRegistryAddressOverride(t *testing.T) {
+	s := session(t)
+	s.opts.RegistryAddress = "registry.lb.example.com:443"
+	r := s.Registries(context.Background())
+	if r.Service == nil || r.Service.Address() != "registry.lb.example.com:443" {
+		t.Fatalf("service: %+v (%s)", r.Service, r.ServiceErr)
+	}
+	if len(r.Targets) == 0 || r.Targets[0].Roles[0] != model.RoleIntegrated || r.Targets[0].Via != "registry.lb.example.com:443" {
+		t.Errorf("first target: %+v", r.Targets)
+	}
+}

@@ -34,6 +34,12 @@ type SessionOptions struct {
 	// Getenv reads ETCDCTL_* (os.Getenv when nil).
 	Getenv func(string) string
 
+	// RegistryAddress is host:port to probe the integrated registry at
+	// instead of its Service's ClusterIP (a NodePort or load balancer when
+	// day2 runs off the cluster network); it wins over the Service's
+	// probe-address annotation.
+	RegistryAddress string
+
 	// JournalDir is where procedure runs are journaled; User and Host are
 	// recorded with every record.
 	JournalDir string

@@ -70,6 +70,7 @@ then /etc/etcd/etcd.conf under --host-root).`,
 	f.StringVar(&g.logFile, "log-file", logging.DefaultPath(), "log file (everything day2 and its libraries log goes here)")
 	f.BoolVar(&g.debug, "debug", false, "log at debug level")
 	f.BoolVar(&g.readonly, "readonly", false, "console only: hide every action (procedures cannot be started)")
+	f.StringVar(&g.session.RegistryAddress, "registry-address", "", "host:port to probe the integrated registry at instead of its Service's ClusterIP")
 	f.StringVar(&g.session.JournalDir, "journal-dir", journal.DefaultDir(), "where procedure runs are journaled")
 	g.session.User, g.session.Host = currentUser(), hostname()
 	root.AddCommand(newDemoCmd(g), newRunCmd(g))
