@@ -233,15 +233,9 @@ func (p *certsPane) csrView(width, height int, st Styles) string {
 // csrDetail is what an approver checks: who asked, for which identity and
 // addresses, with which usages, and why the verdict is what it is.
 func (p *certsPane) csrDetail(st Styles) []string {
-	row, ok := p.csrTable.Selected()
+	c, ok := selectedItem(&p.csrTable, p.csrs.Items, func(c model.CSR) string { return c.Name })
 	if !ok {
 		return nil
-	}
-	var c model.CSR
-	for _, x := range p.csrs.Items {
-		if x.Name == row.Key {
-			c = x
-		}
 	}
 	r := c.Request
 	lines := []string{

@@ -205,15 +205,9 @@ func alarmLines(c model.EtcdCluster) []string {
 // detail describes the selected member in full, for what the columns drop
 // on a narrow terminal.
 func (p *etcdPane) detail(st Styles) []string {
-	row, ok := p.table.Selected()
+	m, ok := selectedItem(&p.table, p.snap.Members, model.EtcdMember.IDHex)
 	if !ok {
 		return nil
-	}
-	var m model.EtcdMember
-	for _, x := range p.snap.Members {
-		if x.IDHex() == row.Key {
-			m = x
-		}
 	}
 	lines := []string{
 		st.Label.Render("member ") + m.DisplayName() + " (" + m.IDHex() + ")",

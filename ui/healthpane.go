@@ -94,15 +94,9 @@ func (p *healthPane) view(width, height int, st Styles, _ time.Time) string {
 // detail is the selected check in full: what was found, what the guide
 // says to do, and where the host checks read from.
 func (p *healthPane) detail(st Styles, width int) []string {
-	row, ok := p.table.Selected()
+	c, ok := selectedItem(&p.table, p.report.Checks, func(c model.HealthCheck) string { return c.ID })
 	if !ok {
 		return nil
-	}
-	var c model.HealthCheck
-	for _, x := range p.report.Checks {
-		if x.ID == row.Key {
-			c = x
-		}
 	}
 	lines := []string{st.Level(healthLevel(c.Level)).Render(c.Level.String()) + "  " + c.Title + "  " + st.Label.Render("(seed "+c.Seed+")")}
 	lines = append(lines, labelled(st, "found ", c.Detail, width)...)

@@ -332,6 +332,22 @@ func (t *Table) View(width, height int, st Styles) string {
 	return strings.Join(lines, "\n")
 }
 
+// selectedItem is the item behind the table's selected row: the one whose
+// key is the row's key.
+func selectedItem[T any](t *Table, items []T, key func(T) string) (T, bool) {
+	var zero T
+	row, ok := t.Selected()
+	if !ok {
+		return zero, false
+	}
+	for _, it := range items {
+		if key(it) == row.Key {
+			return it, true
+		}
+	}
+	return zero, false
+}
+
 // tableWithDetail lays out a pane: top lines, the table (as many rows as
 // fit, at least its header and one row), and the selected row's detail
 // below a blank line when there is room for all of it.
