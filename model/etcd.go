@@ -33,6 +33,9 @@ type EtcdMember struct {
 	RaftAppliedIndex uint64
 	// LeaderID is the leader this member reports.
 	LeaderID uint64
+	// LeaderChanges is etcd_server_leader_changes_seen_total: the leader
+	// changes this member has seen since it started; -1 when not read.
+	LeaderChanges int64
 	Alarms   []string
 }
 
@@ -95,6 +98,17 @@ type EtcdCluster struct {
 	// LeaderChanges counts the leader changes the poller has seen since it
 	// started (a flapping leader means slow disks or a loaded network).
 	LeaderChanges int
+}
+
+// MostLeaderChanges is the highest leader-change counter among the members
+// (each counts since it started); ok is false when none was read.
+func (c EtcdCluster) MostLeaderChanges() (n int64, ok bool) {
+	for _, m := range c.Members {
+		if m.LeaderChanges >= 0 && (!ok || m.LeaderChanges > n) {
+			n, ok = m.LeaderChanges, true
+		}
+	}
+	return n, ok
 }
 
 // QuorumSize is the number of voting members that must agree: ⌊n/2⌋+1.

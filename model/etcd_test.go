@@ -137,3 +137,14 @@ func TestRemovalCheck(t *testing.T) {
 		t.Fatalf("removing the leader warns: %v %v", w, err)
 	}
 }
+
+func TestMostLeaderChanges(t *testing.T) {
+	c := EtcdCluster{Members: []EtcdMember{{LeaderChanges: -1}, {LeaderChanges: 0}, {LeaderChanges: 3}}}
+	if n, ok := c.MostLeaderChanges(); !ok || n != 3 {
+		t.Errorf("most = %d %v, want 3", n, ok)
+	}
+	c = EtcdCluster{Members: []EtcdMember{{LeaderChanges: -1}}}
+	if _, ok := c.MostLeaderChanges(); ok {
+		t.Error("no counter read: want not ok")
+	}
+}

@@ -336,10 +336,11 @@ func TestEtcdPaneExplainsAlarmsAndLeaderChanges(t *testing.T) {
 	c.Members[1].Alarms = []string{"NOSPACE"}
 	c.Members[2].Alarms = []string{"CORRUPT"}
 	c.LeaderChanges = 4
+	c.Members[0].LeaderChanges, c.Members[1].LeaderChanges, c.Members[2].LeaderChanges = 7, 9, -1
 	m.Update(c)
 	press(m, "2")
 	s := screen(m)
-	for _, want := range []string{"leader changes seen 4", "alarm NOSPACE on master-1", "disarms NOSPACE", "alarm CORRUPT on master-2: ", "needs investigation", "ALARMS"} {
+	for _, want := range []string{"leader changes seen 9 (members' counter) · 4 while watched", "alarm NOSPACE on master-1", "disarms NOSPACE", "alarm CORRUPT on master-2: ", "needs investigation", "ALARMS"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("etcd pane lacks %q:\n%s", want, s)
 		}

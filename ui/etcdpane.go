@@ -170,8 +170,8 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 		st.Label.Render("members"), len(c.Members), st.Label.Render("quorum"), c.Quorum(),
 		st.Label.Render("healthy"), c.HealthyVoters(), c.Voters(),
 		st.Label.Render("fault tolerance"), max(c.FaultTolerance(), 0)),
-		fmt.Sprintf("%s %s  %s %d  %s %x", st.Label.Render("leader"), leaderName,
-			st.Label.Render("leader changes seen"), c.LeaderChanges, st.Label.Render("cluster ID"), c.ClusterID))
+		fmt.Sprintf("%s %s  %s %s  %s %x", st.Label.Render("leader"), leaderName,
+			st.Label.Render("leader changes seen"), leaderChanges(c), st.Label.Render("cluster ID"), c.ClusterID))
 	for _, a := range alarmLines(c) {
 		for _, l := range strings.Split(ansi.Wordwrap(a, width, ""), "\n") {
 			top = append(top, st.Level(LevelBad).Render(l))
@@ -191,6 +191,16 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 		top = append(top, st.Level(LevelBad).Render("answering: "+strings.Join(answering, ", ")))
 	}
 	return tableWithDetail(&p.table, top, p.detail(st), width, height, st)
+}
+
+// leaderChanges is etcd's own counter (the most any member has seen since
+// it started) and the changes day2 saw while watching.
+func leaderChanges(c model.EtcdCluster) string {
+	watched := fmt.Sprintf("%d while watched", c.LeaderChanges)
+	if n, ok := c.MostLeaderChanges(); ok {
+		return fmt.Sprintf("%d (members' counter) · %s", n, watched)
+	}
+	return watched
 }
 
 // alarmLines say what each raised alarm means and what to do about it.

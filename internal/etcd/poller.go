@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,12 @@ type Poller struct {
 	// leader is the last leader seen, changes how often it changed.
 	leader  uint64
 	changes int
+
+	// http reads the members' /metrics; seen caches each member's
+	// leader-change counter between reads (every metricsEvery polls).
+	http  *http.Client
+	polls int
+	seen  map[uint64]int64
 }
 
 // NewPoller prepares a poller; Run starts it. logger receives the etcd
@@ -53,10 +60,13 @@ func NewPoller(cfg Config, logger *zap.Logger) (*Poller, error) {
 			return nil, fmt.Errorf("etcd TLS from %s: %w", cfg.Source, err)
 		}
 	}
-	return &Poller{
+	p := &Poller{
 		cfg: cfg, tls: tlsCfg, logger: logger,
 		Interval: time.Second, Timeout: 800 * time.Millisecond, clients: map[string]*clientv3.Client{},
-	}, nil
+		seen: map[uint64]int64{},
+	}
+	p.http = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	return p, nil
 }
 
 // Run hands a snapshot to publish every Interval until ctx ends, then
@@ -83,6 +93,7 @@ func (p *Poller) Close() {
 		c.Close()
 		delete(p.clients, url)
 	}
+	p.http.CloseIdleConnections()
 }
 
 func (p *Poller) client(url string) (*clientv3.Client, error) {
@@ -112,6 +123,10 @@ func (p *Poller) Poll(ctx context.Context) model.EtcdCluster {
 	}
 	snap.ClusterID = list.Header.ClusterId
 	alarms := p.alarms(ctx, list.Members)
+	p.mu.Lock()
+	readMetrics := p.polls%metricsEvery == 0
+	p.polls++
+	p.mu.Unlock()
 	members := make([]model.EtcdMember, len(list.Members))
 	var wg sync.WaitGroup
 	for i, m := range list.Members {
@@ -120,6 +135,7 @@ func (p *Poller) Poll(ctx context.Context) model.EtcdCluster {
 		go func(em *model.EtcdMember) {
 			defer wg.Done()
 			p.probe(ctx, em)
+			p.noteLeaderChanges(ctx, em, readMetrics)
 		}(&members[i])
 	}
 	wg.Wait()
@@ -128,6 +144,27 @@ func (p *Poller) Poll(ctx context.Context) model.EtcdCluster {
 	p.remember(members)
 	snap.LeaderChanges = p.countLeaderChange(snap)
 	return snap
+}
+
+// noteLeaderChanges fills in the member's leader-change counter: read now
+// when due and the member answered, else the last value read.
+func (p *Poller) noteLeaderChanges(ctx context.Context, m *model.EtcdMember, read bool) {
+	if read && m.Reached {
+		if n, err := p.leaderChanges(ctx, m.ClientURLs[0]); err == nil {
+			p.mu.Lock()
+			p.seen[m.ID] = n
+			p.mu.Unlock()
+		} else {
+			p.logger.Debug("leader changes", zap.Error(err))
+		}
+	}
+	p.mu.Lock()
+	n, ok := p.seen[m.ID]
+	p.mu.Unlock()
+	m.LeaderChanges = -1
+	if ok {
+		m.LeaderChanges = n
+	}
 }
 
 // countLeaderChange notes the leader of this snapshot and returns the

@@ -135,6 +135,19 @@ func TestLeaderChangesCounted(t *testing.T) {
 		t.Fatalf("changes %d before any change", snap.LeaderChanges)
 	}
 	old, _ := snap.Leader()
+	// etcd's own counter, read from every member's /metrics.
+	snap = pollUntil(t, p, "leader-change counters read", func(c model.EtcdCluster) bool {
+		for _, m := range c.Members {
+			if m.LeaderChanges < 1 { // each member saw at least the first election
+				return false
+			}
+		}
+		return true
+	})
+	before := map[string]int64{}
+	for _, m := range snap.Members {
+		before[m.Name] = m.LeaderChanges
+	}
 	victim := -1
 	for i, m := range cluster.Masters {
 		if m.Name == old.Name {
@@ -147,6 +160,14 @@ func TestLeaderChangesCounted(t *testing.T) {
 	if snap.LeaderChanges != 1 {
 		t.Errorf("changes %d after the leader was killed, want 1", snap.LeaderChanges)
 	}
+	pollUntil(t, p, "survivors' counters up", func(c model.EtcdCluster) bool {
+		for _, m := range c.Members {
+			if m.Name != old.Name && m.LeaderChanges <= before[m.Name] {
+				return false
+			}
+		}
+		return true
+	})
 	cluster.StartMember(victim)
 	pollUntil(t, p, "member back", func(c model.EtcdCluster) bool { return c.State() == model.QuorumHealthy })
 }
