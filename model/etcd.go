@@ -36,7 +36,7 @@ type EtcdMember struct {
 	// LeaderChanges is etcd_server_leader_changes_seen_total: the leader
 	// changes this member has seen since it started; -1 when not read.
 	LeaderChanges int64
-	Alarms   []string
+	Alarms        []string
 }
 
 // IDHex is the member ID as etcdctl prints it and as `member remove` takes it.
