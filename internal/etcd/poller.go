@@ -147,9 +147,13 @@ func (p *Poller) Poll(ctx context.Context) model.EtcdCluster {
 }
 
 // noteLeaderChanges fills in the member's leader-change counter: read now
-// when due and the member answered, else the last value read.
-func (p *Poller) noteLeaderChanges(ctx context.Context, m *model.EtcdMember, read bool) {
-	if read && m.Reached {
+// when due (or never read yet) and the member answered, else the last value
+// read.
+func (p *Poller) noteLeaderChanges(ctx context.Context, m *model.EtcdMember, due bool) {
+	p.mu.Lock()
+	_, known := p.seen[m.ID]
+	p.mu.Unlock()
+	if (due || !known) && m.Reached {
 		if n, err := p.leaderChanges(ctx, m.ClientURLs[0]); err == nil {
 			p.mu.Lock()
 			p.seen[m.ID] = n
