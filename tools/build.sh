@@ -29,6 +29,10 @@ k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
 # The registry module is keyed on its own, by a stamp beside its binary, so
 # adding or bumping it never rebuilds the control plane.
 registry_key=$(cat "$here"/registry/go.mod "$here"/registry/go.sum | sha256sum | cut -c1-12)
+# The older etcd releases (3.3 as OpenShift 3.11 runs it, 3.5 as OpenShift 4
+# does) are keyed the same way, each into a directory of its own.
+etcd33_key=$(cat "$here"/etcd33/go.mod "$here"/etcd33/go.sum "$here"/etcd33/cmd/etcd/main.go | sha256sum | cut -c1-12)
+etcd35_key=$(cat "$here"/etcd35/go.mod "$here"/etcd35/go.sum | sha256sum | cut -c1-12)
 
 # build MODULE_DIR OUTPUT PACKAGE [STAMP]: builds one binary unless it is
 # already cached (with STAMP: and $dest/OUTPUT.stamp holds it).
@@ -41,6 +45,7 @@ build() {
 	fi
 	echo "tools: building $out from $pkg ..." >&2
 	local start=$SECONDS
+	mkdir -p "$(dirname "$dest/$out")"
 	(cd "$here/$dir" && go build -ldflags "$ldflags" -o "$dest/$out.tmp.$$" "$pkg")
 	mv "$dest/$out.tmp.$$" "$dest/$out"
 	[[ -z $stamp ]] || echo "$stamp" >"$dest/$out.stamp"
@@ -57,5 +62,10 @@ build etcd etcdctl go.etcd.io/etcd/etcdctl/v3
 build etcd etcdutl go.etcd.io/etcd/etcdutl/v3
 build kwok kwok sigs.k8s.io/kwok/cmd/kwok
 build registry registry github.com/distribution/distribution/v3/cmd/registry "$registry_key"
+build etcd33 etcd-3.3/etcd ./cmd/etcd "$etcd33_key"
+build etcd33 etcd-3.3/etcdctl github.com/coreos/etcd/etcdctl "$etcd33_key"
+build etcd35 etcd-3.5/etcd go.etcd.io/etcd/server/v3 "$etcd35_key"
+build etcd35 etcd-3.5/etcdctl go.etcd.io/etcd/etcdctl/v3 "$etcd35_key"
+build etcd35 etcd-3.5/etcdutl go.etcd.io/etcd/etcdutl/v3 "$etcd35_key"
 echo "tools: ready in $((SECONDS - total))s" >&2
 echo "$dest"

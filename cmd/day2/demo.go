@@ -18,9 +18,10 @@ import (
 
 func newDemoCmd(g *globalFlags) *cobra.Command {
 	var (
-		keep    bool
-		workers int
-		tools   string
+		keep        bool
+		workers     int
+		tools       string
+		etcdVersion string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -37,7 +38,7 @@ stops the cluster and removes its files unless --keep.`,
 			fmt.Fprintln(os.Stderr, "day2 demo: starting the local cluster…")
 			start := time.Now()
 			c, err := localcluster.Start(ctx, localcluster.Options{
-				Workers: workers, ToolsDir: tools, Keep: keep, Detach: keep, Progress: os.Stderr,
+				Workers: workers, ToolsDir: tools, Keep: keep, Detach: keep, Progress: os.Stderr, EtcdVersion: etcdVersion,
 			})
 			if err != nil {
 				return fmt.Errorf("demo cluster: %w", err)
@@ -70,6 +71,7 @@ stops the cluster and removes its files unless --keep.`,
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "leave the cluster running after quitting and print how to reach it")
 	cmd.Flags().IntVar(&workers, "workers", 3, "number of compute nodes")
+	cmd.Flags().StringVar(&etcdVersion, "etcd-version", localcluster.DefaultEtcdVersion, "etcd release the members run: "+strings.Join(localcluster.EtcdVersions, ", ")+" (3.3 as OpenShift 3.11, 3.5 as OpenShift 4)")
 	cmd.Flags().StringVar(&tools, "tools-dir", os.Getenv(localcluster.ToolsDirEnv), "directory of the control-plane binaries (default: $"+localcluster.ToolsDirEnv+", else built by tools/build.sh)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "stop DIR",

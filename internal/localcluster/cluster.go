@@ -43,6 +43,10 @@ type Options struct {
 	Detach bool
 	// Progress receives one line per bring-up stage (default: discarded).
 	Progress io.Writer
+	// EtcdVersion is the etcd release the members run, with its own etcdctl
+	// and etcdutl: "3.3" (OpenShift 3.11), "3.5" (OpenShift 4) or "3.6"
+	// (the default).
+	EtcdVersion string
 }
 
 // Master is one imitated master host.
@@ -87,12 +91,18 @@ func (o *Options) defaults() {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+	if o.EtcdVersion == "" {
+		o.EtcdVersion = DefaultEtcdVersion
+	}
 }
 
 // Start brings the cluster up and returns once every node is Ready and every
 // seeded pod is Running. On error everything started so far is stopped.
 func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	opts.defaults()
+	if _, ok := etcdToolDirs[opts.EtcdVersion]; !ok {
+		return nil, fmt.Errorf("local cluster: etcd %q is not offered (have %s)", opts.EtcdVersion, strings.Join(EtcdVersions, ", "))
+	}
 	begin := time.Now()
 	if opts.ToolsDir == "" {
 		if opts.ToolsDir, err = FindTools(opts.Progress); err != nil {
@@ -153,7 +163,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 
 	for _, h := range hosts {
 		m := &Master{Name: h.name, IP: h.ip, Root: filepath.Join(c.Dir, "hosts", h.name), ClientURL: h.clientURL, PeerURL: h.peerURL}
-		m.etcd = newStaticEtcd(h.name, m.Root, filepath.Join(c.ToolsDir, "etcd"), filepath.Join(c.Dir, "logs", "etcd-"+h.name+".log"))
+		m.etcd = newStaticEtcd(h.name, m.Root, c.EtcdTool("etcd"), filepath.Join(c.Dir, "logs", "etcd-"+h.name+".log"))
 		m.etcd.detached = opts.Detach
 		c.Masters = append(c.Masters, m)
 		go m.etcd.run()
@@ -381,6 +391,17 @@ func etcdHealthy(hc *http.Client, url string) error {
 }
 
 func (c *Cluster) bin(name string) string { return filepath.Join(c.ToolsDir, name) }
+
+// EtcdVersion is the etcd release the members run ("3.3", "3.5", "3.6").
+func (c *Cluster) EtcdVersion() string { return c.opts.EtcdVersion }
+
+// EtcdTool is the path of the cluster's own etcd, etcdctl or etcdutl: the
+// binaries of the release its members run. etcd 3.3 has no etcdutl (its
+// etcdctl restores snapshots) and its etcdctl speaks the v2 API unless
+// ETCDCTL_API=3 is set.
+func (c *Cluster) EtcdTool(name string) string {
+	return filepath.Join(c.ToolsDir, etcdToolDirs[c.opts.EtcdVersion], name)
+}
 
 func (c *Cluster) logFile(name string) string { return filepath.Join(c.Dir, "logs", name+".log") }
 

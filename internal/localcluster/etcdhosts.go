@@ -64,7 +64,7 @@ func (c *Cluster) AddMasterHost(name string) (*Master, error) {
 		return nil, err
 	}
 	m := &Master{Name: name, IP: h.ip, Root: root, ClientURL: h.clientURL, PeerURL: h.peerURL}
-	m.etcd = newStaticEtcd(name, root, c.bin("etcd"), c.logFile("etcd-"+name))
+	m.etcd = newStaticEtcd(name, root, c.EtcdTool("etcd"), c.logFile("etcd-"+name))
 	go m.etcd.run()
 	return m, nil
 }

@@ -13,7 +13,19 @@ import (
 )
 
 // Binaries the local cluster runs; tools/build.sh builds them all.
-var toolBinaries = []string{"etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "registry"}
+var toolBinaries = []string{"etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "registry",
+	"etcd-3.3/etcd", "etcd-3.3/etcdctl", "etcd-3.5/etcd", "etcd-3.5/etcdctl", "etcd-3.5/etcdutl"}
+
+// DefaultEtcdVersion is the etcd release a cluster runs unless told otherwise.
+const DefaultEtcdVersion = "3.6"
+
+// EtcdVersions are the etcd releases the local cluster offers: what
+// OpenShift 3.11 (3.3; 3.2 is not served by the module proxy), OpenShift 4
+// (3.5) and current Kubernetes (3.6) run.
+var EtcdVersions = []string{"3.3", "3.5", "3.6"}
+
+// etcdToolDirs maps a release to its binaries' directory under the tools dir.
+var etcdToolDirs = map[string]string{"3.3": "etcd-3.3", "3.5": "etcd-3.5", "3.6": ""}
 
 // ToolsDirEnv names the directory holding the built control-plane binaries.
 const ToolsDirEnv = "DAY2_TOOLS_DIR"
