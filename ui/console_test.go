@@ -159,6 +159,8 @@ var normalizers = []struct {
 	{regexp.MustCompile(`\b[0-9a-f]{64}\b`), "<sha256>"},
 	{regexp.MustCompile(`\b[0-9a-f]{10,16}\b`), "<id>"},
 	{regexp.MustCompile(`\b\d{8}T\d{6}Z\b`), "<stamp>"},
+	{regexp.MustCompile(`T\d{2}:\d{2}:\d{2}Z\b`), "T<time>Z"},
+	{regexp.MustCompile(`\b(snapshot_\d{4}-\d{2}-\d{2}_)\d{6}`), "${1}<time>"},
 	{regexp.MustCompile(`\brevision \d+`), "revision N"},
 	// What the internet's registries answer depends on the machine's network.
 	{regexp.MustCompile(`(?m)^((?:registry\.redhat\.io|docker\.io|quay\.io|registry\.example\.com:5000)\S*) .*$`), "$1 <external>"},
@@ -510,9 +512,12 @@ func TestRestoreWizardAt80x24(t *testing.T) {
 	c.key(paneKey(paneEtcd))
 	c.until(t, "members listed", 10*time.Second, func(s string) bool { return len(healthyRow.FindAllString(s, -1)) == 3 })
 	c.key("b")
-	for range 3 { // backup dir, keep, force: the defaults
-		c.key("enter")
-	}
+	c.key("enter") // backup dir: the default
+	c.key("enter") // keep: all
+	// The seeded operators are Progressing: only a forced backup is taken.
+	c.m.Update(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	c.typeText("yes")
+	c.key("enter")
 	c.finishWizard(t, "backup taken")
 	if err := c.m.wiz.result; err != nil {
 		t.Fatalf("backup: %v", err)
@@ -567,18 +572,33 @@ func TestRestoreWizardAt80x24(t *testing.T) {
 	c.key("esc")
 }
 
-// A procedure built against an unreachable etcd (a closed loopback port)
-// takes the build's timeout; the console answers keys meanwhile, esc
-// cancels the launch, and a build that ends after its cancel is dropped.
+// A procedure built against an unreachable etcd — a loopback port that
+// takes connections and never answers, as a hung member does — waits for
+// the build's timeouts; the console answers keys meanwhile, esc cancels the
+// launch, and a build that ends after its cancel is dropped.
 func TestConsoleAnswersWhileBuildingAgainstUnreachableEtcd(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := "https://" + l.Addr().String()
-	l.Close()
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		var held []net.Conn // never answered, closed with the listener's test
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, conn)
+		}
+	}()
 	c := newConsoleOn(t, 80, 24, true, func(o *ops.SessionOptions) {
-		o.EtcdEndpoints = []string{closed}
+		o.EtcdEndpoints = []string{"https://" + l.Addr().String()}
 		o.EtcdCACert, o.EtcdCert, o.EtcdKey = cluster.EtcdCA, cluster.EtcdCert, cluster.EtcdKey
 	})
 	c.until(t, "nodes listed", 30*time.Second, func(s string) bool { return strings.Contains(s, "9 nodes") })
