@@ -835,7 +835,7 @@ func (m *Model) statusLine() string {
 	if m.commanding {
 		text, level = warn.Render(":")+m.line.View()+warn.Render("  enter jumps (pane or node), esc cancels"), LevelNormal
 	}
-	if m.preparing != nil {
+	if m.preparing != nil && !m.typing && !m.commanding {
 		text, level = "preparing "+m.preparing.name+"… (esc cancels)", LevelWarn
 	}
 	if m.notice != "" {
