@@ -405,42 +405,55 @@ func (b *etcdBackup) archiveStep(id, title string, paths func() []string, name f
 	}
 }
 
-// retentionStep removes the backups beyond the newest --keep; only files
-// of day2's own naming are ever touched.
+// retentionStep removes the verified backups beyond the newest --keep, and
+// the unverified snapshots and .part leftovers older than the newest
+// verified backup (model.PlanRetention); only files of day2's own naming
+// are ever touched.
 func (b *etcdBackup) retentionStep() *Step {
-	prune := func() []string {
+	retention := func() model.RetentionPlan {
 		names, _ := b.names()
-		return model.BackupsToPrune(names, b.keep)
+		return model.PlanRetention(names, b.keep)
 	}
 	return &Step{
-		ID: "retention", Title: "Keep the newest backups", Skippable: true,
+		ID: "retention", Title: "Keep the newest verified backups", Skippable: true,
 		Applies: func(context.Context) (bool, string) {
 			if b.keep == 0 {
 				return false, "--keep 0 keeps every backup"
 			}
-			if len(prune()) == 0 {
-				return false, fmt.Sprintf("no more than %d backups in %s", b.keep, b.dir)
+			if r := retention(); len(r.Remove) == 0 {
+				why := fmt.Sprintf("no more than %d verified backups in %s, and nothing older than the newest to clear", b.keep, b.dir)
+				if len(r.Keep) > 0 {
+					why += fmt.Sprintf("; %d unverified file(s) newer than it kept", len(r.Keep))
+				}
+				return false, why
 			}
 			return true, ""
 		},
 		Plan: func(context.Context) (Plan, error) {
-			plan := Plan{fmt.Sprintf("keep the newest %d backups in %s; remove:", b.keep, b.dir)}
-			for _, n := range prune() {
-				plan = append(plan, "  rm "+path.Join(b.dir, n))
+			r := retention()
+			plan := Plan{fmt.Sprintf("keep the newest %d verified backups (with a manifest) in %s; remove:", b.keep, b.dir)}
+			for _, f := range r.Remove {
+				plan = append(plan, "  rm "+path.Join(b.dir, f.Name)+"   # "+f.Why)
+			}
+			if len(r.Keep) > 0 {
+				plan = append(plan, "listed, kept:")
+				for _, f := range r.Keep {
+					plan = append(plan, "  "+path.Join(b.dir, f.Name)+"   # "+f.Why)
+				}
 			}
 			return plan, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			for _, n := range prune() {
-				if err := os.Remove(b.file(n)); err != nil {
+			for _, f := range retention().Remove {
+				if err := os.Remove(b.file(f.Name)); err != nil {
 					return err
 				}
-				progress("removed " + n)
+				progress("removed " + f.Name)
 			}
 			return nil
 		},
 		Verify: func(context.Context) error {
-			if left := prune(); len(left) > 0 {
+			if left := retention().Remove; len(left) > 0 {
 				return fmt.Errorf("still there: %v", left)
 			}
 			return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +231,61 @@ func TestEtcdBackupAndVerifier(t *testing.T) {
 	}
 	if !cluster.MemberRunning(0) || !hostfs.New(root).Exists("/"+localcluster.EtcdManifest) {
 		t.Error("a refused restore must leave etcd running")
+	}
+}
+
+// Retention counts only verified backups (with a manifest) towards --keep:
+// newer snapshots that were never verified do not push the only verified
+// backup out. Unverified files and .part leftovers older than it are
+// removed, newer ones are listed in the plan and kept.
+func TestRetentionKeepsTheNewestVerifiedBackup(t *testing.T) {
+	s := session(t)
+	settle(t, cluster)
+	root, dir := cluster.HostRoot(0), "/backup/etcd-retention"
+	if err, _, sum := runJournaled(t, s, "etcd-backup", map[string]string{"backup-dir": dir}, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
+		t.Fatalf("backup: %v %+v", err, sum)
+	}
+	verified, _ := newestBackup(t, root, dir)
+	at := backupTime(verified)
+	data, err := os.ReadFile(filepath.Join(root, dir, verified.Snapshot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(d time.Duration, suffix string) string {
+		return model.NewBackupSet(at.Add(d), false).Snapshot + suffix
+	}
+	newer := []string{name(time.Hour, ""), name(2*time.Hour, ""), name(3*time.Hour, ".part")}
+	older := []string{name(-time.Hour, ".part"), name(-2*time.Hour, "")}
+	for _, n := range append(slices.Clone(newer), older...) {
+		if err := os.WriteFile(filepath.Join(root, dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	p, err := s.Procedure("etcd-backup", map[string]string{"backup-dir": dir, "keep": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Steps = slices.DeleteFunc(p.Steps, func(st *Step) bool { return st.ID != "retention" })
+	op := &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append([]string{verified.Snapshot, verified.Manifest, verified.EtcdConfig}, newer...) {
+		if _, err := os.Stat(filepath.Join(root, dir, f)); err != nil {
+			t.Errorf("%s must be kept: %v", f, err)
+		}
+	}
+	for _, f := range older {
+		if _, err := os.Stat(filepath.Join(root, dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s is older than the newest verified backup: it must be removed (%v)", f, err)
+		}
+	}
+	plan := strings.Join(op.prompts[0].Plan, "\n")
+	for _, want := range []string{newer[0] + "   # never verified (no manifest), newer than any verified backup: kept",
+		newer[2] + "   # leftover of an interrupted write", older[1] + "   # never verified (no manifest), older than the newest verified backup " + verified.Snapshot} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the plan must list %q:\n%s", want, plan)
+		}
 	}
 }
