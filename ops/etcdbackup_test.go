@@ -224,6 +224,21 @@ func TestEtcdBackupAndVerifier(t *testing.T) {
 		t.Error("a dry run must leave etcd as it was")
 	}
 
+	// The outage starts at stop-others (stop-etcd with one member): the
+	// typed word is asked there, before anything is stopped; proceeding
+	// without it stops nothing.
+	bare := &bareYes{}
+	err, recs, _ = runJournaled(t, s, "etcd-restore", map[string]string{"snapshot": dir + "/" + set.Snapshot}, bare)
+	step, problem := lastProblem(bare.prompts)
+	if err == nil || (step != "stop-others" && step != "stop-etcd") || !strings.Contains(problem, `type "`+cluster.Masters[0].Name+`"`) {
+		t.Errorf("a restore must ask for the typed word before the outage: %v (%s: %s)", err, step, problem)
+	}
+	for _, r := range recs {
+		if r.Event == model.EventStepStart && (r.Step == "stop-others" || r.Step == "stop-etcd") {
+			t.Errorf("%s started without the typed word", r.Step)
+		}
+	}
+
 	// A restore refuses the damaged copy at its pre-check, before anything changes.
 	err, recs, _ = runJournaled(t, s, "etcd-restore", map[string]string{"snapshot": dir + "/flipped.db"}, &auto{})
 	if e := stepEnds(recs)["preflight"]; err == nil || e.Outcome != model.OutcomeBlocked || !strings.Contains(e.Error, "SHA-256 mismatch") {
@@ -288,4 +303,16 @@ func TestRetentionKeepsTheNewestVerifiedBackup(t *testing.T) {
 			t.Errorf("the plan must list %q:\n%s", want, plan)
 		}
 	}
+}
+
+// bareYes proceeds with every step without typing any word, as a careless
+// operator (or --yes) would, and aborts at the first problem.
+type bareYes struct{ scripted }
+
+func (b *bareYes) Ask(ctx context.Context, p Prompt) (Answer, error) {
+	b.prompts = append(b.prompts, p)
+	if p.Problem != "" {
+		return Answer{Decision: Abort}, nil
+	}
+	return Answer{Decision: Proceed}, nil
 }

@@ -521,12 +521,20 @@ func (a *adder) addStep() *Step {
 			return err
 		},
 		Verify: func(ctx context.Context) error {
-			return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
-				if _, _, ok, err := a.find(ctx); err != nil || !ok {
+			var voter error
+			err := waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
+				_, m, ok, err := a.find(ctx)
+				if err != nil || !ok {
 					return false, errors.Join(err, fmt.Errorf("no member has the peer URL %s", first(a.nm.PeerURLs))).Error()
+				}
+				if !m.Learner {
+					// Not the learner this step adds: a voter with its URL
+					// changes the quorum, and waiting does not make it one.
+					voter = fmt.Errorf("member %s (%s) has the peer URL %s but is a voting member, not the learner this step adds", m.IDHex(), m.DisplayName(), first(m.PeerURLs))
 				}
 				return true, ""
 			})
+			return errors.Join(err, voter)
 		},
 	}
 }
@@ -630,7 +638,7 @@ func (a *adder) startStep() *Step {
 				plan = append(plan, "  "+v.Key+"="+v.Value)
 			}
 			return append(plan,
-				"  the data dir must be empty: rm -Rf /var/lib/etcd/*",
+				"  the data dir must be empty: if it holds an earlier member's data, move it aside (kept, never deleted): "+dataAsideCommand("/var/lib/etcd"),
 				"  start etcd: mv /etc/origin/node/pods-stopped/etcd.yaml /etc/origin/node/pods/ (static pod) or systemctl enable etcd --now",
 				"  (OpenShift 4: the etcd operator's redeployment starts it)",
 				fmt.Sprintf("day2 then waits until %s has started (up to %s)", a.nm.Name, memberStartTimeout)), nil

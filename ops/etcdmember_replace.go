@@ -26,6 +26,8 @@ const (
 	// dataAside is where a failed member's data directory is moved (seed
 	// 001 §5.2.4.2 moves it out of /var/lib/etcd; never deleted).
 	dataAside = "/var/lib/etcd-backup"
+	// asideStamp dates a moved-aside data dir.
+	asideStamp = "20060102T150405Z"
 	// apiReadTimeout bounds the API reads of the diagnosis.
 	apiReadTimeout = 5 * time.Second
 )
@@ -257,6 +259,17 @@ func without(a, b []string) []string {
 	return out
 }
 
+// dataAsideDest is where a member's data dir is moved aside, stamped.
+func dataAsideDest(dataDir, stamp string) string {
+	return path.Join(dataAside, path.Base(dataDir)+"-"+stamp)
+}
+
+// dataAsideCommand is the operator's command for the same move the
+// automated steps make: kept under /var/lib/etcd-backup, never deleted.
+func dataAsideCommand(dataDir string) string {
+	return "mkdir -p " + dataAside + " && mv " + dataDir + " " + dataAsideDest(dataDir, "$(date -u +%Y%m%dT%H%M%SZ)")
+}
+
 // redeployReason is the unique forceRedeploymentReason of seed 001 §5.2.4
 // ("the value must be unique, which is why a timestamp is appended").
 func redeployReason(fault string, now time.Time) string {
@@ -326,7 +339,7 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 			dataDir = host.DataDir
 		}
 		if dataDest == "" {
-			dataDest = path.Join(dataAside, path.Base(dataDir)+"-"+time.Now().UTC().Format("20060102T150405Z"))
+			dataDest = dataAsideDest(dataDir, time.Now().UTC().Format(asideStamp))
 		}
 		return nil
 	}
@@ -344,14 +357,14 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 			if openshift4 {
 				return Plan{
 					"manual: oc debug node/" + old.Name + ", then chroot /host and:",
-					"  mkdir /var/lib/etcd-backup && mv /etc/kubernetes/manifests/etcd-pod.yaml /var/lib/etcd-backup/",
-					"  mv /var/lib/etcd/ /tmp",
+					"  mkdir -p /var/lib/etcd-backup && mv /etc/kubernetes/manifests/etcd-pod.yaml /var/lib/etcd-backup/",
+					"  " + dataAsideCommand("/var/lib/etcd") + "   # the member's data, kept",
 				}, nil
 			}
 			return Plan{
 				"manual, on " + old.Name + ":",
 				"  mkdir -p /etc/origin/node/pods-stopped && mv /etc/origin/node/pods/etcd.yaml /etc/origin/node/pods-stopped/",
-				"  mkdir -p " + dataAside + " && mv /var/lib/etcd " + dataAside + "/etcd-$(date +%Y%m%dT%H%M%S)",
+				"  " + dataAsideCommand("/var/lib/etcd") + "   # the member's data, kept",
 			}, nil
 		}
 		return st
