@@ -48,11 +48,12 @@ func etcdLayoutOf(fs hostfs.FS) (etcdPodLayout, bool) {
 }
 
 // memberRef is the member a step acts on: by ID (etcd-remove-member) or by
-// name (a master's member, deprecate-master). known is the member as last
-// seen, so steps after its removal still know its name and URLs.
+// its host (a master's member, deprecate-master: ETCD_NAME, peer URL, node
+// name or address, model.HostMember). known is the member as last seen, so
+// steps after its removal still know its name and URLs.
 type memberRef struct {
 	id    uint64
-	name  string
+	host  model.HostIdentity
 	known *model.EtcdMember
 }
 
@@ -62,7 +63,7 @@ func (r *memberRef) find(c model.EtcdCluster) (model.EtcdMember, bool) {
 	if r.id != 0 {
 		m, ok = c.MemberByID(r.id)
 	} else {
-		m, ok = c.Member(r.name)
+		m, _, ok = c.HostMember(r.host)
 	}
 	if ok {
 		r.known = &m
@@ -77,8 +78,23 @@ func (r *memberRef) String() string {
 	case r.id != 0:
 		return model.FormatMemberID(r.id)
 	default:
-		return "of " + r.name
+		return "of " + r.host.Node
 	}
+}
+
+// notFound says how a host's member was looked for.
+func (r *memberRef) notFound() string {
+	how := "named " + r.host.Node
+	if r.host.EtcdName != "" {
+		how += " or " + r.host.EtcdName + " (ETCD_NAME)"
+	}
+	if len(r.host.PeerURLs) > 0 {
+		how += ", with peer URL " + strings.Join(r.host.PeerURLs, ",")
+	}
+	if len(r.host.Addresses) > 0 {
+		how += ", nor alone on " + strings.Join(r.host.Addresses, ",")
+	}
+	return "no etcd member is " + how
 }
 
 // settleTimeout is how long a verify waits for a membership change to show:
@@ -133,7 +149,7 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 		m, ok := ref.find(snap)
 		switch {
 		case !ok && ref.id == 0:
-			return false, "no etcd member is named " + ref.name
+			return false, ref.notFound()
 		case !ok:
 			return false, "member " + ref.String() + " is not in the cluster (removed already)"
 		}
@@ -150,8 +166,9 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 		case !ok && ref.id != 0:
 			return snap.NoSuchMember(ref.id)
 		case !ok:
-			return errors.New("no etcd member is named " + ref.name)
+			return errors.New(ref.notFound())
 		}
+		st.Confirm = m.IDHex() // where the member is found, whichever look finds it
 		warnings, err = snap.RemovalCheck(m.ID, allowTwo)
 		return err
 	}
