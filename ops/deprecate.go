@@ -55,8 +55,13 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 	}
 	always := func(context.Context) (bool, string) { return true, "" }
 	member := &memberRef{host: masterIdentity(s, node, master)}
+	backup, err := backupFirstStep(s, p)
+	if err != nil {
+		return nil, err
+	}
 	steps := []*Step{
 		masterPreflightStep(s, node, member),
+		backup,
 		masterBackupStep(master, node),
 		caHostStep(master),
 		haproxyStep(here, node, "haproxy", []string{"mgmt8443"}, always),

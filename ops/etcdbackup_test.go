@@ -316,3 +316,54 @@ func (b *bareYes) Ask(ctx context.Context, p Prompt) (Answer, error) {
 	}
 	return Answer{Decision: Proceed}, nil
 }
+
+// A membership change first looks for a verified backup newer than 24 h in
+// --backup-dir and, with none, takes one (etcd-backup's snapshot, verify and
+// config); the next run finds it and says so; --skip-backup is the typed
+// override, journaled.
+func TestMembershipChangeTakesABackupFirst(t *testing.T) {
+	s := session(t)
+	root, dir := cluster.HostRoot(0), "/backup/etcd-first"
+	params := map[string]string{"name": "new-host", "peer-url": "https://127.0.0.1:59980", "client-url": "https://127.0.0.1:59979", "backup-dir": dir}
+	run := func(params map[string]string) model.RunSummary {
+		t.Helper()
+		p, err := s.Procedure("etcd-add-member", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Steps[0].ID != "etcd-backup" {
+			t.Fatalf("the backup check must come first: %s", p.Steps[0].ID)
+		}
+		j := openJournal(t)
+		if err := Run(context.Background(), p, &abortAt{step: "add-learner"}, RunOptions{Journal: j}); !errors.Is(err, ErrAborted) {
+			t.Fatalf("want aborted at add-learner: %v", err)
+		}
+		_, sum := readOnly(t, j)
+		return sum
+	}
+	sum := run(params)
+	if got := stepOutcome(t, sum, "etcd-backup"); got != model.OutcomeOK {
+		t.Fatalf("with no backup in %s one is taken: %s %+v", dir, got, sum.Steps)
+	}
+	set, m := newestBackup(t, root, dir)
+	if m.Revision <= 0 || len(m.SHA256) != 64 || time.Since(m.TakenAt) > time.Minute {
+		t.Errorf("the backup taken first: %+v", m)
+	}
+	if err := hostfs.New(root).VerifyBackup(dir + "/" + set.EtcdConfig); err != nil {
+		t.Errorf("the backup taken first lacks /etc/etcd: %v", err)
+	}
+
+	st, _ := run(params).Step("etcd-backup")
+	if st.Outcome != model.OutcomeSkipped || !strings.Contains(st.Error, "verified backup "+set.Snapshot) {
+		t.Errorf("a recent verified backup is enough: %+v", st)
+	}
+
+	params["backup-dir"], params["skip-backup"] = "/backup/etcd-none", "true"
+	st, _ = run(params).Step("etcd-backup")
+	if st.Outcome != model.OutcomeSkipped || !strings.Contains(st.Error, "typed override --skip-backup") {
+		t.Errorf("--skip-backup must be journaled: %+v", st)
+	}
+	if _, err := os.Stat(filepath.Join(root, "/backup/etcd-none")); !os.IsNotExist(err) {
+		t.Errorf("--skip-backup wrote a backup: %v", err)
+	}
+}

@@ -184,7 +184,11 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 		return without(old.ClientURLs, nm.ClientURLs), without(nm.ClientURLs, old.ClientURLs)
 	})
 	path := model.ReplacePath(p["path"])
-	steps := []*Step{diagnoseStep(s, ref, memberRoot, path, p["fault"])}
+	backup, err := backupFirstStep(s, p)
+	if err != nil {
+		return nil, err
+	}
+	steps := []*Step{diagnoseStep(s, ref, memberRoot, path, p["fault"]), backup}
 	switch path {
 	case model.PathRetire:
 		if slices.Equal(nm.PeerURLs, old.PeerURLs) {
@@ -285,7 +289,7 @@ func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.Replac
 	return &Step{
 		ID: "diagnose", Title: "Find out why the member is unhealthy and whether quorum holds",
 		Check: func(ctx context.Context) error {
-			plan = Plan{"prerequisite (seed 003 §5.4.3, seed 001 §5.2.1): a fresh etcd backup — day2 run etcd-backup"}
+			plan = Plan{"prerequisite (seed 003 §5.4.3, seed 001 §5.2.1): a fresh etcd backup — the next step takes one unless a verified one newer than 24 h is there"}
 			d, snap, found, err := s.diagnose(ctx, ref, root)
 			switch {
 			case err != nil:
