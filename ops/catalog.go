@@ -79,6 +79,7 @@ var catalog = map[string]spec{
 			{Name: "path", Help: "recorded: the diagnosis' path (retire-healthy, replace-failed)"},
 			{Name: "fault", Help: "recorded: why the member is unhealthy"},
 			{Name: "redeploy-reason", Help: "recorded: the forceRedeploymentReason set on OpenShift 4"},
+			{Name: "voters", Help: "recorded: the voting members when diagnosed, which the etcd operator brings back on OpenShift 4"},
 		}, slices.Concat(backupParams, recordedMemberParams)...),
 		build: buildEtcdReplaceMember,
 	},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -162,7 +163,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	if p["path"] == "" {
-		d, _, found, err := s.diagnose(ctx, ref, memberRoot)
+		d, snap, found, err := s.diagnose(ctx, ref, memberRoot)
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +171,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 			return nil, fmt.Errorf("member %s is gone", old.IDHex())
 		}
 		p["path"], p["fault"] = string(d.Path), d.Fault.String()
+		p["voters"] = fmt.Sprint(snap.Voters())
 	}
 	nm, err := replacement(p, old, memberRoot)
 	if err != nil {
@@ -211,9 +213,15 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 			if p["redeploy-reason"] == "" {
 				p["redeploy-reason"] = redeployReason(p["fault"], time.Now())
 			}
-			steps = append(steps, etcdSecretsStep(s, old.Name), machineStep(s, old.Name, p["fault"]), etcdRedeployStep(s, p["redeploy-reason"]))
+			voters, err := strconv.Atoi(p["voters"])
+			if err != nil {
+				return nil, fmt.Errorf("recorded voters %q: %w", p["voters"], err)
+			}
+			steps = append(steps, etcdSecretsStep(s, old.Name), machineStep(s, old.Name, p["fault"]), etcdRedeployStep(s, p["redeploy-reason"]),
+				awaitOperatorStep(s, old, voters, timeout))
+		} else {
+			steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
 		}
-		steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
 	default:
 		return &Procedure{Steps: steps}, nil // the diagnosis blocks: quorum is lost
 	}
@@ -417,6 +425,60 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 		return nil
 	}
 	return st
+}
+
+// awaitOperatorStep is OpenShift 4's way back once the failed member is
+// removed and the redeployment forced (seed 001 §5.2.4): cluster-etcd-operator
+// adds the new machine's member as a learner, starts and promotes it. day2
+// adds none of its own — one with the old machine's URLs would take the single
+// learner slot the operator needs — it waits until the cluster has its voting
+// members back (voters, as diagnosed), no learner, all healthy.
+func awaitOperatorStep(s *Session, old model.EtcdMember, voters int, timeout time.Duration) *Step {
+	back := func(ctx context.Context) (bool, string) {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		if _, ok := snap.MemberByID(old.ID); ok {
+			return false, fmt.Sprintf("the failed member %s is still listed", old.IDHex())
+		}
+		for _, m := range snap.Members {
+			if m.Learner {
+				return false, fmt.Sprintf("learner %s (%s) added by the operator, not promoted yet", m.IDHex(), m.DisplayName())
+			}
+		}
+		if snap.Voters() < voters {
+			return false, fmt.Sprintf("%d of %d voting members: the operator has not added the new member yet", snap.Voters(), voters)
+		}
+		if snap.State() != model.QuorumHealthy {
+			return false, "the cluster is " + snap.Badge()
+		}
+		return true, ""
+	}
+	return &Step{
+		ID: "await-operator", Title: "Wait for the etcd operator to add and promote the new member",
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{
+				fmt.Sprintf("read only: wait (up to %s) until cluster-etcd-operator has added the new machine's member as a learner, started and promoted it: %d healthy voting members, no learner", timeout, voters),
+				"day2 adds no member itself on OpenShift 4: etcd allows one learner at a time, and the operator needs that slot",
+				"while it waits: oc get etcd cluster -o yaml (status conditions), oc get pods -n " + etcdNamespace,
+			}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			last := ""
+			return waitFor(ctx, timeout, time.Second, func() (bool, string) {
+				ok, why := back(ctx)
+				if why != last && why != "" {
+					progress(why)
+					last = why
+				}
+				return ok, why
+			})
+		},
+		Verify: func(ctx context.Context) error {
+			return waitFor(ctx, settleTimeout, 500*time.Millisecond, func() (bool, string) { return back(ctx) })
+		},
+	}
 }
 
 // etcdSecretNames are the removed member's certificates OpenShift 4 keeps
