@@ -103,7 +103,7 @@ var catalog = map[string]spec{
 		params: []Param{
 			{Name: "backup-dir", Help: "where the backup files go (a host path)", Default: etcdBackupDir},
 			{Name: "member", Help: "etcd-backup: the member to snapshot, by name or hex ID (default: this host's, from /etc/etcd/etcd.conf)"},
-			{Name: "keep", Help: "etcd-backup: keep the newest N backups in --backup-dir, removing older ones day2 wrote (0 keeps all)", Default: "0"},
+			{Name: "keep", Help: "etcd-backup: keep the newest N verified backups in --backup-dir, removing older ones day2 wrote and unverified leftovers older than the newest verified (0 keeps all)", Default: "0"},
 			{Name: "force", Help: "etcd-backup: back up even while a control-plane ClusterOperator is Progressing; the files are marked " + model.DirtyMarker, Bool: true},
 		},
 		build: buildEtcdBackup,
