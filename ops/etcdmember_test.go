@@ -510,3 +510,43 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 		t.Errorf("after removing the learner: %s, %d members", snap.Badge(), len(snap.Members))
 	}
 }
+
+// Seed 003 §5.4.3 on etcd 3.3 (OpenShift 3.11), where there are no
+// learners: master-1's data corrupted, its etcd crashlooping; the
+// replacement stops it, removes it, prepares its host again, adds it back
+// as a voter in a typed step and starts it at once (no learner requested,
+// promote skipped with its reason): 3/3 healthy voters.
+func TestEtcdReplaceFailedMemberWithoutLearners(t *testing.T) {
+	begin := time.Now()
+	c := ownClusterOf(t, "3.3")
+	ctx := context.Background()
+	s := sessionOn(t, c)
+	old := memberOf(t, s, c.Masters[1].Name)
+	c.StopMember(1)
+	if err := c.CorruptMember(1); err != nil {
+		t.Fatal(err)
+	}
+	c.StartMember(1)
+	if err := waitFor(ctx, 30*time.Second, 300*time.Millisecond, func() (bool, string) {
+		m, _ := s.poller.Poll(ctx).MemberByID(old.ID)
+		return !m.Reached && !c.MemberRunning(1), "master-1 answers or runs: " + m.Err
+	}); err != nil {
+		t.Fatalf("the corrupted member must crash: %v", err)
+	}
+	op, sum, err := runProc(t, s, "etcd-replace-member", map[string]string{"member": old.IDHex(), "member-root": c.HostRoot(1), "timeout": "2m"})
+	if err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("replace the crashlooping member: %v (%s: %s)", err, step, problem)
+	}
+	for id, o := range map[string]model.Outcome{"diagnose": model.OutcomeOK, "stop-member": model.OutcomeOK, "etcd-remove": model.OutcomeOK, "etcd-conf": model.OutcomeOK} {
+		if got := stepOutcome(t, sum, id); got != o {
+			t.Errorf("step %s: %s, want %s", id, got, o)
+		}
+	}
+	checkAddSteps(t, op, sum, c.Masters[1].Name, false)
+	snap := waitHealthy(t, s)
+	if m, ok := snap.Member(c.Masters[1].Name); snap.Voters() != 3 || !ok || m.ID == old.ID || m.Learner || !strings.HasPrefix(m.Version, "3.3.") {
+		t.Fatalf("want master-1 back as a new 3.3 voting member: %s %+v", snap.Badge(), m)
+	}
+	t.Logf("etcd 3.3 replace: %s", time.Since(begin).Round(time.Second))
+}
