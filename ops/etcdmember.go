@@ -746,14 +746,22 @@ func (a *adder) addVoterStep() *Step {
 		}
 		return nil
 	}
+	// Verify: a voter, and — when day2 started it — running, so that
+	// start-member finds it started rather than its data dir in use.
 	st.Verify = func(ctx context.Context) error {
-		return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
+		timeout := settleTimeout
+		if a.local() {
+			timeout = memberStartTimeout
+		}
+		return waitFor(ctx, timeout, 300*time.Millisecond, func() (bool, string) {
 			_, m, why := a.member(ctx)
 			switch {
 			case why != "":
 				return false, why
 			case m.Learner:
 				return false, a.nm.Name + " is a learner, not a voter"
+			case a.local() && (!m.Started() || !m.Reached):
+				return false, a.nm.Name + " has not started: " + m.Err
 			}
 			return true, ""
 		})
