@@ -45,7 +45,7 @@ var catalog = map[string]spec{
 		build: buildDeprecateMaster,
 	},
 	"etcd-add-member": {
-		title: "Add an etcd member: as a learner, started on its host, promoted once in sync (seed 003 §5.4.4)",
+		title: "Add an etcd member: as a learner, started on its host, promoted once in sync; before etcd 3.4 prepared, added as a voter and started at once (seed 003 §5.4.4)",
 		params: []Param{
 			{Name: "name", Help: "the new member's name (its host name)", Required: true},
 			{Name: "peer-url", Help: "its peer URL(s), comma-separated, e.g. https://10.0.0.4:2380", Required: true},
