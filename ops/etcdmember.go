@@ -599,7 +599,11 @@ func (a *adder) prepareLocal(ctx context.Context) (problems []string, err error)
 	}
 	root := *a.nm.Root
 	a.layout, _ = etcdLayoutOf(root)
-	a.conf = &hostEdit{fs: root, path: etcdConfPath}
+	if a.conf == nil {
+		// One edit planned again and again: a Verify replans the edit its
+		// Run applied, and must look at that same one.
+		a.conf = &hostEdit{fs: root, path: etcdConfPath}
+	}
 	if err := a.conf.plan(func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil }); err != nil {
 		return nil, err
 	}
