@@ -614,6 +614,19 @@ func (a *adder) prepareLocal(ctx context.Context) (problems []string, err error)
 	if root.Exists(path.Join(host.DataDir, "member")) {
 		problems = append(problems, fmt.Sprintf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root))
 	}
+	data, err := root.ReadFile(etcdConfPath)
+	if err != nil {
+		return nil, err
+	}
+	env, err := model.ParseEnvFile(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"ETCD_CERT_FILE", "ETCD_KEY_FILE", "ETCD_TRUSTED_CA_FILE", "ETCD_PEER_CERT_FILE", "ETCD_PEER_KEY_FILE", "ETCD_PEER_TRUSTED_CA_FILE"} {
+		if f := env[k]; f != "" && !root.Exists(f) {
+			problems = append(problems, fmt.Sprintf("%s=%s is not on %s: create its certificates first (seed 003 §5.4.4.2)", k, f, a.nm.Name))
+		}
+	}
 	return problems, nil
 }
 
