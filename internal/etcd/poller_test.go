@@ -84,6 +84,7 @@ func TestEtcdVersions(t *testing.T) {
 			t.Run("PollDeadMemberAndLostQuorum", func(t *testing.T) { testPollDeadMemberAndLostQuorum(t, c) })
 			t.Run("SnapshotSaveVerifyRestore", func(t *testing.T) { testSnapshotSaveVerifyRestore(t, c) })
 			t.Run("ProbeQuorum", func(t *testing.T) { testProbeQuorum(t, c) })
+			t.Run("AddWayByVersion", func(t *testing.T) { testAddWayByVersion(t, c) })
 			t.Logf("etcd %s: %s", v, time.Since(begin).Round(time.Second))
 		})
 	}
@@ -217,4 +218,27 @@ func TestLeaderChangesCounted(t *testing.T) {
 	})
 	cluster.StartMember(victim)
 	pollUntil(t, p, "member back", func(c model.EtcdCluster) bool { return c.State() == model.QuorumHealthy })
+}
+
+// The adapter's own guards: below 3.4 no learner is ever requested (etcd
+// 3.3 would add a voter), from 3.4 no voter is added directly. Both are
+// refused before any call, and the membership stays as it was.
+func testAddWayByVersion(t *testing.T, c *localcluster.Cluster) {
+	p := newPollerOn(t, c)
+	snap := pollUntil(t, p, "healthy", func(s model.EtcdCluster) bool { return s.State() == model.QuorumHealthy })
+	peer := []string{"https://127.0.0.1:1"}
+	var err error
+	want := "has no learners"
+	if model.SupportsLearners(snap.Version) {
+		_, _, err = p.AddVoter(context.Background(), "never", peer, true, true)
+		want = "has learners"
+	} else {
+		_, _, _, err = p.AddLearner(context.Background(), "never", peer)
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("etcd %s: %v, want a refusal saying %q", snap.Version, err, want)
+	}
+	if after := p.Poll(context.Background()); len(after.Members) != len(snap.Members) {
+		t.Errorf("the membership changed: %d members, was %d", len(after.Members), len(snap.Members))
+	}
 }
