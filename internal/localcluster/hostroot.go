@@ -172,10 +172,14 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	fs.add("etc/dnsmasq.conf", []byte("conf-dir=/etc/dnsmasq.d\n"))
 	fs.add("etc/dnsmasq.d/origin-dns.conf", []byte("no-resolv\ndomain-needed\nserver=/cluster.local/172.30.0.1\n"))
 	fs.add("etc/cni/net.d/80-openshift-network.conf", []byte(`{"cniVersion": "0.2.0", "name": "openshift-sdn", "type": "openshift-sdn"}`+"\n"))
-	if h.index == 0 {
-		// The load balancer runs on the first master in this imitation, so
-		// procedures can edit its backends under the host root.
-		fs.add(HAProxyConfigPath, []byte(haproxyCfg(all, infra)))
+	// Load balancers run on masters in this imitation, so procedures can
+	// edit them under the host root: master-0's as openshift-ansible writes
+	// it, master-1's hand-built with listen sections; master-2 has none.
+	switch h.index {
+	case 0:
+		fs.add(HAProxyConfigPath, []byte(haproxyAnsibleCfg(all, infra)))
+	case 1:
+		fs.add(HAProxyConfigPath, []byte(haproxyListenCfg(all, infra)))
 	}
 	hostHealthFiles(fs, h)
 	return fs, nil
@@ -374,39 +378,101 @@ func flanneld(all []hostInfo) string {
 	return fmt.Sprintf("FLANNEL_ETCD_ENDPOINTS=%s\nFLANNEL_ETCD_PREFIX=/openshift.com/network\nFLANNEL_OPTIONS=\"-etcd-cafile=/etc/origin/node/flannel.etcd-ca.crt\"\n", strings.Join(eps, ","))
 }
 
-// haproxyCfg is the load balancer of seed 003 §5.2.1.3 and §5.3.1: the
-// mgmt8443 master backend and the router80/router443 infra backends.
-func haproxyCfg(masters, infra []hostInfo) string {
+// haproxyAnsibleCfg is master-0's load balancer in the form openshift-ansible
+// writes it (roles/openshift_loadbalancer/templates/haproxy.cfg.j2 with its
+// frontend/backend filters: servers named master<N> at the master's IP),
+// followed by the router frontends and backends an administrator adds by
+// hand (seed 003 §5.3.1), openshift_router-style names, servers by IP.
+func haproxyAnsibleCfg(masters, infra []hostInfo) string {
 	var b strings.Builder
-	b.WriteString(`global
+	b.WriteString(`# Global settings
+#---------------------------------------------------------------------
+global
     maxconn     20000
     log         /dev/log local0 info
+    chroot      /var/lib/haproxy
+    pidfile     /var/run/haproxy.pid
+    user        haproxy
+    group       haproxy
+    daemon
 
+    # turn on stats unix socket
+    stats socket /var/lib/haproxy/stats
+
+#---------------------------------------------------------------------
+# common defaults that all the 'listen' and 'backend' sections will
+# use if not designated in their block
+#---------------------------------------------------------------------
 defaults
     mode                    http
+    log                     global
+    option                  httplog
+    option                  dontlognull
+#    option http-server-close
+    option forwardfor       except 127.0.0.0/8
+    option                  redispatch
+    retries                 3
+    timeout http-request    10s
+    timeout queue           1m
     timeout connect         10s
     timeout client          300s
     timeout server          300s
+    timeout http-keep-alive 10s
+    timeout check           10s
+    maxconn                 20000
 
-frontend atomic-openshift-api
-    bind 127.0.0.1:8443
-    default_backend mgmt8443
+listen stats
+    bind :9000
+    mode http
+    stats enable
+    stats uri /
+
+frontend  atomic-openshift-api
+    bind *:8443
+    default_backend atomic-openshift-api
     mode tcp
     option tcplog
 
-backend mgmt8443
+backend atomic-openshift-api
     balance source
     mode tcp
-    # MASTERS 8443
 `)
-	for _, m := range masters {
-		fmt.Fprintf(&b, "    server %s %s:8443 check\n", m.name, m.ip)
+	for i, m := range masters {
+		fmt.Fprintf(&b, "    server      master%d %s:8443 check\n", i, m.ip)
 	}
 	for _, port := range []int{80, 443} {
-		fmt.Fprintf(&b, "\nfrontend router%[1]d\n    bind 127.0.0.1:%[1]d\n    default_backend router%[1]d\n    mode tcp\n\nbackend router%[1]d\n    balance source\n    mode tcp\n", port)
-		for _, n := range infra {
-			fmt.Fprintf(&b, "    server %s %s:%d check\n", n.name, n.ip, port)
+		fmt.Fprintf(&b, "\nfrontend openshift_router%[1]d\n    bind *:%[1]d\n    default_backend openshift_router%[1]d\n    mode tcp\n\nbackend openshift_router%[1]d\n    balance source\n    mode tcp\n", port)
+		for i, n := range infra {
+			fmt.Fprintf(&b, "    server router%d %s:%d check\n", i, n.ip, port)
 		}
+	}
+	return b.String()
+}
+
+// haproxyListenCfg is master-1's load balancer built by hand: listen
+// sections, masters by FQDN, routers by short name (one without a port: it
+// takes the bind's), and a node-exporter listen on the infra nodes' port
+// 9100 that no procedure may touch.
+func haproxyListenCfg(masters, infra []hostInfo) string {
+	var b strings.Builder
+	b.WriteString("global\n    log 127.0.0.1 local2\n    maxconn 4000\n\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 1m\n    timeout server 1m\n\nlisten stats :9000\n    mode http\n    stats enable\n\nlisten openshift-api\n    bind 0.0.0.0:8443\n    balance source\n")
+	for i, m := range masters {
+		fmt.Fprintf(&b, "    server api-%c %s:8443 check inter 5s\n", 'a'+i, m.name)
+	}
+	short := func(n hostInfo) string { s, _, _ := strings.Cut(n.name, "."); return s }
+	for _, port := range []int{80, 443} {
+		fmt.Fprintf(&b, "\nlisten openshift_router%[1]d\n    bind 0.0.0.0:%[1]d\n    balance source\n", port)
+		for i, n := range infra {
+			addr := fmt.Sprintf("%s:%d", short(n), port)
+			if i == 1 && port == 80 {
+				addr = short(n)
+			}
+			fmt.Fprintf(&b, "    server router-%c %s check\n", 'a'+i, addr)
+		}
+	}
+	b.WriteString("\nlisten node-exporter\n    bind 0.0.0.0:9100\n")
+	for _, n := range infra {
+		fmt.Fprintf(&b, "    server %s %s:9100 check\n", short(n), short(n))
 	}
 	return b.String()
 }
