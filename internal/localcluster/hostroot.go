@@ -185,26 +185,34 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	return fs, nil
 }
 
+// etcdConf is openshift-ansible's etcd.conf (roles/etcd/templates/etcd.conf.j2).
+// Master-0's has the etcd package's INI-style section headers uncommented,
+// quoted values and trailing blanks, as hand-edited hosts have them: bash's
+// `source` and systemd's EnvironmentFile= both read that.
 func etcdConf(h hostInfo, all []hostInfo) string {
 	var initial []string
 	for _, o := range all {
 		initial = append(initial, o.name+"="+o.peerURL)
 	}
-	return fmt.Sprintf(`ETCD_NAME=%s
-ETCD_LISTEN_PEER_URLS=%s
-ETCD_DATA_DIR=/var/lib/etcd/
+	member, cluster, security, q, blanks := "", "#[cluster]", "#[security]", "", ""
+	if h.index == 0 {
+		member, cluster, security, q, blanks = "[Member]\n", "[Clustering]", "[Security]", `"`, "  "
+	}
+	return fmt.Sprintf(`%sETCD_NAME=%[2]s%[3]s%[2]s
+ETCD_LISTEN_PEER_URLS=%[2]s%[4]s%[2]s
+ETCD_DATA_DIR=/var/lib/etcd/%[10]s
 #ETCD_WAL_DIR=
 #ETCD_SNAPSHOT_COUNT=10000
 ETCD_HEARTBEAT_INTERVAL=100
 ETCD_ELECTION_TIMEOUT=1000
-ETCD_LISTEN_CLIENT_URLS=%s
-#[cluster]
-ETCD_INITIAL_ADVERTISE_PEER_URLS=%s
-ETCD_INITIAL_CLUSTER=%s
+ETCD_LISTEN_CLIENT_URLS=%[2]s%[5]s%[2]s
+%[8]s
+ETCD_INITIAL_ADVERTISE_PEER_URLS=%[2]s%[4]s%[2]s
+ETCD_INITIAL_CLUSTER=%[2]s%[6]s%[2]s%[10]s
 ETCD_INITIAL_CLUSTER_STATE=new
 ETCD_INITIAL_CLUSTER_TOKEN=etcd-cluster-1
-ETCD_ADVERTISE_CLIENT_URLS=%s
-#[security]
+ETCD_ADVERTISE_CLIENT_URLS=%[2]s%[7]s%[2]s
+%[9]s
 ETCD_TRUSTED_CA_FILE=/etc/etcd/ca.crt
 ETCD_CLIENT_CERT_AUTH=true
 ETCD_CERT_FILE=/etc/etcd/server.crt
@@ -214,7 +222,7 @@ ETCD_PEER_CLIENT_CERT_AUTH=true
 ETCD_PEER_CERT_FILE=/etc/etcd/peer.crt
 ETCD_PEER_KEY_FILE=/etc/etcd/peer.key
 ETCD_QUOTA_BACKEND_BYTES=4294967296
-`, h.name, h.peerURL, h.clientURL, h.peerURL, strings.Join(initial, ","), h.clientURL)
+`, member, q, h.name, h.peerURL, h.clientURL, strings.Join(initial, ","), h.clientURL, cluster, security, blanks)
 }
 
 // etcdStaticPod is the 3.11 etcd static pod: it sources etcd.conf, which is
