@@ -154,7 +154,7 @@ func (c RegistriesConfig) pullEndpoints() []pullEndpoint {
 			eps = append(eps, pullEndpoint{location: loc, insecure: e.Insecure, role: "registry"})
 		}
 		for _, m := range e.Mirrors {
-			if !c.blockedScope(m.Location) {
+			if !c.BlockedScope(m.Location) {
 				eps = append(eps, pullEndpoint{location: m.Location, insecure: m.Insecure, role: "mirror of " + e.Prefix})
 			}
 		}
@@ -169,10 +169,10 @@ func isCIDR(s string) bool {
 	return err == nil
 }
 
-// blockedScope tells whether pulls from location are refused: the entry
+// BlockedScope tells whether pulls from location are refused: the entry
 // containers/image finds for it (the longest matching prefix, a
 // "*.domain" prefix matching subdomains) is blocked.
-func (c RegistriesConfig) blockedScope(location string) bool {
+func (c RegistriesConfig) BlockedScope(location string) bool {
 	best, bestLen := RegistryEntry{}, -1
 	for _, e := range c.Registries {
 		if n := prefixMatch(location, e.Prefix); n > bestLen {

@@ -124,7 +124,7 @@ func TestPullEndpointsBlockedWithMirrors(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("pull endpoints %q, want %q", got, want)
 	}
-	if !c.blockedScope("quay.io/rh-mirror") || c.blockedScope("quay.io/open/x") || c.blockedScope("quay.iox/a") || !c.blockedScope("a.blocked.example.com:5000/x") {
+	if !c.BlockedScope("quay.io/rh-mirror") || c.BlockedScope("quay.io/open/x") || c.BlockedScope("quay.iox/a") || !c.BlockedScope("a.blocked.example.com:5000/x") {
 		t.Error("blocked scopes")
 	}
 }

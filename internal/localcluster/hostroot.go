@@ -159,7 +159,18 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	fs.add(StaticPodsDir+"/controller.yaml", []byte(controlPlaneStaticPod("controllers")))
 
 	// Registries, trust and the rest of /etc that seed 003 §4.1 backs up.
-	fs.add("etc/containers/registries.conf", []byte(registriesConf))
+	// Master-0 runs CRI-O (its node-config.yaml says so) with a v2
+	// registries.conf; master-1 runs docker with the v1 file RHEL 7's
+	// registries migrator wrote (quoted tables, a CIDR); master-2 docker
+	// with seed 003 §7.3's v1 file.
+	registries := registriesConf
+	switch h.index {
+	case 0:
+		registries = registriesConfV2
+	case 1:
+		registries = registriesConfQuotedV1
+	}
+	fs.add("etc/containers/registries.conf", []byte(registries))
 	fs.add("etc/docker/certs.d/docker-registry.default.svc:5000/ca.crt", cas.master.certPEM)
 	fs.add("etc/pki/ca-trust/source/anchors/openshift-ca.crt", cas.master.certPEM)
 	fs.add("etc/sysconfig/docker", []byte("OPTIONS=' --selinux-enabled --log-driver=journald --signature-verification=False'\nADD_REGISTRY='--add-registry registry.redhat.io'\n"))
@@ -342,7 +353,13 @@ serviceAccountConfig:
 `, urls.String(), apiURL)
 }
 
+// nodeConfig is a 3.11 node-config.yaml; master-0's kubelet runs CRI-O
+// (openshift-ansible's openshift_use_crio), the others docker.
 func nodeConfig(h hostInfo) string {
+	crio := ""
+	if h.index == 0 {
+		crio = "  container-runtime:\n  - remote\n  container-runtime-endpoint:\n  - /var/run/crio/crio.sock\n"
+	}
 	return fmt.Sprintf(`apiVersion: v1
 kind: NodeConfig
 nodeName: %s
@@ -355,10 +372,10 @@ servingInfo:
 kubeletArguments:
   pod-manifest-path:
   - /etc/origin/node/pods
-networkConfig:
+%[2]snetworkConfig:
   mtu: 1450
   networkPluginName: redhat/openshift-ovs-subnet
-`, h.name)
+`, h.name, crio)
 }
 
 // registriesConf is the 3.11 (v1) /etc/containers/registries.conf of seed
@@ -376,6 +393,39 @@ registries = ['registry.example.com:5000']
 # Blocked Registries, blocks the ` + "`docker push`" + ` of a registry.
 [registries.block]
 registries = ['docker.io/library/untrusted']
+`
+
+// registriesConfV2 is a CRI-O node's v2 registries.conf: search, an
+// insecure registry, a blocked namespace, short-name-mode and aliases.
+const registriesConfV2 = `# For more information on this configuration file, see containers-registries.conf(5).
+unqualified-search-registries = ["registry.redhat.io", "docker.io"]
+short-name-mode = "enforcing"
+
+[[registry]]
+location = "registry.example.com:5000"
+insecure = true
+
+[[registry]]
+location = "docker.io/library/untrusted"
+blocked = true
+
+[aliases]
+"rhel7/etcd" = "registry.redhat.io/rhel7/etcd"
+"openshift3/ose-haproxy-router" = "registry.redhat.io/openshift3/ose-haproxy-router"
+`
+
+// registriesConfQuotedV1 is the v1 file as RHEL 7's registries migrator
+// wrote it for docker: quoted table names, the cluster network's CIDR
+// among the insecure registries.
+const registriesConfQuotedV1 = `# This file was generated from /etc/sysconfig/docker's ADD_REGISTRY and INSECURE_REGISTRY.
+["registries.search"]
+registries = ["registry.redhat.io", "docker.io"]
+
+["registries.insecure"]
+registries = ["172.30.0.0/16", "registry.example.com:5000"]
+
+["registries.block"]
+registries = ["docker.io/library/untrusted"]
 `
 
 func flanneld(all []hostInfo) string {
