@@ -53,7 +53,7 @@ func TestRegistriesReport(t *testing.T) {
 
 	// Master-0 runs CRI-O: its v2 file and the drop-in, read by containers/image.
 	c := r.Config
-	if c.Version != 2 || c.Reading != model.ReadingContainers || !strings.Contains(c.ReadingWhy, "CRI-O") || c.ShortNameMode != "enforcing" || len(c.Aliases) != 2 ||
+	if c.Version != 2 || c.Reading != model.ReadingContainers || !strings.Contains(c.ReadingWhy, "runs CRI-O") || c.ShortNameMode != "enforcing" || len(c.Aliases) != 2 ||
 		!slices.Equal(c.Search, []string{"registry.redhat.io", "docker.io"}) ||
 		!slices.Equal(c.Insecure, []string{"registry.example.com:5000"}) || !slices.Equal(c.Blocked, []string{"docker.io/library/untrusted", "quay.io", "registry.redhat.io/openshift3"}) ||
 		!slices.Equal(c.Sources, []string{"/etc/containers/registries.conf", "/" + localcluster.RegistryMirrorConf}) {

@@ -225,24 +225,20 @@ func (p *registriesPane) summary(st Styles) []string {
 		lines = append(lines, fmt.Sprintf("%s v%d %s  %s %s  %s %s  %s %s", st.Label.Render("conf"), c.Version, strings.Join(c.Sources, " + "),
 			st.Label.Render("search"), orNone(c.Search), st.Label.Render("insecure"), orNone(c.Insecure), st.Label.Render("blocked"), orNone(c.Blocked)))
 		if c.Reading != "" {
-			read := st.Label.Render("read as ") + c.Reading + " (" + c.ReadingWhy + ")"
-			if c.Reading == model.ReadingContainers {
-				read += st.Label.Render("  short-name-mode ") + c.ShortNameMode
+			lines = append(lines, st.Label.Render("read as ")+c.Reading+" — "+c.ReadingWhy)
+		}
+		if c.Reading == model.ReadingContainers {
+			var as []string
+			for _, a := range c.Aliases {
+				as = append(as, a.Name+"="+a.Value)
 			}
-			lines = append(lines, read)
+			lines = append(lines, st.Label.Render("short-name-mode ")+c.ShortNameMode+st.Label.Render("  aliases ")+orNone(as))
 		}
 		if len(c.Ignored) > 0 {
 			lines = append(lines, st.Label.Render("not read by docker ")+strings.Join(c.Ignored, ", "))
 		}
 		if len(c.InsecureRanges) > 0 {
 			lines = append(lines, st.Label.Render("insecure ranges ")+strings.Join(c.InsecureRanges, ", ")+" (addresses, not probed)")
-		}
-		if len(c.Aliases) > 0 {
-			var as []string
-			for _, a := range c.Aliases {
-				as = append(as, a.Name+"="+a.Value)
-			}
-			lines = append(lines, st.Label.Render("aliases ")+strings.Join(as, ", "))
 		}
 		for _, e := range c.Registries {
 			for _, m := range e.Mirrors {

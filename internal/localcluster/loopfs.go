@@ -54,7 +54,7 @@ func MountLoopFS(image, dir string, size int64) (unmount func() error, err error
 
 // MountEtcdDataDir puts master i's etcd data dir on a filesystem of its
 // own, as seed 003 recommends for /var/lib/etcd: it stops the member, mounts
-// a 64 MiB loop-device ext4 at the data dir, copies the data in and lets
+// a 512 MiB (sparse) loop-device ext4 at the data dir (etcd preallocates 64 MiB WAL files), copies the data in and lets
 // the member run again. The filesystem is unmounted (and its loop device
 // detached) when the cluster stops, after every process.
 func (c *Cluster) MountEtcdDataDir(i int) error {
@@ -69,7 +69,7 @@ func (c *Cluster) MountEtcdDataDir(i int) error {
 	if err := os.Rename(dir, saved); err != nil {
 		return fmt.Errorf("mount %s: %w", dir, err)
 	}
-	umount, err := MountLoopFS(filepath.Join(c.Dir, "etcd-disk-"+strconv.Itoa(i)+".img"), dir, 64<<20)
+	umount, err := MountLoopFS(filepath.Join(c.Dir, "etcd-disk-"+strconv.Itoa(i)+".img"), dir, 512<<20)
 	if err != nil {
 		_ = os.Rename(saved, dir)
 		return err

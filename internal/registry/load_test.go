@@ -97,7 +97,7 @@ func TestLoadContainersBlockedWithMirrorsAndAliases(t *testing.T) {
 		},
 		Sources:       []string{"/" + RegistriesConf, "/" + RegistriesConfD + "/10-alias.conf"},
 		Reading:       model.ReadingContainers,
-		ReadingWhy:    "/etc/origin/node/node-config.yaml: the kubelet's container-runtime-endpoint is CRI-O's",
+		ReadingWhy:    "/etc/origin/node/node-config.yaml: the kubelet runs CRI-O",
 		ShortNameMode: "permissive",
 		Aliases:       []model.RegistryAlias{{"busybox", "quay.io/prometheus/busybox"}, {"rhel7", "registry.redhat.io/rhel7"}},
 	}
@@ -175,7 +175,7 @@ func TestLoadDockerReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Reading != model.ReadingDocker || got.ReadingWhy != "/etc/origin/node/node-config.yaml names no CRI-O endpoint: the 3.11 kubelet runs docker" ||
+	if got.Reading != model.ReadingDocker || got.ReadingWhy != "/etc/origin/node/node-config.yaml: no CRI-O endpoint, the kubelet runs docker" ||
 		!reflect.DeepEqual(got.Search, []string{"registry.access.redhat.com", "docker.io"}) || !reflect.DeepEqual(got.InsecureRanges, []string{"172.30.0.0/16"}) ||
 		!reflect.DeepEqual(got.Ignored, []string{"/etc/containers/registries.conf.d/50-mirror.conf"}) || len(got.Registries) != 1 {
 		t.Fatalf("got %+v", got)

@@ -29,9 +29,9 @@ func DetectReading(root string) (reading, why string) {
 		if err := yaml.Unmarshal(data, &nc); err == nil {
 			endpoints := append(nc.KubeletArguments["container-runtime-endpoint"], nc.KubeletArguments["container-runtime"]...)
 			if slices.ContainsFunc(endpoints, func(e string) bool { return strings.Contains(e, "crio") }) {
-				return model.ReadingContainers, "/" + nodeConf + ": the kubelet's container-runtime-endpoint is CRI-O's"
+				return model.ReadingContainers, "/" + nodeConf + ": the kubelet runs CRI-O"
 			}
-			return model.ReadingDocker, "/" + nodeConf + " names no CRI-O endpoint: the 3.11 kubelet runs docker"
+			return model.ReadingDocker, "/" + nodeConf + ": no CRI-O endpoint, the kubelet runs docker"
 		}
 	}
 	for _, f := range []string{"etc/crio/crio.conf", "etc/crio/crio.conf.d"} {
