@@ -54,8 +54,8 @@ func MountLoopFS(image, dir string, size int64) (unmount func() error, err error
 
 // MountEtcdDataDir puts master i's etcd data dir on a filesystem of its
 // own, as seed 003 recommends for /var/lib/etcd: it stops the member, mounts
-// a 512 MiB (sparse) loop-device ext4 at the data dir (etcd preallocates 64 MiB WAL files), copies the data in and lets
-// the member run again. The filesystem is unmounted (and its loop device
+// a 512 MiB sparse loop-device ext4 at the data dir (etcd preallocates 64
+// MiB WAL files), copies the data in and lets the member run again. The filesystem is unmounted (and its loop device
 // detached) when the cluster stops, after every process.
 func (c *Cluster) MountEtcdDataDir(i int) error {
 	m := c.Masters[i]
