@@ -99,7 +99,7 @@ func TestLoadContainersBlockedWithMirrorsAndAliases(t *testing.T) {
 		Reading:       model.ReadingContainers,
 		ReadingWhy:    "/etc/origin/node/node-config.yaml: the kubelet runs CRI-O",
 		ShortNameMode: "permissive",
-		Aliases:       []model.RegistryAlias{{"busybox", "quay.io/prometheus/busybox"}, {"rhel7", "registry.redhat.io/rhel7"}},
+		Aliases:       []model.RegistryAlias{{Name: "busybox", Value: "quay.io/prometheus/busybox"}, {Name: "rhel7", Value: "registry.redhat.io/rhel7"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
