@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
@@ -346,6 +347,10 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 	}
 	s := sessionOn(t, c)
 	old := memberOf(t, s, c.Masters[1].Name)
+	// master-1's data dir is a mount point: stop-member moves its contents.
+	if err := c.MountEtcdDataDir(1); err != nil {
+		t.Fatal(err)
+	}
 
 	c.StopMember(1)
 	if err := c.CorruptMember(1); err != nil {
@@ -442,6 +447,9 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 	aside, _ := filepath.Glob(filepath.Join(c.HostRoot(1), "var/lib/etcd-backup/etcd-*/member/snap/db"))
 	if len(aside) != 1 {
 		t.Errorf("the crashlooping member's data must be moved aside, not deleted: %v", aside)
+	}
+	if mounted, err := hostfs.New(c.HostRoot(1)).IsMountPoint("/" + localcluster.EtcdDataDir); !mounted || err != nil {
+		t.Errorf("master-1's data dir must stay mounted: %v %v", mounted, err)
 	}
 
 	// Retire healthy master-2 for a new host: add-first.

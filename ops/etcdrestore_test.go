@@ -142,6 +142,11 @@ func TestEtcdRestoreReturnsToTheSnapshot(t *testing.T) {
 	ctx := context.Background()
 	s := sessionOn(t, c)
 	root, dir := c.HostRoot(0), etcdBackupDir
+	// master-0's data dir on a disk of its own, as the guide recommends:
+	// the restore moves its contents, never the mount point.
+	if err := c.MountEtcdDataDir(0); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.WriteStaticPodResources(0); err != nil {
 		t.Fatal(err)
 	}
@@ -215,5 +220,8 @@ func TestEtcdRestoreReturnsToTheSnapshot(t *testing.T) {
 	}
 	if asides, _ := filepath.Glob(filepath.Join(root, localcluster.EtcdDataDir+".day2-*", "member/snap/db")); len(asides) != 1 {
 		t.Errorf("the old data must be kept aside: %v", asides)
+	}
+	if mounted, err := hostfs.New(root).IsMountPoint("/" + localcluster.EtcdDataDir); !mounted || err != nil {
+		t.Errorf("the data dir must still be its own filesystem, holding the restored member: %v %v", mounted, err)
 	}
 }
