@@ -115,8 +115,8 @@ func recorded(list string) []string {
 // etcd.conf says (a run resumed after the removal).
 func removedClientURLs(ref *memberRef, host *hostfs.FS) func() ([]string, []string) {
 	return func() ([]string, []string) {
-		if ref.known != nil {
-			return ref.known.ClientURLs, nil
+		if m, ok := ref.last(); ok {
+			return m.ClientURLs, nil
 		}
 		if host != nil {
 			if c, err := etcdHere(*host); err == nil {

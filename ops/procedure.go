@@ -48,4 +48,7 @@ type Procedure struct {
 	Title  string
 	Params map[string]string
 	Steps  []*Step
+	// State is the run's explicit state (see RunState): journaled with
+	// every record and restored before any step on resume.
+	State *RunState
 }
