@@ -263,7 +263,11 @@ func TestRunStateIsJournaledAndRestored(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := build()
 	run := p.Steps[0].Run
-	p.Steps[0].Run = func(ctx context.Context, progress func(string)) error { err := run(ctx, progress); cancel(); return err }
+	p.Steps[0].Run = func(ctx context.Context, progress func(string)) error {
+		err := run(ctx, progress)
+		cancel()
+		return err
+	}
 	if err := Run(ctx, p, &scripted{answers: []Answer{{Decision: Proceed}}}, RunOptions{Journal: j}); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("want interrupted, got %v", err)
 	}
