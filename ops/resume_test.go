@@ -310,6 +310,15 @@ func TestResumeAfterEveryStepRestoreRecover(t *testing.T) {
 		}
 	}
 
+	// The journal is complete (complete); etcd is three healthy voting
+	// members again, in a new cluster.
+	checkNewCluster := func(name string, old uint64) {
+		t.Helper()
+		if snap := waitHealthy(t, s); snap.Voters() != 3 || snap.ClusterID == old {
+			t.Errorf("%s: after: %s, cluster %x (was %x)", name, snap.Badge(), snap.ClusterID, old)
+		}
+	}
+
 	configMap(t, c, "before-backup")
 	if err, _, sum := runJournaled(t, s, "etcd-backup", nil, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
 		t.Fatalf("backup: %v %+v", err, sum)
@@ -322,7 +331,7 @@ func TestResumeAfterEveryStepRestoreRecover(t *testing.T) {
 	}}}
 	out := r.run("etcd-restore", map[string]string{"snapshot": etcdBackupDir + "/" + set.Snapshot, "member-roots": memberRoots(c)})
 	out.complete(t, "etcd-restore")
-	checkGrownBack(t, s, out.recs, out.sum, old)
+	checkNewCluster("etcd-restore", old)
 	checkToken("etcd-restore", out)
 	if !hasConfigMap(t, c, "before-backup") || hasConfigMap(t, c, "after-backup") {
 		t.Error("etcd-restore: the API must serve the snapshot's objects, and only those")
@@ -341,7 +350,7 @@ func TestResumeAfterEveryStepRestoreRecover(t *testing.T) {
 	}}}
 	out = r.run("etcd-recover-quorum", map[string]string{"snapshot": etcdBackupDir + "/" + set.Snapshot, "member-roots": memberRoots(c)})
 	out.complete(t, "etcd-recover-quorum")
-	checkGrownBack(t, s, out.recs, out.sum, old)
+	checkNewCluster("etcd-recover-quorum", old)
 	checkToken("etcd-recover-quorum", out)
 	if !hasConfigMap(t, c, "before-backup") || hasConfigMap(t, c, "after-second-backup") {
 		t.Error("etcd-recover-quorum: the API must serve the second snapshot's objects, and only those")
