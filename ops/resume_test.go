@@ -319,13 +319,7 @@ func TestResumeAfterEveryStepRestoreRecover(t *testing.T) {
 		}
 	}
 
-	configMap(t, c, "before-backup")
-	if err, _, sum := runJournaled(t, s, "etcd-backup", nil, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
-		t.Fatalf("backup: %v %+v", err, sum)
-	}
-	set, _ := newestBackup(t, c.HostRoot(0), etcdBackupDir)
-	configMap(t, c, "after-backup")
-	old := s.poller.Poll(context.Background()).ClusterID
+	set, old := backupBetween(t, c, s, "before-backup", "after-backup")
 	r.op = &handsOn{t: t, do: map[string]func() error{"stop-others": func() error {
 		return errors.Join(stopForGoodAs(c, 1, ".old"), stopForGoodAs(c, 2, ".old"))
 	}}}
@@ -337,13 +331,8 @@ func TestResumeAfterEveryStepRestoreRecover(t *testing.T) {
 		t.Error("etcd-restore: the API must serve the snapshot's objects, and only those")
 	}
 
-	time.Sleep(1100 * time.Millisecond)
-	if err, _, sum := runJournaled(t, s, "etcd-backup", nil, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
-		t.Fatalf("second backup: %v %+v", err, sum)
-	}
-	set, _ = newestBackup(t, c.HostRoot(0), etcdBackupDir)
-	configMap(t, c, "after-second-backup")
-	old = s.poller.Poll(context.Background()).ClusterID
+	time.Sleep(1100 * time.Millisecond) // backups are named by the second
+	set, old = backupBetween(t, c, s, "", "after-second-backup")
 	loseQuorum(t, c, s)
 	r.op = &handsOn{t: t, do: map[string]func() error{"stop-others": func() error {
 		return errors.Join(stopForGoodAs(c, 1, ".old2"), stopForGoodAs(c, 2, ".old2"))
