@@ -192,9 +192,10 @@ func TestResumeAfterEveryStepShared(t *testing.T) {
 	}
 
 	r.run("etcd-verify-snapshot", map[string]string{"snapshot": dir + "/" + set.Snapshot}).complete(t, "etcd-verify-snapshot")
+	voters := waitHealthy(t, s).Voters() // other tests of the package may have removed one
 	r.run("etcd-defrag", map[string]string{"timeout": "2m"}).complete(t, "etcd-defrag")
-	if snap := waitHealthy(t, s); snap.Voters() != 3 {
-		t.Errorf("after defrag: %s", snap.Badge())
+	if snap := waitHealthy(t, s); snap.Voters() != voters {
+		t.Errorf("after defrag: %s, %d voting members before", snap.Badge(), voters)
 	}
 }
 
