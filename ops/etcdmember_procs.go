@@ -60,10 +60,14 @@ func buildEtcdAddMember(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	nm := NewMember{Name: p["name"], PeerURLs: peers, ClientURLs: clients, Root: rootOf(p["member-root"])}
-	here := hostfs.New(s.opts.HostRoot)
-	steps := AddMemberSteps(s, nm, timeout, "")
+	here, state := hostfs.New(s.opts.HostRoot), NewRunState()
+	backup, err := backupFirstStep(s, p, state)
+	if err != nil {
+		return nil, err
+	}
+	steps := append([]*Step{backup}, AddMemberSteps(s, nm, timeout, "")...)
 	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, func() ([]string, []string) { return nil, clients }))
-	return &Procedure{Steps: steps}, nil
+	return &Procedure{State: state, Steps: steps}, nil
 }
 
 // recordedMemberParams are filled in from the member list when a run
@@ -136,11 +140,15 @@ func buildEtcdRemoveMember(s *Session, p params) (*Procedure, error) {
 	if err != nil {
 		return nil, err
 	}
-	here, memberRoot := hostfs.New(s.opts.HostRoot), rootOf(p["member-root"])
-	steps := []*Step{moveLeaderStep(s, ref), etcdRemoveStep(s, ref, p.bool("allow-two-members"))}
+	here, memberRoot, state := hostfs.New(s.opts.HostRoot), rootOf(p["member-root"]), NewRunState()
+	backup, err := backupFirstStep(s, p, state)
+	if err != nil {
+		return nil, err
+	}
+	steps := []*Step{backup, moveLeaderStep(s, ref), etcdRemoveStep(s, ref, p.bool("allow-two-members"))}
 	if memberRoot != nil {
 		steps = append(steps, moveManifestsStep(memberRoot, "etcd-disable", "Stop the removed member's etcd static pod", "etcd.yaml"))
 	}
 	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, removedClientURLs(ref, memberRoot)))
-	return &Procedure{Steps: steps}, nil
+	return &Procedure{State: state, Steps: steps}, nil
 }
