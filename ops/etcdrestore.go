@@ -122,6 +122,7 @@ func (r *rebuild) setMembers(p params) error {
 		roots[e.Name] = e.PeerURL
 	}
 	for i, m := range r.others {
+		r.others[i].AllowSingleVoter = p.bool("allow-single-voter-add")
 		if root, ok := roots[m.Name]; ok {
 			fs := hostfs.New(root)
 			r.others[i].Root = &fs

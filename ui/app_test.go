@@ -33,6 +33,20 @@ func keyMsg(k string) tea.KeyPressMsg {
 // paneKey is the number key of pane i.
 func paneKey(i int) string { return fmt.Sprint(i + 1) }
 
+// settle applies msg and then, in turn, what the commands it returns
+// answer (a procedure build), as the runtime would; ticks are left out.
+func settle(m *Model, msg tea.Msg) {
+	_, cmd := m.Update(msg)
+	for cmd != nil {
+		switch next := cmd().(type) {
+		case nil, tickMsg, tea.BatchMsg:
+			return
+		default:
+			_, cmd = m.Update(next)
+		}
+	}
+}
+
 func press(m *Model, keys ...string) {
 	for _, k := range keys {
 		m.Update(keyMsg(k))
@@ -260,7 +274,7 @@ func TestSlashFiltersTheActiveTable(t *testing.T) {
 	}})
 	press(m, "/", "N", "o", "t")
 	got := screen(m)
-	if !strings.Contains(got, "node-1.example.com") || strings.Contains(got, "node-0.example.com") || !strings.Contains(got, "/not  (1 of 3 rows)") {
+	if !strings.Contains(got, "node-1.example.com") || strings.Contains(got, "node-0.example.com") || !strings.Contains(got, "/Not") || !strings.Contains(got, "(1 of 3 rows)") {
 		t.Fatalf("filter NotReady:\n%s", got)
 	}
 	press(m, "enter", "q")
@@ -471,7 +485,7 @@ func TestEtcdPaneFormAsksThenLaunches(t *testing.T) {
 	if !strings.Contains(screen(m), "> --member-root") {
 		t.Errorf("the member root should be asked next:\n%s", screen(m))
 	}
-	m.Update(keyMsg("enter")) // optional: left empty
+	settle(m, keyMsg("enter")) // optional: left empty; the build runs in a command
 	if rec.name != "etcd-remove-member" || rec.params["member"] != "a1b2c3d4e5f60001" || rec.params["allow-two-members"] != "false" || rec.params["member-root"] != "" {
 		t.Errorf("launched %s %v", rec.name, rec.params)
 	}
@@ -580,5 +594,43 @@ func TestEnterDiagnosesTheSelectedMember(t *testing.T) {
 	s := screen(m)
 	if asked != 0xa1b2c3d4e5f60001 || !strings.Contains(s, "node NotReady → replace-failed") || !strings.Contains(s, "node master-1 is NotReady") {
 		t.Errorf("diagnosis of %x:\n%s", asked, s)
+	}
+}
+
+// The etcd pane on each etcd version: the header names the cluster's
+// version; what a version does not report (before 3.4 the applied index
+// and the database in use) shows as "—", never 0; NO QUORUM reads the same.
+func TestEtcdPaneByVersion(t *testing.T) {
+	for _, tc := range []struct{ version, applied, inUse string }{
+		{"3.3.27", "applied —", "(in use —)"}, {"3.5.21", "applied 41", "(in use 1.0 MiB)"}, {"3.6.16", "applied 41", "(in use 1.0 MiB)"},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			m := sized(120, 40)
+			press(m, "2")
+			snap := etcdSnapshot(true, true, true)
+			for i := range snap.Members {
+				snap.Members[i].Version, snap.Members[i].RaftIndex, snap.Members[i].RaftAppliedIndex, snap.Members[i].DBSizeInUse = tc.version, 42, 41, 1<<20
+			}
+			snap.Version = tc.version
+			m.Update(snap)
+			got := screen(m)
+			for _, want := range []string{"etcd " + tc.version + "  members 3", tc.applied, tc.inUse} {
+				if !strings.Contains(got, want) {
+					t.Errorf("screen lacks %q:\n%s", want, got)
+				}
+			}
+			lost := etcdSnapshot(false, false, false)
+			lost.Members[0].Version, lost.Version = tc.version, tc.version
+			m.Update(lost)
+			if got := screen(m); !strings.Contains(got, "NO QUORUM: 0 of 3 voting members healthy, 2 needed") || !strings.Contains(got, "etcd "+tc.version) {
+				t.Errorf("no quorum on %s:\n%s", tc.version, got)
+			}
+		})
+	}
+	m := sized(120, 40)
+	press(m, "2")
+	m.Update(etcdSnapshot(false, false, false)) // nothing reported a version
+	if got := screen(m); !strings.Contains(got, "etcd —  members 3") {
+		t.Errorf("an unknown version shows as —:\n%s", got)
 	}
 }
