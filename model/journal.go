@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"regexp"
 	"time"
 )
@@ -14,7 +15,10 @@ const (
 	EventStepEnd     JournalEvent = "step-end"
 	EventInterrupted JournalEvent = "interrupted"
 	EventResumed     JournalEvent = "resumed"
-	EventRunEnd      JournalEvent = "run-end"
+	// EventState records run state decided inside a step (a file a backup
+	// wrote, a member ID), so it survives a crash before the step's end.
+	EventState  JournalEvent = "state"
+	EventRunEnd JournalEvent = "run-end"
 )
 
 // Outcome is how a step or run ended.
@@ -52,6 +56,9 @@ type JournalRecord struct {
 	Error      string            `json:"error,omitempty"`
 	DurationMS int64             `json:"duration_ms,omitempty"`
 	DryRun     bool              `json:"dry_run,omitempty"`
+	// State is the run's explicit state as it stood when the record was
+	// written (values later steps, plans and verifies need); see RunState.
+	State map[string]json.RawMessage `json:"state,omitempty"`
 }
 
 // secretParam matches parameter names whose values never go in a journal.
@@ -99,6 +106,9 @@ type RunSummary struct {
 	// StoppedAt is the step an unfinished run was in or about to start.
 	StoppedAt string
 	Steps     []StepSummary // in the order they first appear
+	// State is the run state the journal last recorded: a resume restores
+	// it before any step.
+	State map[string]json.RawMessage
 }
 
 // SummarizeRun folds a run's records, in file order.
@@ -119,6 +129,9 @@ func SummarizeRun(recs []JournalRecord) RunSummary {
 			s.RunID, s.Procedure, s.Params, s.User, s.Host, s.Started, s.DryRun = r.RunID, r.Procedure, r.Params, r.User, r.Host, r.Time, r.DryRun
 		}
 		s.Last = r.Time
+		if r.State != nil {
+			s.State = r.State
+		}
 		s.Sessions = max(s.Sessions, r.Session)
 		switch r.Event {
 		case EventStepStart:

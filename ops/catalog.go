@@ -207,6 +207,9 @@ func (s *Session) Procedure(name string, given map[string]string) (*Procedure, e
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	proc.Name, proc.Title, proc.Params = name, sp.title, p
+	if proc.State == nil {
+		proc.State = NewRunState()
+	}
 	for _, st := range proc.Steps {
 		if st.Explain != "" {
 			continue // a shared step constructor chose it (AddMemberSteps)

@@ -54,15 +54,16 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	always := func(context.Context) (bool, string) { return true, "" }
-	member := &memberRef{host: masterIdentity(s, node, master)}
-	backup, err := backupFirstStep(s, p)
+	state := NewRunState()
+	member := &memberRef{host: masterIdentity(s, node, master), state: state}
+	backup, err := backupFirstStep(s, p, state)
 	if err != nil {
 		return nil, err
 	}
 	steps := []*Step{
 		masterPreflightStep(s, node, member),
 		backup,
-		masterBackupStep(master, node),
+		masterBackupStep(master, node, state),
 		caHostStep(master),
 		haproxyStep(s, here, node, "haproxy", model.HAProxyAPIPorts, always),
 		haproxyRestartStep(always),
@@ -90,7 +91,7 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		endpointsStep(s, node),
 		deleteNodeStep(s, node),
 	)
-	return &Procedure{Steps: steps}, nil
+	return &Procedure{State: state, Steps: steps}, nil
 }
 
 func (s *Session) etcdReady() error {
@@ -157,12 +158,19 @@ func first(s []string) string {
 	return s[0]
 }
 
-func masterBackupStep(master *hostfs.FS, node string) *Step {
-	var dest string
+// masterBackupKey is the file the master backup writes, decided once per
+// run: a resumed run verifies that file and never writes a second one.
+var masterBackupKey = stateKey[string]("master-backup")
+
+func masterBackupStep(master *hostfs.FS, node string, state *RunState) *Step {
+	dest := func() string {
+		return masterBackupKey.Decide(state, func() string {
+			return fmt.Sprintf("%s/%s-%s.tar.gz", masterBackups, node, time.Now().UTC().Format("20060102T150405Z"))
+		})
+	}
 	return &Step{
 		ID: "backup", Title: "Back up the master's configuration (seed 003 §4.1)", Manual: master == nil,
 		Plan: func(context.Context) (Plan, error) {
-			dest = fmt.Sprintf("%s/%s-%s.tar.gz", masterBackups, node, time.Now().UTC().Format("20060102T150405Z"))
 			if master == nil {
 				return Plan{
 					"manual, on " + node + ":",
@@ -173,7 +181,7 @@ func masterBackupStep(master *hostfs.FS, node string) *Step {
 				}, nil
 			}
 			return Plan{fmt.Sprintf("write %s under %s (mode 0600, with a .sha256): %s, and the rpm -qa package list where rpm exists",
-				dest, master.Root, strings.Join(masterBackupPaths, " "))}, nil
+				dest(), master.Root, strings.Join(masterBackupPaths, " "))}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			if master == nil {
@@ -189,7 +197,7 @@ func masterBackupStep(master *hostfs.FS, node string) *Step {
 					extra["packages.txt"] = out
 				}
 			}
-			a, err := master.Backup(masterBackupPaths, extra, dest)
+			a, err := master.Backup(masterBackupPaths, extra, dest())
 			if err != nil {
 				return err
 			}
@@ -203,7 +211,7 @@ func masterBackupStep(master *hostfs.FS, node string) *Step {
 			if master == nil {
 				return nil
 			}
-			return master.VerifyBackup(dest)
+			return master.VerifyBackup(dest())
 		},
 	}
 }

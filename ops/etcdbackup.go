@@ -44,10 +44,19 @@ func etcdHere(here hostfs.FS) (model.EtcdHostConf, error) {
 	return c, nil
 }
 
-// etcdBackup is what the steps of one etcd-backup run share. prepare fills
-// it from whichever step looks first; the file names are fixed when the
-// snapshot is taken, and a resumed run finds them on disk (the newest
-// backup in the directory).
+// etcd-backup's run state: the backup's file names, decided once by the
+// first look, and what its manifest says about where the snapshot came
+// from (the member, the cluster's versions, then what the snapshot stream
+// reported), so a resumed run verifies and describes this run's files and
+// never another backup in the same directory.
+var (
+	backupSetKey    = stateKey[model.BackupSet]("backup-set")
+	backupSourceKey = stateKey[model.SnapshotManifest]("backup-source")
+)
+
+// etcdBackup is what the steps of one etcd-backup run share: its
+// parameters, the run state, and what this session's look found (for the
+// plans).
 type etcdBackup struct {
 	s     *Session
 	here  hostfs.FS
@@ -58,12 +67,11 @@ type etcdBackup struct {
 	// anyMember: without this host's member (no etcd.conf here, or it does
 	// not answer), snapshot a healthy voting member instead.
 	anyMember bool
+	state     *RunState
 
 	prepared bool
 	member   model.EtcdMember
 	ocp      openShift
-	set      model.BackupSet // chosen by prepare, for this session's snapshot
-	source   model.SnapshotManifest
 }
 
 func buildEtcdBackup(s *Session, p params) (*Procedure, error) {
@@ -74,8 +82,8 @@ func buildEtcdBackup(s *Session, p params) (*Procedure, error) {
 	if !path.IsAbs(p["backup-dir"]) {
 		return nil, fmt.Errorf("--backup-dir %q: want an absolute host path", p["backup-dir"])
 	}
-	b := &etcdBackup{s: s, here: hostfs.New(s.opts.HostRoot), dir: path.Clean(p["backup-dir"]), name: p["member"], keep: keep, force: p.bool("force")}
-	return &Procedure{Steps: []*Step{
+	b := &etcdBackup{s: s, here: hostfs.New(s.opts.HostRoot), dir: path.Clean(p["backup-dir"]), name: p["member"], keep: keep, force: p.bool("force"), state: NewRunState()}
+	return &Procedure{State: b.state, Steps: []*Step{
 		b.preflightStep(), b.snapshotStep(), b.verifyStep(), b.configStep(), b.staticResourcesStep(), b.retentionStep(),
 	}}, nil
 }
@@ -141,8 +149,23 @@ func (b *etcdBackup) prepare(ctx context.Context) error {
 	if err := b.roomFor(m.DBSize); err != nil {
 		return err
 	}
-	b.member, b.ocp, b.set, b.prepared = m, ocp, model.NewBackupSet(time.Now(), dirty), true
+	b.member, b.ocp, b.prepared = m, ocp, true
+	backupSetKey.Decide(b.state, func() model.BackupSet { return model.NewBackupSet(time.Now(), dirty) })
+	backupSourceKey.Decide(b.state, func() model.SnapshotManifest {
+		src := model.SnapshotManifest{Endpoint: first(m.ClientURLs), MemberName: m.Name, MemberID: m.IDHex(),
+			KubernetesVersion: ocp.kubeVersion, OpenShiftVersion: ocp.version}
+		if dirty {
+			src.PossiblyDirty, src.DirtyReason = true, strings.Join(model.BackupBlockers(ocp.operators), "; ")
+		}
+		return src
+	})
 	return nil
+}
+
+// set is the backup's file names as the run decided them (zero before).
+func (b *etcdBackup) set() model.BackupSet {
+	set, _ := backupSetKey.Get(b.state)
+	return set
 }
 
 // roomFor checks the backup directory's file system can take a snapshot of
@@ -174,21 +197,11 @@ func (b *etcdBackup) file(name string) string {
 	return p
 }
 
-// current is the backup this run is writing: the one this session chose,
-// else (a resumed run) the newest in the directory.
+// current is the backup this run is writing, as its state names it.
 func (b *etcdBackup) current() (model.BackupSet, error) {
-	if b.set.Snapshot != "" {
-		if _, err := os.Stat(b.file(b.set.Snapshot)); err == nil {
-			return b.set, nil
-		}
-	}
-	names, err := b.names()
-	if err != nil {
-		return model.BackupSet{}, err
-	}
-	set, ok := model.NewestBackupSet(names)
+	set, ok := backupSetKey.Get(b.state)
 	if !ok {
-		return set, fmt.Errorf("no snapshot in %s", b.dir)
+		return set, errors.New("this run has not chosen its backup files yet")
 	}
 	return set, nil
 }
@@ -218,8 +231,9 @@ func (b *etcdBackup) preflightStep() *Step {
 			plan = append(plan, fmt.Sprintf("snapshot source: %s (%s) at %s only — DB %s, raft index %d, %s",
 				m.Name, m.IDHex(), first(m.ClientURLs), model.HumanBytes(m.DBSize), m.RaftIndex, healthWord(m)))
 			plan = append(plan, b.ocp.describe()...)
-			plan = append(plan, fmt.Sprintf("files in %s under %s: %s, %s, %s", b.dir, b.here.Root, b.set.Snapshot, b.set.Manifest, b.set.EtcdConfig))
-			if strings.Contains(b.set.Stamp, model.DirtyMarker) {
+			set := b.set()
+			plan = append(plan, fmt.Sprintf("files in %s under %s: %s, %s, %s", b.dir, b.here.Root, set.Snapshot, set.Manifest, set.EtcdConfig))
+			if strings.Contains(set.Stamp, model.DirtyMarker) {
 				plan = append(plan, "WARNING: --force during a rollout: the backup is marked "+model.DirtyMarker+" and may not match the static pod resources")
 			}
 			return plan, nil
@@ -239,11 +253,11 @@ func (b *etcdBackup) snapshotStep() *Step {
 		ID: "snapshot", Title: "Take the etcd snapshot",
 		Check: b.prepare,
 		Plan: func(context.Context) (Plan, error) {
-			snap := path.Join(b.dir, b.set.Snapshot)
+			snap, src := path.Join(b.dir, b.set().Snapshot), b.source()
 			return Plan{
-				fmt.Sprintf("Maintenance.Snapshot (gRPC stream) from %s at %s — one member, its own point in time", b.member.Name, first(b.member.ClientURLs)),
+				fmt.Sprintf("Maintenance.Snapshot (gRPC stream) from %s at %s — one member, its own point in time", src.MemberName, src.Endpoint),
 				fmt.Sprintf("write %s.part (mode 0600), fsync, rename to %s", snap, snap),
-				fmt.Sprintf("the same as: etcdctl --endpoints %s snapshot save %s", first(b.member.ClientURLs), snap),
+				fmt.Sprintf("the same as: etcdctl --endpoints %s snapshot save %s", src.Endpoint, snap),
 			}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
@@ -251,17 +265,26 @@ func (b *etcdBackup) snapshotStep() *Step {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
-			start := time.Now()
-			src, err := b.s.poller.SaveSnapshot(ctx, first(b.member.ClientURLs), b.file(b.set.Snapshot), func(n int64) {
+			set, err := b.current()
+			if err != nil {
+				return err
+			}
+			start, pre := time.Now(), b.source()
+			src, err := b.s.poller.SaveSnapshot(ctx, pre.Endpoint, b.file(set.Snapshot), func(n int64) {
 				progress(fmt.Sprintf("%s written", model.HumanBytes(n)))
 			})
 			if err != nil {
 				return err
 			}
-			b.source = src
-			progress(fmt.Sprintf("%s: %s in %s", b.set.Snapshot, model.HumanBytes(src.DBSize), time.Since(start).Round(time.Millisecond)))
+			// What the stream reported, with what the first look recorded
+			// about the cluster around it.
+			src.KubernetesVersion, src.OpenShiftVersion, src.PossiblyDirty, src.DirtyReason = pre.KubernetesVersion, pre.OpenShiftVersion, pre.PossiblyDirty, pre.DirtyReason
+			backupSourceKey.Set(b.state, src)
+			progress(fmt.Sprintf("%s: %s in %s", set.Snapshot, model.HumanBytes(src.DBSize), time.Since(start).Round(time.Millisecond)))
 			return nil
 		},
+		// The snapshot is renamed into place only once complete: this
+		// run's file there means the step finished.
 		Verify: func(context.Context) error {
 			set, err := b.current()
 			if err != nil {
@@ -280,7 +303,7 @@ func (b *etcdBackup) verifyStep() *Step {
 			return Plan{
 				"read the snapshot: the SHA-256 trailer must match the database, and a read-only bbolt consistency check of every page must pass",
 				fmt.Sprintf("then write %s (JSON, 0600): etcd version, cluster ID, member, revision, DB size, sha256, Kubernetes/OpenShift version, time",
-					path.Join(b.dir, b.set.Manifest)),
+					path.Join(b.dir, b.set().Manifest)),
 			}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
@@ -293,18 +316,11 @@ func (b *etcdBackup) verifyStep() *Step {
 				return err
 			}
 			progress(fmt.Sprintf("sha256 %s matches; bbolt check passed; revision %d (verified in %s)", info.SHA256, info.Revision, info.Took.Round(time.Millisecond)))
-			m := b.source
-			if m.Endpoint == "" { // a resumed run: the member that was asked
-				m.Endpoint, m.MemberName, m.MemberID = first(b.member.ClientURLs), b.member.Name, b.member.IDHex()
-			}
+			m := b.source()
 			m.Snapshot, m.TakenAt, m.Host = set.Snapshot, backupTime(set), b.s.opts.Host
 			m.Revision, m.DBSize, m.SHA256, m.VerifiedIn = info.Revision, info.DBSize, info.SHA256, info.Took.Round(time.Millisecond).String()
 			if m.StorageVersion == "" {
 				m.StorageVersion = info.StorageVersion
-			}
-			m.KubernetesVersion, m.OpenShiftVersion = b.ocp.kubeVersion, b.ocp.version
-			if strings.Contains(set.Stamp, model.DirtyMarker) {
-				m.PossiblyDirty, m.DirtyReason = true, strings.Join(model.BackupBlockers(b.ocp.operators), "; ")
 			}
 			return etcd.WriteManifest(b.file(set.Manifest), m)
 		},
@@ -327,6 +343,12 @@ func (b *etcdBackup) verifyStep() *Step {
 			return nil
 		},
 	}
+}
+
+// source is what the run recorded about the snapshot's origin.
+func (b *etcdBackup) source() model.SnapshotManifest {
+	m, _ := backupSourceKey.Get(b.state)
+	return m
 }
 
 func backupTime(set model.BackupSet) time.Time {
@@ -393,7 +415,7 @@ func (b *etcdBackup) archiveStep(id, title string, paths func() []string, name f
 		ID: id, Title: title, Applies: applies,
 		Plan: func(context.Context) (Plan, error) {
 			return Plan{fmt.Sprintf("tar.gz of %s → %s under %s, mode 0600, with its .sha256, re-read to verify%s",
-				strings.Join(paths(), " "), path.Join(b.dir, name(b.set)), b.here.Root, note)}, nil
+				strings.Join(paths(), " "), path.Join(b.dir, name(b.set())), b.here.Root, note)}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			d, err := dest()
@@ -489,14 +511,14 @@ var backupParams = []Param{
 // backupMaxAge, skipped only on the typed override --skip-backup (the
 // reason is journaled); otherwise etcd-backup's own snapshot, verify and
 // config steps run, in one step.
-func backupFirstStep(s *Session, p params) (*Step, error) {
+func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
 	if !path.IsAbs(p["backup-dir"]) {
 		return nil, fmt.Errorf("--backup-dir %q: want an absolute host path", p["backup-dir"])
 	}
 	// The snapshot is consistent whatever an operator rolls out; a backup
 	// taken during a rollout is marked possibly dirty rather than refused,
 	// as a failing member often keeps the etcd operator Progressing.
-	b := &etcdBackup{s: s, here: hostfs.New(s.opts.HostRoot), dir: path.Clean(p["backup-dir"]), anyMember: true, force: true}
+	b := &etcdBackup{s: s, here: hostfs.New(s.opts.HostRoot), dir: path.Clean(p["backup-dir"]), anyMember: true, force: true, state: state}
 	parts := []*Step{b.snapshotStep(), b.verifyStep(), b.configStep()}
 	recent := func() (model.SnapshotManifest, bool) {
 		backups, err := s.EtcdBackups(b.dir)
@@ -540,7 +562,9 @@ func backupFirstStep(s *Session, p params) (*Step, error) {
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			for _, st := range parts {
-				if !applies(ctx, st) {
+				// A resumed run goes on with the files its state names:
+				// the parts it finished stand.
+				if !applies(ctx, st) || st.Verify(ctx) == nil {
 					continue
 				}
 				if err := st.Run(ctx, progress); err != nil {

@@ -50,12 +50,19 @@ func etcdLayoutOf(fs hostfs.FS) (etcdPodLayout, bool) {
 // memberRef is the member a step acts on: by ID (etcd-remove-member) or by
 // its host (a master's member, deprecate-master: ETCD_NAME, peer URL, node
 // name or address, model.HostMember). known is the member as last seen, so
-// steps after its removal still know its name and URLs.
+// steps after its removal still know its name and URLs. With a state, the
+// member a host resolved to is run state: recorded when first found, so a
+// run resumed after its removal still knows it.
 type memberRef struct {
 	id    uint64
 	host  model.HostIdentity
 	known *model.EtcdMember
+	state *RunState
 }
+
+// refMemberKey is the member a memberRef resolved to (identity and URLs
+// only: what later steps need, and stable from poll to poll).
+var refMemberKey = stateKey[model.EtcdMember]("etcd-member")
 
 func (r *memberRef) find(c model.EtcdCluster) (model.EtcdMember, bool) {
 	var m model.EtcdMember
@@ -67,14 +74,30 @@ func (r *memberRef) find(c model.EtcdCluster) (model.EtcdMember, bool) {
 	}
 	if ok {
 		r.known = &m
+		if r.state != nil {
+			refMemberKey.Set(r.state, model.EtcdMember{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs})
+		}
 	}
 	return m, ok
 }
 
+// last is the member as last seen, by this session or (from the run
+// state) an earlier one.
+func (r *memberRef) last() (model.EtcdMember, bool) {
+	if r.known != nil {
+		return *r.known, true
+	}
+	if r.state != nil {
+		return refMemberKey.Get(r.state)
+	}
+	return model.EtcdMember{}, false
+}
+
 func (r *memberRef) String() string {
+	m, ok := r.last()
 	switch {
-	case r.known != nil:
-		return r.known.IDHex() + " (" + r.known.DisplayName() + ")"
+	case ok:
+		return m.IDHex() + " (" + m.DisplayName() + ")"
 	case r.id != 0:
 		return model.FormatMemberID(r.id)
 	default:

@@ -49,7 +49,7 @@ func TestManualDataDirInstructionsKeepTheData(t *testing.T) {
 	old := model.EtcdMember{ID: 1, Name: "master-9", ClientURLs: []string{"https://127.0.0.1:59979"}}
 	var plans []string
 	for _, ocp4 := range []bool{false, true} {
-		pl, err := stopMemberStep(s, old, nil, model.FaultCrashlooping.String(), ocp4).Plan(context.Background())
+		pl, err := stopMemberStep(old, nil, model.FaultCrashlooping.String(), ocp4, NewRunState()).Plan(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,14 +60,14 @@ func buildEtcdAddMember(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	nm := NewMember{Name: p["name"], PeerURLs: peers, ClientURLs: clients, Root: rootOf(p["member-root"]), AllowSingleVoter: p.bool("allow-single-voter-add")}
-	here := hostfs.New(s.opts.HostRoot)
-	backup, err := backupFirstStep(s, p)
+	here, state := hostfs.New(s.opts.HostRoot), NewRunState()
+	backup, err := backupFirstStep(s, p, state)
 	if err != nil {
 		return nil, err
 	}
 	steps := append([]*Step{backup}, AddMemberSteps(s, nm, timeout, "")...)
 	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, func() ([]string, []string) { return nil, clients }))
-	return &Procedure{Steps: steps}, nil
+	return &Procedure{State: state, Steps: steps}, nil
 }
 
 // recordedMemberParams are filled in from the member list when a run
@@ -119,8 +119,8 @@ func recorded(list string) []string {
 // etcd.conf says (a run resumed after the removal).
 func removedClientURLs(ref *memberRef, host *hostfs.FS) func() ([]string, []string) {
 	return func() ([]string, []string) {
-		if ref.known != nil {
-			return ref.known.ClientURLs, nil
+		if m, ok := ref.last(); ok {
+			return m.ClientURLs, nil
 		}
 		if host != nil {
 			if c, err := etcdHere(*host); err == nil {
@@ -140,8 +140,8 @@ func buildEtcdRemoveMember(s *Session, p params) (*Procedure, error) {
 	if err != nil {
 		return nil, err
 	}
-	here, memberRoot := hostfs.New(s.opts.HostRoot), rootOf(p["member-root"])
-	backup, err := backupFirstStep(s, p)
+	here, memberRoot, state := hostfs.New(s.opts.HostRoot), rootOf(p["member-root"]), NewRunState()
+	backup, err := backupFirstStep(s, p, state)
 	if err != nil {
 		return nil, err
 	}
@@ -150,5 +150,5 @@ func buildEtcdRemoveMember(s *Session, p params) (*Procedure, error) {
 		steps = append(steps, moveManifestsStep(memberRoot, "etcd-disable", "Stop the removed member's etcd static pod", "etcd.yaml"))
 	}
 	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, removedClientURLs(ref, memberRoot)))
-	return &Procedure{Steps: steps}, nil
+	return &Procedure{State: state, Steps: steps}, nil
 }

@@ -181,12 +181,12 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 	if err != nil {
 		return nil, err
 	}
-	here := hostfs.New(s.opts.HostRoot)
+	here, state := hostfs.New(s.opts.HostRoot), NewRunState()
 	clients := etcdClientsStep(here, func() ([]string, []string) {
 		return without(old.ClientURLs, nm.ClientURLs), without(nm.ClientURLs, old.ClientURLs)
 	})
 	path := model.ReplacePath(p["path"])
-	backup, err := backupFirstStep(s, p)
+	backup, err := backupFirstStep(s, p, state)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 		}
 		// Removing the failed member first leaves one member less until
 		// its replacement is promoted; the diagnosis step says so.
-		steps = append(steps, stopMemberStep(s, old, memberRoot, p["fault"], openshift4), etcdRemoveStep(s, ref, true))
+		steps = append(steps, stopMemberStep(old, memberRoot, p["fault"], openshift4, state), etcdRemoveStep(s, ref, true))
 		if openshift4 {
 			if p["redeploy-reason"] == "" {
 				p["redeploy-reason"] = redeployReason(p["fault"], time.Now())
@@ -223,10 +223,10 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 			steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
 		}
 	default:
-		return &Procedure{Steps: steps}, nil // the diagnosis blocks: quorum is lost
+		return &Procedure{State: state, Steps: steps}, nil // the diagnosis blocks: quorum is lost
 	}
 	steps = append(steps, etcdConfStep(s, here), clients)
-	return &Procedure{Steps: steps}, nil
+	return &Procedure{State: state, Steps: steps}, nil
 }
 
 // replacement is the member that takes old's place: the --new-* flags,
@@ -334,7 +334,11 @@ func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.Replac
 // the existing etcd pod file out of the kubelet manifest directory", "move
 // the etcd data directory to a different location"), so that it restarts
 // as a fresh member later.
-func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault string, openshift4 bool) *Step {
+// stopDataDestKey is where stop-member moves the member's data, decided
+// once per run.
+var stopDataDestKey = stateKey[string]("stopped-data-dir")
+
+func stopMemberStep(old model.EtcdMember, root *hostfs.FS, fault string, openshift4 bool, state *RunState) *Step {
 	var layout etcdPodLayout
 	var dataDir, dataDest string
 	look := func() error {
@@ -350,9 +354,9 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 			}
 			dataDir = host.DataDir
 		}
-		if dataDest == "" {
-			dataDest = dataAsideDest(dataDir, time.Now().UTC().Format(asideStamp))
-		}
+		dataDest = stopDataDestKey.Decide(state, func() string {
+			return dataAsideDest(dataDir, time.Now().UTC().Format(asideStamp))
+		})
 		return nil
 	}
 	st := &Step{

@@ -24,7 +24,7 @@ func buildEtcdRecoverQuorum(s *Session, p params) (*Procedure, error) {
 	}
 	steps := []*Step{r.detectStep(p["survivor"]), r.recoverSourceStep()}
 	steps = append(steps, r.restoreSteps()...)
-	return &Procedure{Steps: append(steps, r.growBackSteps()...)}, nil
+	return &Procedure{State: r.state, Steps: append(steps, r.growBackSteps()...)}, nil
 }
 
 // detectStep confirms quorum is lost, shows what every member answers with

@@ -32,6 +32,21 @@ func hasConfigMap(t *testing.T, c *localcluster.Cluster, name string) bool {
 	return err == nil
 }
 
+// backupBetween takes an etcd backup on master-0 between two ConfigMaps
+// (before: none when ""), and returns it with the cluster's ID.
+func backupBetween(t *testing.T, c *localcluster.Cluster, s *Session, before, after string) (model.BackupSet, uint64) {
+	t.Helper()
+	if before != "" {
+		configMap(t, c, before)
+	}
+	if err, _, sum := runJournaled(t, s, "etcd-backup", nil, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
+		t.Fatalf("backup: %v %+v", err, sum)
+	}
+	set, _ := newestBackup(t, c.HostRoot(0), etcdBackupDir)
+	configMap(t, c, after)
+	return set, s.poller.Poll(context.Background()).ClusterID
+}
+
 // loseQuorum kills masters 1 and 2 and waits until the survivor no longer
 // serves linearizable reads.
 func loseQuorum(t *testing.T, c *localcluster.Cluster, s *Session) {
@@ -66,13 +81,7 @@ func testEtcdRecoverQuorumFromBackup(t *testing.T, version string) {
 	s := sessionOn(t, c)
 	learners := model.SupportsLearners(s.poller.Poll(context.Background()).Version)
 	settle(t, c)
-	configMap(t, c, "before-backup")
-	if err, _, sum := runJournaled(t, s, "etcd-backup", nil, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
-		t.Fatalf("backup: %v %+v", err, sum)
-	}
-	set, _ := newestBackup(t, c.HostRoot(0), etcdBackupDir)
-	configMap(t, c, "after-backup")
-	old := s.poller.Poll(context.Background()).ClusterID
+	set, old := backupBetween(t, c, s, "before-backup", "after-backup")
 
 	// With quorum held the recovery is refused: replace members instead.
 	err, recs, _ := runJournaled(t, s, "etcd-recover-quorum", map[string]string{"snapshot": etcdBackupDir + "/" + set.Snapshot}, &auto{})

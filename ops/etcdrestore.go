@@ -44,8 +44,7 @@ type rebuild struct {
 	snapshot     string // host path; "" when fromData
 	fromData     bool   // restore the member's own member/snap/db (no trailer)
 	configBackup string // host path of an etcd-config tar.gz to take etcd.conf from
-	stamp        string // names the moved-aside data dir
-	token        string // the new cluster's token
+	state        *RunState
 	// old are the members to stop before the restore, others those to grow
 	// back after it.
 	old, others []NewMember
@@ -65,11 +64,10 @@ func newRebuild(s *Session, p params) (*rebuild, error) {
 		return nil, fmt.Errorf("no OpenShift 3.11 etcd static pod manifest (%s or %s) under %s: day2 restores static-pod members configured by etcd.conf; on OpenShift 4 use /usr/local/bin/cluster-restore.sh (seed 001 §5.3.2.2)",
 			etcdLayouts[0].manifest, etcdLayouts[0].aside, here.Root)
 	}
-	now := time.Now().UTC()
 	r := &rebuild{
 		s: s, here: here, conf: conf, layout: layout,
 		snapshot: p["snapshot"], fromData: p.bool("from-member-data"), configBackup: p["config-backup"],
-		stamp: now.Format("20060102T150405Z"), token: "etcd-restore-" + now.Format("20060102T150405Z"),
+		state: NewRunState(),
 	}
 	if err := r.setMembers(p); err != nil {
 		return nil, err
@@ -167,13 +165,35 @@ func (r *rebuild) membersOf(peers, clients []model.InitialClusterEntry) []NewMem
 	return out
 }
 
+// A rebuild's run state: the time that names the moved-aside data dirs,
+// and the new cluster's token. Both are decided once per run: the restore
+// writes the token into the data dir and restore-conf into etcd.conf, and
+// a resumed run must not make them differ.
+var (
+	rebuildStampKey = stateKey[string]("rebuild-stamp")
+	rebuildTokenKey = stateKey[string]("cluster-token")
+)
+
+// stamp names the data dirs this run moves aside.
+func (r *rebuild) stamp() string {
+	return rebuildStampKey.Decide(r.state, func() string { return time.Now().UTC().Format("20060102T150405Z") })
+}
+
+// token is the new cluster's token.
+func (r *rebuild) token() string {
+	return rebuildTokenKey.Decide(r.state, func() string { return "etcd-restore-" + r.stamp() })
+}
+
+// asideDir is where this run moves this host's data dir.
+func (r *rebuild) asideDir() string { return r.conf.DataDir + ".day2-" + r.stamp() }
+
 func buildEtcdRestore(s *Session, p params) (*Procedure, error) {
 	r, err := newRebuild(s, p)
 	if err != nil {
 		return nil, err
 	}
 	steps := append([]*Step{r.preflightStep()}, r.restoreSteps()...)
-	return &Procedure{Steps: append(steps, r.growBackSteps()...)}, nil
+	return &Procedure{State: r.state, Steps: append(steps, r.growBackSteps()...)}, nil
 }
 
 // restoreSteps are the steps every whole-cluster restore takes after its
@@ -215,7 +235,7 @@ func (r *rebuild) source() (string, error) {
 
 // aside is the data dir this run moved away (a resumed run: the newest).
 func (r *rebuild) aside() (string, error) {
-	mine := r.conf.DataDir + ".day2-" + r.stamp
+	mine := r.asideDir()
 	if r.here.Exists(mine) {
 		return mine, nil
 	}
@@ -329,7 +349,7 @@ func (r *rebuild) preflightStep() *Step {
 
 // targetFree checks the data dir can be moved aside and restored into.
 func (r *rebuild) targetFree() error {
-	if aside := r.conf.DataDir + ".day2-" + r.stamp; r.here.Exists(aside) {
+	if aside := r.asideDir(); r.here.Exists(aside) {
 		return fmt.Errorf("%s exists: the data dir cannot be moved aside there", aside)
 	}
 	return nil
@@ -338,8 +358,8 @@ func (r *rebuild) targetFree() error {
 func (r *rebuild) summary() Plan {
 	plan := Plan{
 		fmt.Sprintf("this host: member %s, peer %s, data dir %s (moved aside to %s.day2-%s, never deleted)",
-			r.conf.Name, strings.Join(r.conf.PeerURLs, ","), r.conf.DataDir, r.conf.DataDir, r.stamp),
-		fmt.Sprintf("the new cluster: %s alone, new cluster token %s, revisions bumped by %d and marked compacted", r.conf.Name, r.token, etcd.DefaultRevisionBump),
+			r.conf.Name, strings.Join(r.conf.PeerURLs, ","), r.conf.DataDir, r.conf.DataDir, r.stamp()),
+		fmt.Sprintf("the new cluster: %s alone, new cluster token %s, revisions bumped by %d and marked compacted", r.conf.Name, r.token(), etcd.DefaultRevisionBump),
 	}
 	if len(r.others) > 0 {
 		var names []string
@@ -386,7 +406,7 @@ func (r *rebuild) stopOthersStep() *Step {
 				plan = append(plan,
 					"manual, on "+m.Name+":",
 					"  sudo mkdir -p "+path.Dir(etcdLayouts[0].aside)+" && sudo mv "+etcdLayouts[0].manifest+" "+path.Dir(etcdLayouts[0].aside)+"/",
-					"  sudo mv /var/lib/etcd /var/lib/etcd.day2-"+r.stamp+"   # keep its old data, never delete it; it rejoins later with an empty data dir",
+					"  sudo mv /var/lib/etcd /var/lib/etcd.day2-"+r.stamp()+"   # keep its old data, never delete it; it rejoins later with an empty data dir",
 					"  check: sudo crictl ps | grep etcd shows nothing; "+first(m.PeerURLs)+" refuses connections")
 			}
 			return append(plan,
@@ -461,7 +481,6 @@ func (r *rebuild) stopStep() *Step {
 }
 
 func (r *rebuild) moveDataStep() *Step {
-	aside := r.conf.DataDir + ".day2-" + r.stamp
 	return &Step{
 		ID: "move-data", Title: "Move the data dir aside",
 		Applies: func(context.Context) (bool, string) {
@@ -471,17 +490,19 @@ func (r *rebuild) moveDataStep() *Step {
 			return true, ""
 		},
 		Plan: func(context.Context) (Plan, error) {
-			return Plan{fmt.Sprintf("%s   # under %s: kept, never deleted (seed 003 §5.4.2.2: mv /var/lib/etcd /var/lib/etcd.old)", r.here.DescribeMoveDir(r.conf.DataDir, aside), r.here.Root)}, nil
+			return Plan{fmt.Sprintf("%s   # under %s: kept, never deleted (seed 003 §5.4.2.2: mv /var/lib/etcd /var/lib/etcd.old)", r.here.DescribeMoveDir(r.conf.DataDir, r.asideDir()), r.here.Root)}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			return r.here.MoveDir(r.conf.DataDir, aside)
+			return r.here.MoveDir(r.conf.DataDir, r.asideDir())
 		},
 		Verify: func(context.Context) error {
 			if r.here.Exists(path.Join(r.conf.DataDir, "member")) { // a mount point stays, emptied
 				return fmt.Errorf("%s still holds the member's data", r.conf.DataDir)
 			}
-			_, err := r.aside()
-			return err
+			if !r.here.Exists(r.asideDir()) {
+				return fmt.Errorf("%s was not moved to %s", r.conf.DataDir, r.asideDir())
+			}
+			return nil
 		},
 	}
 }
@@ -489,7 +510,7 @@ func (r *rebuild) moveDataStep() *Step {
 func (r *rebuild) restoreOptions(src, dir string) etcd.RestoreOptions {
 	return etcd.RestoreOptions{
 		Snapshot: src, DataDir: dir, Name: r.conf.Name, PeerURLs: r.conf.PeerURLs,
-		InitialCluster: r.conf.SoloInitialCluster(), Token: r.token, SkipHashCheck: r.fromData, RevisionBump: etcd.DefaultRevisionBump,
+		InitialCluster: r.conf.SoloInitialCluster(), Token: r.token(), SkipHashCheck: r.fromData, RevisionBump: etcd.DefaultRevisionBump,
 	}
 }
 
@@ -519,7 +540,7 @@ func (r *rebuild) restoreStep() *Step {
 			plan := Plan{
 				r.warning(),
 				fmt.Sprintf("etcdutl snapshot restore %s --data-dir %s --name %s --initial-cluster %s --initial-cluster-token %s --initial-advertise-peer-urls %s --bump-revision %d --mark-compacted%s",
-					src, scratch, r.conf.Name, r.conf.SoloInitialCluster(), r.token, strings.Join(r.conf.PeerURLs, ","), etcd.DefaultRevisionBump, skip),
+					src, scratch, r.conf.Name, r.conf.SoloInitialCluster(), r.token(), strings.Join(r.conf.PeerURLs, ","), etcd.DefaultRevisionBump, skip),
 				fmt.Sprintf("then %s   (under %s)", r.here.DescribeMoveDir(scratch, r.conf.DataDir), r.here.Root),
 			}
 			if r.fromData {
@@ -571,7 +592,7 @@ func (r *rebuild) confStep() *Step {
 						return nil, err
 					}
 				}
-				return model.RestoredEtcdConf(cur, r.conf.SoloInitialCluster(), r.token)
+				return model.RestoredEtcdConf(cur, r.conf.SoloInitialCluster(), r.token())
 			})
 			return err
 		},
@@ -597,6 +618,9 @@ func (r *rebuild) confStep() *Step {
 			}
 			if got := env["ETCD_INITIAL_CLUSTER"]; got != r.conf.SoloInitialCluster() || env["ETCD_INITIAL_CLUSTER_STATE"] != "new" {
 				return fmt.Errorf("ETCD_INITIAL_CLUSTER=%s, ETCD_INITIAL_CLUSTER_STATE=%s", got, env["ETCD_INITIAL_CLUSTER_STATE"])
+			}
+			if got := env["ETCD_INITIAL_CLUSTER_TOKEN"]; got != r.token() {
+				return fmt.Errorf("ETCD_INITIAL_CLUSTER_TOKEN=%s, the restore used %s", got, r.token())
 			}
 			return nil
 		},

@@ -48,7 +48,11 @@ func (h *handsOn) Ask(ctx context.Context, p Prompt) (Answer, error) {
 // manifest to pods-stopped, the member gone, its data dir moved aside. A
 // member the test had killed is released: without its manifest it stays
 // down.
-func stopForGood(c *localcluster.Cluster, i int) error {
+func stopForGood(c *localcluster.Cluster, i int) error { return stopForGoodAs(c, i, ".old") }
+
+// stopForGoodAs is stopForGood moving the data dir aside with suffix (a
+// cluster restored twice keeps both).
+func stopForGoodAs(c *localcluster.Cluster, i int, suffix string) error {
 	root := c.HostRoot(i)
 	if err := os.MkdirAll(filepath.Join(root, localcluster.StoppedPodsDir), 0o755); err != nil {
 		return err
@@ -64,7 +68,7 @@ func stopForGood(c *localcluster.Cluster, i int) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	c.StartMember(i)
-	return os.Rename(filepath.Join(root, localcluster.EtcdDataDir), filepath.Join(root, localcluster.EtcdDataDir+".old"))
+	return os.Rename(filepath.Join(root, localcluster.EtcdDataDir), filepath.Join(root, localcluster.EtcdDataDir+suffix))
 }
 
 func memberRoots(c *localcluster.Cluster) string {

@@ -38,7 +38,8 @@ type Step struct {
 	Plan func(ctx context.Context) (Plan, error)
 	Run  func(ctx context.Context, progress func(string)) error
 	// Verify must stand on its own: on resume it runs before Check, to tell
-	// whether an interrupted Run finished.
+	// whether an interrupted Run finished, with only the parameters and the
+	// journaled run state (Procedure.State) to go by.
 	Verify func(ctx context.Context) error
 }
 
@@ -48,4 +49,7 @@ type Procedure struct {
 	Title  string
 	Params map[string]string
 	Steps  []*Step
+	// State is the run's explicit state (see RunState): journaled with
+	// every record and restored before any step on resume.
+	State *RunState
 }

@@ -112,12 +112,17 @@ func Run(ctx context.Context, proc *Procedure, op Operator, opts RunOptions) err
 		opts.Now = time.Now
 	}
 	r := &runner{proc: proc, op: op, opts: opts, runID: journal.NewRunID(), session: 1}
+	if proc.State == nil {
+		proc.State = NewRunState()
+	}
 	var err error
 	if res := opts.Resume; res != nil {
 		if !res.Resumable() || res.Procedure != proc.Name {
 			return fmt.Errorf("run %s %s cannot be resumed as %s", res.Procedure, res.RunID, proc.Name)
 		}
 		r.runID, r.session = res.RunID, res.Sessions+1
+		// Before any step: what the first session decided stands.
+		proc.State.restore(res.State)
 		if r.log, err = opts.Journal.Reopen(res.Path); err == nil {
 			err = r.record(model.JournalRecord{Event: model.EventResumed})
 		}
@@ -128,6 +133,11 @@ func Run(ctx context.Context, proc *Procedure, op Operator, opts RunOptions) err
 		return fmt.Errorf("run %s: %w", proc.Name, err)
 	}
 	defer r.log.Close()
+	proc.State.onChange(func() {
+		// A failed write shows on the step's own end record.
+		_ = r.record(model.JournalRecord{Event: model.EventState})
+	})
+	defer proc.State.onChange(nil)
 
 	for i, st := range proc.Steps {
 		if r.alreadyDone(ctx, i, st) {
@@ -148,6 +158,7 @@ func (r *runner) record(rec model.JournalRecord) error {
 	rec.Time, rec.RunID, rec.Session = r.opts.Now(), r.runID, r.session
 	rec.User, rec.Host, rec.Procedure = r.opts.User, r.opts.Host, r.proc.Name
 	rec.Params, rec.DryRun = model.RedactParams(r.proc.Params), r.opts.DryRun
+	rec.State = r.proc.State.Snapshot()
 	return r.log.Append(rec)
 }
 

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -255,5 +256,70 @@ func TestInterruptedRunResumesFromFirstUnverifiedStep(t *testing.T) {
 	}
 	if recs[0].RunID != recs[len(recs)-1].RunID {
 		t.Fatal("resume must keep the run ID")
+	}
+}
+
+// A value decided in the first session (here from a counter standing in
+// for the clock) is journaled the moment it is decided and restored before
+// any step of the resumed session: the resumed Verify checks the first
+// session's value, and a fresh decision never replaces it.
+func TestRunStateIsJournaledAndRestored(t *testing.T) {
+	key := stateKey[string]("file")
+	decisions := 0
+	written := map[string]bool{}
+	build := func() *Procedure {
+		state := NewRunState()
+		file := func() string {
+			return key.Decide(state, func() string { decisions++; return fmt.Sprintf("backup-%d", decisions) })
+		}
+		return &Procedure{Name: "test", State: state, Steps: []*Step{{
+			ID: "write", Title: "write",
+			Plan: func(context.Context) (Plan, error) { return Plan{"write " + file()}, nil },
+			Run: func(ctx context.Context, progress func(string)) error {
+				written[file()] = true
+				return nil
+			},
+			Verify: func(context.Context) error {
+				if !written[file()] {
+					return errors.New(file() + " not written")
+				}
+				return nil
+			},
+		}}}
+	}
+	j := openJournal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := build()
+	run := p.Steps[0].Run
+	p.Steps[0].Run = func(ctx context.Context, progress func(string)) error {
+		err := run(ctx, progress)
+		cancel()
+		return err
+	}
+	if err := Run(ctx, p, &scripted{answers: []Answer{{Decision: Proceed}}}, RunOptions{Journal: j}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("want interrupted, got %v", err)
+	}
+	recs, sum := readOnly(t, j)
+	if got, ok := key.Get(&RunState{values: sum.State}); !ok || got != "backup-1" {
+		t.Fatalf("journaled state %v", sum.State)
+	}
+	var events []string
+	for _, r := range recs {
+		events = append(events, string(r.Event)+"="+string(r.State["file"]))
+	}
+	// Decided by the plan: journaled at once, and with every record after.
+	if got := strings.Join(events, " "); got != `run-start= state="backup-1" step-start="backup-1" interrupted="backup-1"` {
+		t.Fatalf("journal: %s", got)
+	}
+
+	op := &scripted{}
+	if err := Run(context.Background(), build(), op, RunOptions{Journal: j, Resume: &sum}); err != nil {
+		t.Fatalf("resume: %v (%d prompts)", err, len(op.prompts))
+	}
+	if _, sum = readOnly(t, j); !sum.Finished || decisions != 1 || len(written) != 1 {
+		t.Fatalf("resumed: %+v, %d decisions, written %v", sum, decisions, written)
+	}
+	if st, _ := sum.Step("write"); st.Outcome != model.OutcomeVerified {
+		t.Errorf("the interrupted step must be verified with the first session's value: %+v", st)
 	}
 }
