@@ -48,4 +48,9 @@ type Procedure struct {
 	Title  string
 	Params map[string]string
 	Steps  []*Step
+	// Precheck, when set, runs before the first step that runs (also on
+	// resume) until it passes: the operator's rights, etcd accepting our
+	// certificate. A failure blocks that step, so nothing starts that
+	// would fail halfway.
+	Precheck func(ctx context.Context) error
 }

@@ -96,6 +96,8 @@ type Model struct {
 	wiz     *wizard
 	// form asks for a procedure's parameters before its wizard opens.
 	form *paramForm
+	// access says which procedures the operator's rights rule out.
+	access model.ProcedureAccess
 }
 
 // Option configures the model.
@@ -254,6 +256,8 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.certs.setCSRs(msg, m.now())
 	case model.ClusterInfo:
 		m.info = msg
+	case model.ProcedureAccess:
+		m.access = msg
 	}
 	return m, nil
 }
@@ -592,6 +596,9 @@ func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
 		if !key.Matches(msg, a.key) {
 			continue
 		}
+		if m.refuse(a.proc) {
+			return nil
+		}
 		given := map[string]string{}
 		if a.member {
 			row, ok := m.etcd.table.Selected()
@@ -632,6 +639,9 @@ func (m *Model) resumeSelected() tea.Cmd {
 }
 
 func (m *Model) launchRun(name string, params map[string]string, resume *model.RunSummary) tea.Cmd {
+	if m.refuse(name) {
+		return nil
+	}
 	proc, err := m.actions.Procedure(name, params)
 	if err != nil {
 		m.notice = err.Error()
@@ -758,7 +768,7 @@ func (m *Model) helpView() string {
 	for _, g := range m.keys.FullHelp() {
 		for _, b := range g {
 			keyWidth = max(keyWidth, len([]rune(b.Help().Key)))
-			descWidth = max(descWidth, len([]rune(b.Help().Desc)))
+			descWidth = max(descWidth, len([]rune(m.helpDesc(b.Help().Key, b.Help().Desc))))
 		}
 	}
 	for i, g := range m.keys.FullHelp() {
@@ -766,7 +776,7 @@ func (m *Model) helpView() string {
 			items = append(items, "")
 		}
 		for _, b := range g {
-			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+b.Help().Desc)
+			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+m.helpDesc(b.Help().Key, b.Help().Desc))
 		}
 	}
 	height := max(m.bodyHeight()-2, 1)
