@@ -82,8 +82,9 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 	viewerDrain := []string{"create pods/eviction in all namespaces", "get nodes", "list nodes", "patch nodes"}
 	operatorDrain := []string{"create pods/eviction in all namespaces", "get daemonsets.apps in all namespaces", "get pods in all namespaces",
 		"get poddisruptionbudgets.policy in all namespaces", "list poddisruptionbudgets.policy in all namespaces", "list pods in all namespaces"}
-	// What each may not do, by procedure; the OpenShift groups are not
-	// served here, so their rights are not asked for.
+	// What each may not do, by procedure. Of OpenShift's groups the local
+	// cluster serves config.openshift.io (ClusterOperators) only, so the
+	// rights in the others are not asked for.
 	for _, tc := range []struct {
 		user    string
 		missing map[string][]string
@@ -93,6 +94,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"deprecate-master":    append(slices.Clone(viewerDrain), "delete nodes"),
 			"decommission":        append(slices.Clone(viewerDrain), "delete nodes", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get nodes"},
+			"etcd-backup":         {"list clusteroperators.config.openshift.io"},
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -100,6 +102,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"decommission":        append(slices.Clone(operatorDrain), "delete nodes", "get deployments.apps in default", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get pods in openshift-etcd"},
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
+			"etcd-backup": {"list clusteroperators.config.openshift.io"},
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
@@ -265,5 +268,36 @@ func TestProcedureRightsCompose(t *testing.T) {
 		if catalog[name].etcdAccess {
 			t.Errorf("%s would be blocked by an etcd that does not answer", name)
 		}
+	}
+}
+
+// The runner asks the pre-check before the first step's own check, blocks
+// that step while it fails (retry asks again), and once it passed never
+// again in the run.
+func TestPrecheckBlocksTheFirstStepUntilItPasses(t *testing.T) {
+	w := newWorld()
+	p := w.proc()
+	calls := 0
+	p.Precheck = func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return errors.New("your credentials may not patch nodes")
+		}
+		return nil
+	}
+	op := &scripted{answers: []Answer{{Decision: Retry}, {Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed, Typed: "node-1"}}}
+	j := openJournal(t)
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || op.prompts[0].Problem != "check: your credentials may not patch nodes" || op.prompts[1].Problem != "" {
+		t.Errorf("pre-check called %d times; prompts %+v", calls, op.prompts)
+	}
+	if !slices.Equal(w.ran, []string{"first", "optional", "delete"}) {
+		t.Errorf("ran %v", w.ran)
+	}
+	recs, _ := readOnly(t, j)
+	if recs[1].Step != "first" || recs[1].Outcome != model.OutcomeBlocked || !strings.Contains(recs[1].Error, "patch nodes") {
+		t.Errorf("the block is not journaled at the first step: %+v", recs[1])
 	}
 }
