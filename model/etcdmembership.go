@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,49 @@ func (c EtcdCluster) MemberByPeerURL(urls []string) (EtcdMember, bool) {
 		}
 	}
 	return EtcdMember{}, false
+}
+
+// HostIdentity is what tells a master's etcd member apart when its name
+// differs from the node's (an FQDN against a short name, a cloud instance
+// name): the ETCD_NAME and peer URLs of the master's etcd.conf, and the
+// node's name and addresses.
+type HostIdentity struct {
+	Node      string
+	EtcdName  string
+	PeerURLs  []string
+	Addresses []string
+}
+
+// HostMember finds a master's member: by its etcd.conf's ETCD_NAME, by its
+// peer URLs, by the node's name, and last by the node's addresses when the
+// peer URLs of exactly one member are on one of them. how says which matched.
+func (c EtcdCluster) HostMember(h HostIdentity) (m EtcdMember, how string, ok bool) {
+	if h.EtcdName != "" {
+		if m, ok := c.Member(h.EtcdName); ok {
+			return m, "ETCD_NAME " + h.EtcdName, true
+		}
+	}
+	if len(h.PeerURLs) > 0 {
+		if m, ok := c.MemberByPeerURL(h.PeerURLs); ok {
+			return m, "peer URL " + firstOf(m.PeerURLs), true
+		}
+	}
+	if m, ok := c.Member(h.Node); ok {
+		return m, "node name", true
+	}
+	var found []EtcdMember
+	for _, x := range c.Members {
+		if slices.ContainsFunc(x.PeerURLs, func(u string) bool {
+			p, err := url.Parse(u)
+			return err == nil && slices.Contains(h.Addresses, p.Hostname())
+		}) {
+			found = append(found, x)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], "node address in peer URL " + firstOf(found[0].PeerURLs), true
+	}
+	return EtcdMember{}, "", false
 }
 
 // NoSuchMember is the error for an ID that is not in the cluster; it lists

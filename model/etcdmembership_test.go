@@ -27,6 +27,36 @@ func withPeers(ms []EtcdMember) []EtcdMember {
 	return ms
 }
 
+// A master's member is found although its name is not the node's: by
+// ETCD_NAME, by peer URL, by node name, by a node address only when one
+// member is on it.
+func TestHostMember(t *testing.T) {
+	c := EtcdCluster{Members: []EtcdMember{
+		{ID: 1, Name: "master-0.ec2.internal", PeerURLs: []string{"https://10.0.0.1:2380"}},
+		{ID: 2, Name: "ip-10-0-0-2", PeerURLs: []string{"https://10.0.0.2:2380"}},
+		{ID: 3, Name: "master-2", PeerURLs: []string{"https://10.0.0.3:2380"}},
+		{ID: 4, Name: "", PeerURLs: []string{"https://10.0.0.3:12380"}}, // unstarted, same host as master-2
+	}}
+	for _, tc := range []struct {
+		h       HostIdentity
+		id      uint64
+		how     string
+		notHere bool
+	}{
+		{h: HostIdentity{Node: "master-0", EtcdName: "master-0.ec2.internal"}, id: 1, how: "ETCD_NAME"},
+		{h: HostIdentity{Node: "master-1.example.com", EtcdName: "master-1", PeerURLs: []string{"https://10.0.0.2:2380"}}, id: 2, how: "peer URL"},
+		{h: HostIdentity{Node: "master-2"}, id: 3, how: "node name"},
+		{h: HostIdentity{Node: "master-1.example.com", Addresses: []string{"10.0.0.2", "master-1"}}, id: 2, how: "node address"},
+		{h: HostIdentity{Node: "master-2.example.com", Addresses: []string{"10.0.0.3"}}, notHere: true}, // two members there
+		{h: HostIdentity{Node: "master-9", EtcdName: "master-9", Addresses: []string{"10.0.0.9"}}, notHere: true},
+	} {
+		m, how, ok := c.HostMember(tc.h)
+		if ok == tc.notHere || (ok && (m.ID != tc.id || !strings.HasPrefix(how, tc.how))) {
+			t.Errorf("HostMember(%+v) = %d by %q, %v", tc.h, m.ID, how, ok)
+		}
+	}
+}
+
 func TestAddCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name      string

@@ -99,6 +99,17 @@ func RolesFromLabels(labels map[string]string) []string {
 	return roles
 }
 
+// IsControlPlane reports whether roles (RolesFromLabels) make a node a
+// master: OpenShift 3.11's "master", Kubernetes' "control-plane".
+func IsControlPlane(roles []string) bool {
+	for _, r := range roles {
+		if r == "master" || r == "control-plane" {
+			return true
+		}
+	}
+	return false
+}
+
 // Nodes is an immutable snapshot of the cluster's nodes, sorted by name.
 type Nodes struct {
 	Items []Node

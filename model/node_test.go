@@ -22,6 +22,12 @@ func TestRolesFromLabels(t *testing.T) {
 	}
 }
 
+func TestIsControlPlane(t *testing.T) {
+	if !IsControlPlane([]string{"infra", "master"}) || !IsControlPlane([]string{"control-plane"}) || IsControlPlane([]string{"infra", "compute"}) || IsControlPlane(nil) {
+		t.Error("masters are master or control-plane, nothing else")
+	}
+}
+
 func TestNodeStatusColumns(t *testing.T) {
 	n := Node{Readiness: NodeReady, Unschedulable: true}
 	if n.Status() != "Ready,SchedulingDisabled" {

@@ -146,32 +146,84 @@ func backupStamp(name string) (string, bool) {
 	return "", false
 }
 
-// BackupsToPrune picks, from the file names of a backup directory, the
-// files of every backup older than the newest keep (keep ≤ 0 keeps all).
-// Only files this naming scheme produced are ever picked; a set is dated by
-// its stamp, so a dirty and a clean backup of the same second stay together.
-func BackupsToPrune(names []string, keep int) []string {
+// BackupFile is a file of a backup directory that retention names, with why.
+type BackupFile struct {
+	Name string
+	Why  string
+}
+
+// RetentionPlan is what retention removes from a backup directory, and what
+// it lists but keeps.
+type RetentionPlan struct {
+	Remove []BackupFile
+	Keep   []BackupFile
+}
+
+// PlanRetention decides, from the file names of a backup directory, what
+// keeping the newest keep backups removes (keep ≤ 0 keeps all). Only a
+// verified backup (its snapshot has its manifest) counts towards keep, so
+// the newest verified one is never removed. A backup without a manifest
+// (never verified) and the .part leftovers of an interrupted write are
+// removed only when older than the newest verified backup, named as such;
+// newer ones (a backup in progress, one still to verify) are listed and
+// kept. Only files of day2's naming are ever picked; a set is dated by its
+// stamp, so a dirty and a clean backup of the same second stay apart.
+func PlanRetention(names []string, keep int) RetentionPlan {
+	var plan RetentionPlan
 	if keep <= 0 {
-		return nil
+		return plan
 	}
-	byStamp := map[string][]string{}
+	byStamp, parts := map[string][]string{}, map[string][]string{}
+	present := map[string]bool{}
 	for _, n := range names {
+		present[n] = true
 		if s, ok := backupStamp(n); ok {
 			byStamp[s] = append(byStamp[s], n)
+		} else if s, ok := backupStamp(strings.TrimSuffix(n, ".part")); ok && strings.HasSuffix(n, ".part") {
+			parts[s] = append(parts[s], n)
 		}
 	}
-	stamps := make([]string, 0, len(byStamp))
+	var verified, unverified []string
 	for s := range byStamp {
-		stamps = append(stamps, s)
+		set := BackupSet{Snapshot: SnapshotPrefix + s + ".db", Manifest: SnapshotPrefix + s + ".json"}
+		if present[set.Snapshot] && present[set.Manifest] {
+			verified = append(verified, s)
+		} else {
+			unverified = append(unverified, s)
+		}
 	}
 	// The layout sorts by time; the dirty marker sorts after its second.
-	sort.Sort(sort.Reverse(sort.StringSlice(stamps)))
-	var out []string
-	for _, s := range stamps[min(keep, len(stamps)):] {
-		out = append(out, byStamp[s]...)
+	sort.Sort(sort.Reverse(sort.StringSlice(verified)))
+	newest := ""
+	if len(verified) > 0 {
+		newest = verified[0]
 	}
-	sort.Strings(out)
-	return out
+	add := func(to *[]BackupFile, files []string, why string) {
+		for _, n := range files {
+			*to = append(*to, BackupFile{Name: n, Why: why})
+		}
+	}
+	for _, s := range verified[min(keep, len(verified)):] {
+		add(&plan.Remove, byStamp[s], fmt.Sprintf("verified, older than the newest %d verified backups", keep))
+	}
+	for _, s := range unverified {
+		if s < newest {
+			add(&plan.Remove, byStamp[s], "never verified (no manifest), older than the newest verified backup "+SnapshotPrefix+newest+".db")
+		} else {
+			add(&plan.Keep, byStamp[s], "never verified (no manifest), newer than any verified backup: kept (in progress, or verify it with etcd-verify-snapshot)")
+		}
+	}
+	for s, files := range parts {
+		if s < newest {
+			add(&plan.Remove, files, "leftover of an interrupted write, older than the newest verified backup "+SnapshotPrefix+newest+".db")
+		} else {
+			add(&plan.Keep, files, "leftover of an interrupted write, newer than any verified backup: kept (a write may be in progress)")
+		}
+	}
+	for _, l := range [][]BackupFile{plan.Remove, plan.Keep} {
+		sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+	}
+	return plan
 }
 
 // OperatorStatus is an OpenShift 4 ClusterOperator's conditions.

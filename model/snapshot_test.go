@@ -24,29 +24,64 @@ func TestBackupSetNames(t *testing.T) {
 	}
 }
 
-func TestBackupsToPrune(t *testing.T) {
+func fileNames(files []BackupFile) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func TestPlanRetention(t *testing.T) {
 	set := func(stamp string) []string {
 		return []string{"snapshot_" + stamp + ".db", "snapshot_" + stamp + ".json", "etcd-config_" + stamp + ".tar.gz",
 			"etcd-config_" + stamp + ".tar.gz.sha256", "static_kuberesources_" + stamp + ".tar.gz"}
 	}
-	var names []string
+	var all []string
 	for _, s := range []string{"2024-01-03_000000", "2024-01-01_000000", "2024-01-02_000000__POSSIBLY_DIRTY__"} {
-		names = append(names, set(s)...)
+		all = append(all, set(s)...)
 	}
-	names = append(names, "notes.txt", "snapshot_latest.db", "snapshot_2024-01-01_000000.db.part")
-	got := BackupsToPrune(names, 2)
-	want := set("2024-01-01_000000")
-	if !reflect.DeepEqual(sortedCopy(got), sortedCopy(want)) {
-		t.Errorf("keep 2: prune %v, want %v", got, want)
+	all = append(all, "notes.txt", "snapshot_latest.db", "snapshot_2024-01-01_000000.db.part")
+	got := PlanRetention(all, 2)
+	want := append(set("2024-01-01_000000"), "snapshot_2024-01-01_000000.db.part")
+	if !reflect.DeepEqual(sortedCopy(fileNames(got.Remove)), sortedCopy(want)) || len(got.Keep) != 0 {
+		t.Errorf("keep 2: %+v, want to remove %v", got, want)
 	}
-	if got := BackupsToPrune(names, 0); got != nil {
-		t.Errorf("keep 0 keeps all, pruned %v", got)
+	if got := PlanRetention(all, 0); got.Remove != nil || got.Keep != nil {
+		t.Errorf("keep 0 keeps all: %+v", got)
 	}
-	if got := BackupsToPrune(names, 5); len(got) != 0 {
-		t.Errorf("keep 5 of 3 pruned %v", got)
+	if got := PlanRetention(all, 5); len(got.Remove) != 1 || got.Remove[0].Name != "snapshot_2024-01-01_000000.db.part" {
+		t.Errorf("keep 5 of 3 removes only the old .part: %+v", got)
 	}
-	if got := BackupsToPrune(names, 1); len(got) != 10 {
-		t.Errorf("keep 1: %v", got)
+	if got := PlanRetention(all, 1); len(got.Remove) != 11 {
+		t.Errorf("keep 1: %+v", got)
+	}
+
+	// Snapshots never verified (no manifest) do not count towards keep: the
+	// only verified backup stays, however many newer unverified ones there
+	// are; older unverified ones and .part leftovers go, named as such;
+	// newer ones are listed and kept.
+	only := set("2024-02-01_000000")
+	dir := append(slices.Clone(only),
+		"snapshot_2024-02-02_000000.db", "snapshot_2024-02-03_000000.db", "etcd-config_2024-02-03_000000.tar.gz",
+		"snapshot_2024-02-04_000000.db.part", "snapshot_2024-01-31_000000.db", "snapshot_2024-01-30_000000.db.part")
+	got = PlanRetention(dir, 1)
+	if rm := fileNames(got.Remove); !reflect.DeepEqual(rm, []string{"snapshot_2024-01-30_000000.db.part", "snapshot_2024-01-31_000000.db"}) {
+		t.Errorf("keep 1 with newer unverified snapshots: remove %v", rm)
+	}
+	for _, f := range got.Remove {
+		if !strings.Contains(f.Why, "older than the newest verified backup snapshot_2024-02-01_000000.db") {
+			t.Errorf("%s: %q", f.Name, f.Why)
+		}
+	}
+	kept := fileNames(got.Keep)
+	if !reflect.DeepEqual(kept, []string{"etcd-config_2024-02-03_000000.tar.gz", "snapshot_2024-02-02_000000.db", "snapshot_2024-02-03_000000.db", "snapshot_2024-02-04_000000.db.part"}) ||
+		!strings.Contains(got.Keep[1].Why, "never verified") || !strings.Contains(got.Keep[3].Why, "interrupted write") {
+		t.Errorf("listed and kept: %+v", got.Keep)
+	}
+	// Without any verified backup nothing is removed.
+	if got := PlanRetention(dir[len(only):], 1); len(got.Remove) != 0 || len(got.Keep) != 6 {
+		t.Errorf("no verified backup: %+v", got)
 	}
 }
 

@@ -79,6 +79,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 	grant(t, "day2-viewer", "view", nil)
 	grant(t, "day2-node-operator", "day2-test-nodes", []rbacv1.PolicyRule{{Verbs: []string{"get", "list", "patch"}, APIGroups: []string{""}, Resources: []string{"nodes"}}})
 	node := cluster.Workers[0]
+	const listCOs = "list clusteroperators.config.openshift.io"
 	viewerDrain := []string{"create pods/eviction in all namespaces", "get nodes", "list nodes", "patch nodes"}
 	operatorDrain := []string{"create pods/eviction in all namespaces", "get daemonsets.apps in all namespaces", "get pods in all namespaces",
 		"get poddisruptionbudgets.policy in all namespaces", "list poddisruptionbudgets.policy in all namespaces", "list pods in all namespaces"}
@@ -91,14 +92,14 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 	}{
 		{"day2-viewer", map[string][]string{
 			"drain": viewerDrain, "cordon": {"get nodes", "patch nodes"}, "uncordon": {"get nodes", "patch nodes"},
-			"deprecate-master":    append(slices.Clone(viewerDrain), "delete nodes"),
+			"deprecate-master":    append(slices.Clone(viewerDrain), "delete nodes", listCOs),
 			"decommission":        append(slices.Clone(viewerDrain), "delete nodes", "patch deployments.apps in default"),
-			"etcd-replace-member": {"get nodes"},
-			"etcd-backup":         {"list clusteroperators.config.openshift.io"},
+			"etcd-replace-member": {"get nodes", listCOs},
+			"etcd-backup":         {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
-			"deprecate-master":    append(slices.Clone(operatorDrain), "delete nodes", "get endpoints in default"),
+			"deprecate-master":    append(slices.Clone(operatorDrain), "delete nodes", "get endpoints in default", listCOs),
 			"decommission":        append(slices.Clone(operatorDrain), "delete nodes", "get deployments.apps in default", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get pods in openshift-etcd"},
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},

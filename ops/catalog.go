@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -53,6 +54,9 @@ var (
 		model.Rights("apps.openshift.io", "deploymentconfigs", "", "default", "get", "patch"),
 	)
 	deleteNodeRights = model.Rights("", "nodes", "", "", "delete")
+	// etcd-backup (and the backup membership changes take first) reads the
+	// ClusterOperators on OpenShift 4: a rollout under way marks it dirty.
+	backupRights = model.Rights("config.openshift.io", "clusteroperators", "", "", "list")
 	// The etcd rebuilds prove the API serves again by listing namespaces.
 	rebuildRights = model.Rights("", "namespaces", "", "", "list")
 	// etcd-replace-member's diagnosis reads the member's Node and etcd pod;
@@ -81,22 +85,23 @@ var catalog = map[string]spec{
 	},
 	"deprecate-master": {
 		title: "Deprecate a master host: back up, take it out of the load balancer, remove its etcd member safely, delete the Node (seed 003 §5.2.1)",
-		params: append(drainParams("the master to deprecate"),
-			Param{Name: "master-root", Help: "the deprecated master's files (its host root) when reachable from here; otherwise those steps are manual"},
-			Param{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true}),
+		params: slices.Concat(drainParams("the master to deprecate"), []Param{
+			{Name: "master-root", Help: "the deprecated master's files (its host root) when reachable from here; otherwise those steps are manual"},
+			{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true},
+		}, backupParams),
 		build:      buildDeprecateMaster,
-		rights:     model.UniqueRights(drainRights, deleteNodeRights, model.Rights("", "endpoints", "", "default", "get")),
+		rights:     model.UniqueRights(drainRights, deleteNodeRights, backupRights, model.Rights("", "endpoints", "", "default", "get")),
 		etcdAccess: true,
 	},
 	"etcd-add-member": {
 		title: "Add an etcd member: as a learner, started on its host, promoted once in sync (seed 003 §5.4.4)",
-		params: []Param{
+		params: append([]Param{
 			{Name: "name", Help: "the new member's name (its host name)", Required: true},
 			{Name: "peer-url", Help: "its peer URL(s), comma-separated, e.g. https://10.0.0.4:2380", Required: true},
 			{Name: "client-url", Help: "its client URL(s), comma-separated, e.g. https://10.0.0.4:2379", Required: true},
 			{Name: "member-root", Help: "the new host's files (its host root) when reachable from here; otherwise starting it is manual"},
 			{Name: "timeout", Help: "give up promoting the learner after this long", Default: "5m"},
-		},
+		}, backupParams...),
 		build:      buildEtcdAddMember,
 		etcdAccess: true,
 	},
@@ -106,7 +111,7 @@ var catalog = map[string]spec{
 			{Name: "member", Help: "the member's hex ID, as the etcd pane and etcdctl member list show it", Required: true},
 			{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true},
 			{Name: "member-root", Help: "the member's host files (its host root) when reachable from here: its etcd static pod is stopped"},
-		}, recordedMemberParams...),
+		}, slices.Concat(backupParams, recordedMemberParams)...),
 		build:      buildEtcdRemoveMember,
 		etcdAccess: true,
 	},
@@ -123,9 +128,10 @@ var catalog = map[string]spec{
 			{Name: "path", Help: "recorded: the diagnosis' path (retire-healthy, replace-failed)"},
 			{Name: "fault", Help: "recorded: why the member is unhealthy"},
 			{Name: "redeploy-reason", Help: "recorded: the forceRedeploymentReason set on OpenShift 4"},
-		}, recordedMemberParams...),
+			{Name: "voters", Help: "recorded: the voting members when diagnosed, which the etcd operator brings back on OpenShift 4"},
+		}, slices.Concat(backupParams, recordedMemberParams)...),
 		build:      buildEtcdReplaceMember,
-		rights:     replaceRights,
+		rights:     model.UniqueRights(replaceRights, backupRights),
 		etcdAccess: true,
 	},
 	"etcd-defrag": {
@@ -151,11 +157,11 @@ var catalog = map[string]spec{
 		params: []Param{
 			{Name: "backup-dir", Help: "where the backup files go (a host path)", Default: etcdBackupDir},
 			{Name: "member", Help: "etcd-backup: the member to snapshot, by name or hex ID (default: this host's, from /etc/etcd/etcd.conf)"},
-			{Name: "keep", Help: "etcd-backup: keep the newest N backups in --backup-dir, removing older ones day2 wrote (0 keeps all)", Default: "0"},
+			{Name: "keep", Help: "etcd-backup: keep the newest N verified backups in --backup-dir, removing older ones day2 wrote and unverified leftovers older than the newest verified (0 keeps all)", Default: "0"},
 			{Name: "force", Help: "etcd-backup: back up even while a control-plane ClusterOperator is Progressing; the files are marked " + model.DirtyMarker, Bool: true},
 		},
 		build:  buildEtcdBackup,
-		rights: model.Rights("config.openshift.io", "clusteroperators", "", "", "list"),
+		rights: backupRights,
 	},
 	"etcd-verify-snapshot": {
 		title:  "Verify an etcd snapshot: SHA-256 trailer and a read-only bbolt consistency check",

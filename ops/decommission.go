@@ -32,6 +32,16 @@ func buildDecommission(s *Session, p params) (*Procedure, error) {
 	}
 	node := p["node"]
 	fs := hostfs.New(s.opts.HostRoot)
+	// A master is not a node host: decommissioning it would leave its etcd
+	// member voting and its API in the load balancer (seed 003 §5.2.1).
+	look := drain.Steps[0].Check
+	drain.Steps[0].Check = func(ctx context.Context) error {
+		n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err == nil && model.IsControlPlane(model.RolesFromLabels(n.Labels)) {
+			return fmt.Errorf("%s is a master: decommission is for node hosts; use deprecate-master, which also removes its etcd member safely (seed 003 §5.2.1)", node)
+		}
+		return look(ctx)
+	}
 	infra := func(ctx context.Context) (bool, string) {
 		n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,6 +79,27 @@ func TestDecommissionInfraNode(t *testing.T) {
 	_, sum := readOnly(t, j)
 	if !sum.Finished || sum.Outcome != model.OutcomeOK || len(sum.Steps) != 8 {
 		t.Fatalf("journal: %+v", sum)
+	}
+}
+
+// A master is refused at the first step, pointing to deprecate-master;
+// nothing is cordoned.
+func TestDecommissionRefusesAMaster(t *testing.T) {
+	s, master := session(t), cluster.Masters[0].Name
+	before := unschedulable(t, master)
+	p, err := s.Procedure("decommission", map[string]string{"node": master, "delete-emptydir-data": "true", "force": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &scripted{answers: []Answer{{Decision: Abort}}}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); !errors.Is(err, ErrAborted) {
+		t.Fatalf("want aborted, got %v", err)
+	}
+	if len(op.prompts) != 1 || op.prompts[0].Step.ID != "preflight" || !strings.Contains(op.prompts[0].Problem, "use deprecate-master") || allowed(Proceed, op.prompts[0].Choices) {
+		t.Fatalf("a master must be refused at the preflight: %+v", op.prompts)
+	}
+	if unschedulable(t, master) != before {
+		t.Fatal("the master's schedulability changed")
 	}
 }
 

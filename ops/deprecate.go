@@ -54,8 +54,14 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	always := func(context.Context) (bool, string) { return true, "" }
+	member := &memberRef{host: masterIdentity(s, node, master)}
+	backup, err := backupFirstStep(s, p)
+	if err != nil {
+		return nil, err
+	}
 	steps := []*Step{
-		masterPreflightStep(s, node),
+		masterPreflightStep(s, node, member),
+		backup,
 		masterBackupStep(master, node),
 		caHostStep(master),
 		haproxyStep(here, node, "haproxy", []string{"mgmt8443"}, always),
@@ -63,10 +69,22 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		moveManifestsStep(master, "disable-master-pods", "Disable the API and controllers static pods", "apiserver.yaml", "controller.yaml"),
 	}
 	steps = append(steps, drain.Steps[1:]...) // cordon, evict; the master pre-flight covered the look
-	member := &memberRef{name: node}
+	disable := moveManifestsStep(master, "disable-etcd", "Stop the removed member's etcd static pod", "etcd.yaml")
+	disable.Check = func(ctx context.Context) error {
+		// Stopping a member still listed takes a voter away without
+		// changing the quorum: only a removed member is stopped.
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return fmt.Errorf("cannot tell whether the member is still listed: %w", err)
+		}
+		if m, ok := member.find(snap); ok {
+			return fmt.Errorf("etcd member %s (%s) is still listed: remove it first (etcd-remove); stopping it would take a voter away", m.IDHex(), m.DisplayName())
+		}
+		return nil
+	}
 	steps = append(steps,
 		etcdRemoveStep(s, member, p.bool("allow-two-members")),
-		moveManifestsStep(master, "disable-etcd", "Stop the removed member's etcd static pod", "etcd.yaml"),
+		disable,
 		etcdConfStep(s, here),
 		etcdClientsStep(here, removedClientURLs(member, master)),
 		endpointsStep(s, node),
@@ -82,7 +100,27 @@ func (s *Session) etcdReady() error {
 	return nil
 }
 
-func masterPreflightStep(s *Session, node string) *Step {
+// masterIdentity is what finds the master's etcd member whatever its name:
+// the ETCD_NAME and peer URLs of its etcd.conf when its files are here, and
+// the node's addresses.
+func masterIdentity(s *Session, node string, master *hostfs.FS) model.HostIdentity {
+	h := model.HostIdentity{Node: node}
+	if master != nil {
+		if c, err := etcdHere(*master); err == nil {
+			h.EtcdName, h.PeerURLs = c.Name, c.PeerURLs
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	if n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
+		for _, a := range n.Status.Addresses {
+			h.Addresses = append(h.Addresses, a.Address)
+		}
+	}
+	return h
+}
+
+func masterPreflightStep(s *Session, node string, member *memberRef) *Step {
 	var plan Plan
 	return &Step{
 		ID: "master-preflight", Title: "Look at the master " + node,
@@ -101,10 +139,10 @@ func masterPreflightStep(s *Session, node string) *Step {
 				return err
 			}
 			snap := s.poller.Poll(ctx)
-			if m, ok := snap.Member(node); ok {
-				plan = append(plan, fmt.Sprintf("etcd member %s (%s, peer %s) — cluster %d/%d healthy", m.IDHex(), m.Name, first(m.PeerURLs), snap.HealthyVoters(), snap.Voters()))
+			if m, how, ok := snap.HostMember(member.host); ok {
+				plan = append(plan, fmt.Sprintf("etcd member %s (%s, peer %s, found by %s) — cluster %d/%d healthy", m.IDHex(), m.Name, first(m.PeerURLs), how, snap.HealthyVoters(), snap.Voters()))
 			} else {
-				plan = append(plan, "no etcd member is named "+node+": etcd runs elsewhere, nothing to remove")
+				plan = append(plan, member.notFound()+": etcd runs elsewhere, nothing to remove")
 			}
 			return nil
 		},

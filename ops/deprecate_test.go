@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
 
@@ -134,5 +136,45 @@ func waitHealthy(t *testing.T, s *Session) model.EtcdCluster {
 			t.Fatalf("etcd not healthy: %s %s", snap.Badge(), snap.Err)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// deprecate-master finds the master's member by its etcd.conf's ETCD_NAME
+// when the node's name differs (here an FQDN against the member's short
+// name), asks for that member's ID at etcd-remove, and refuses to stop
+// etcd while the member is still listed. Nothing is run.
+func TestDeprecateMasterFindsTheMemberByEtcdName(t *testing.T) {
+	s := session(t)
+	snap := waitHealthy(t, s)
+	var target *localcluster.Master
+	for i := range cluster.Masters {
+		if _, ok := snap.Member(cluster.Masters[i].Name); ok && i > 0 {
+			target = cluster.Masters[i]
+			break
+		}
+	}
+	if target == nil {
+		t.Fatalf("no member besides master-0: %s", snap.Badge())
+	}
+	m, _ := snap.Member(target.Name)
+	fqdn := target.Name + ".cluster.example.com"
+	p, err := s.Procedure("deprecate-master", map[string]string{"node": fqdn, "master-root": target.Root, "allow-two-members": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	remove := stepOf(t, p, "etcd-remove")
+	if ok, why := remove.Applies(ctx); !ok {
+		t.Fatalf("etcd-remove skipped itself for %s: %s", fqdn, why)
+	}
+	if err := remove.Check(ctx); err != nil || remove.Confirm != m.IDHex() {
+		t.Fatalf("etcd-remove must act on %s (%s): confirm %q, %v", m.IDHex(), target.Name, remove.Confirm, err)
+	}
+	err = stepOf(t, p, "disable-etcd").Check(ctx)
+	if err == nil || !strings.Contains(err.Error(), m.IDHex()) || !strings.Contains(err.Error(), "still listed") {
+		t.Fatalf("disable-etcd must refuse while the member is listed: %v", err)
+	}
+	if !cluster.MemberRunning(slices.Index(cluster.Masters, target)) {
+		t.Fatal("the member was stopped")
 	}
 }

@@ -55,6 +55,9 @@ type etcdBackup struct {
 	name  string // the member asked for; "" = this host's
 	keep  int
 	force bool
+	// anyMember: without this host's member (no etcd.conf here, or it does
+	// not answer), snapshot a healthy voting member instead.
+	anyMember bool
 
 	prepared bool
 	member   model.EtcdMember
@@ -90,7 +93,7 @@ func (b *etcdBackup) prepare(ctx context.Context) error {
 	name := b.name
 	if name == "" {
 		c, err := etcdHere(b.here)
-		if err != nil {
+		if err != nil && !b.anyMember {
 			return fmt.Errorf("no --member given and this host's etcd.conf cannot tell its member: %w", err)
 		}
 		name = c.Name
@@ -103,6 +106,14 @@ func (b *etcdBackup) prepare(ctx context.Context) error {
 	if !ok { // the etcd pane and etcdctl name members by hex ID
 		if id, err := model.ParseMemberID(name); err == nil {
 			m, ok = snap.MemberByID(id)
+		}
+	}
+	if b.anyMember && (!ok || !m.Reached) {
+		for _, x := range snap.Members {
+			if x.Reached && x.Healthy && !x.Learner {
+				m, ok = x, true
+				break
+			}
 		}
 	}
 	switch {
@@ -405,47 +416,146 @@ func (b *etcdBackup) archiveStep(id, title string, paths func() []string, name f
 	}
 }
 
-// retentionStep removes the backups beyond the newest --keep; only files
-// of day2's own naming are ever touched.
+// retentionStep removes the verified backups beyond the newest --keep, and
+// the unverified snapshots and .part leftovers older than the newest
+// verified backup (model.PlanRetention); only files of day2's own naming
+// are ever touched.
 func (b *etcdBackup) retentionStep() *Step {
-	prune := func() []string {
+	retention := func() model.RetentionPlan {
 		names, _ := b.names()
-		return model.BackupsToPrune(names, b.keep)
+		return model.PlanRetention(names, b.keep)
 	}
 	return &Step{
-		ID: "retention", Title: "Keep the newest backups", Skippable: true,
+		ID: "retention", Title: "Keep the newest verified backups", Skippable: true,
 		Applies: func(context.Context) (bool, string) {
 			if b.keep == 0 {
 				return false, "--keep 0 keeps every backup"
 			}
-			if len(prune()) == 0 {
-				return false, fmt.Sprintf("no more than %d backups in %s", b.keep, b.dir)
+			if r := retention(); len(r.Remove) == 0 {
+				why := fmt.Sprintf("no more than %d verified backups in %s, and nothing older than the newest to clear", b.keep, b.dir)
+				if len(r.Keep) > 0 {
+					why += fmt.Sprintf("; %d unverified file(s) newer than it kept", len(r.Keep))
+				}
+				return false, why
 			}
 			return true, ""
 		},
 		Plan: func(context.Context) (Plan, error) {
-			plan := Plan{fmt.Sprintf("keep the newest %d backups in %s; remove:", b.keep, b.dir)}
-			for _, n := range prune() {
-				plan = append(plan, "  rm "+path.Join(b.dir, n))
+			r := retention()
+			plan := Plan{fmt.Sprintf("keep the newest %d verified backups (with a manifest) in %s; remove:", b.keep, b.dir)}
+			for _, f := range r.Remove {
+				plan = append(plan, "  rm "+path.Join(b.dir, f.Name)+"   # "+f.Why)
+			}
+			if len(r.Keep) > 0 {
+				plan = append(plan, "listed, kept:")
+				for _, f := range r.Keep {
+					plan = append(plan, "  "+path.Join(b.dir, f.Name)+"   # "+f.Why)
+				}
 			}
 			return plan, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			for _, n := range prune() {
-				if err := os.Remove(b.file(n)); err != nil {
+			for _, f := range retention().Remove {
+				if err := os.Remove(b.file(f.Name)); err != nil {
 					return err
 				}
-				progress("removed " + n)
+				progress("removed " + f.Name)
 			}
 			return nil
 		},
 		Verify: func(context.Context) error {
-			if left := prune(); len(left) > 0 {
+			if left := retention().Remove; len(left) > 0 {
 				return fmt.Errorf("still there: %v", left)
 			}
 			return nil
 		},
 	}
+}
+
+// backupMaxAge is how old the newest verified etcd backup may be for a
+// membership change to go on without taking one first.
+const backupMaxAge = 24 * time.Hour
+
+// backupParams are the parameters of the membership changes that need a
+// recent etcd backup first.
+var backupParams = []Param{
+	{Name: "backup-dir", Help: "where a recent verified etcd backup is looked for, and taken when there is none (a host path)", Default: etcdBackupDir},
+	{Name: "skip-backup", Help: "typed override: go on without a verified etcd backup newer than 24 h (journaled)", Bool: true},
+}
+
+// backupFirstStep is the backup the guide requires before a membership
+// change (seed 003 §5.2.1.2, §5.4.4 prerequisites): not needed when the
+// backup directory holds a verified snapshot (with its manifest) newer than
+// backupMaxAge, skipped only on the typed override --skip-backup (the
+// reason is journaled); otherwise etcd-backup's own snapshot, verify and
+// config steps run, in one step.
+func backupFirstStep(s *Session, p params) (*Step, error) {
+	if !path.IsAbs(p["backup-dir"]) {
+		return nil, fmt.Errorf("--backup-dir %q: want an absolute host path", p["backup-dir"])
+	}
+	// The snapshot is consistent whatever an operator rolls out; a backup
+	// taken during a rollout is marked possibly dirty rather than refused,
+	// as a failing member often keeps the etcd operator Progressing.
+	b := &etcdBackup{s: s, here: hostfs.New(s.opts.HostRoot), dir: path.Clean(p["backup-dir"]), anyMember: true, force: true}
+	parts := []*Step{b.snapshotStep(), b.verifyStep(), b.configStep()}
+	recent := func() (model.SnapshotManifest, bool) {
+		backups, err := s.EtcdBackups(b.dir)
+		if err != nil || len(backups) == 0 || time.Since(backups[0].TakenAt) > backupMaxAge {
+			return model.SnapshotManifest{}, false
+		}
+		return backups[0], true
+	}
+	applies := func(ctx context.Context, st *Step) bool {
+		if st.Applies == nil {
+			return true
+		}
+		ok, _ := st.Applies(ctx)
+		return ok
+	}
+	return &Step{
+		ID: "etcd-backup", Title: "Take a verified etcd backup first",
+		Applies: func(context.Context) (bool, string) {
+			if m, ok := recent(); ok {
+				return false, fmt.Sprintf("verified backup %s in %s, taken %s ago", m.Snapshot, b.dir, time.Since(m.TakenAt).Round(time.Minute))
+			}
+			if p.bool("skip-backup") {
+				return false, fmt.Sprintf("typed override --skip-backup: no verified etcd backup newer than %s in %s, none taken", backupMaxAge, b.dir)
+			}
+			return true, ""
+		},
+		Check: b.prepare,
+		Plan: func(ctx context.Context) (Plan, error) {
+			plan := Plan{fmt.Sprintf("no verified etcd snapshot (with its manifest) newer than %s in %s under %s: take one now, as etcd-backup does", backupMaxAge, b.dir, b.here.Root)}
+			for _, st := range parts {
+				if !applies(ctx, st) {
+					continue
+				}
+				pl, err := st.Plan(ctx)
+				if err != nil {
+					return plan, err
+				}
+				plan = append(plan, pl...)
+			}
+			return append(plan, "to go on without one: run again with --skip-backup (typed override, journaled)"), nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			for _, st := range parts {
+				if !applies(ctx, st) {
+					continue
+				}
+				if err := st.Run(ctx, progress); err != nil {
+					return fmt.Errorf("%s: %w", st.ID, err)
+				}
+			}
+			return nil
+		},
+		Verify: func(context.Context) error {
+			if _, ok := recent(); !ok {
+				return fmt.Errorf("no verified etcd backup newer than %s in %s", backupMaxAge, b.dir)
+			}
+			return nil
+		},
+	}, nil
 }
 
 // EtcdBackups lists the verified backups (those with a manifest) in a

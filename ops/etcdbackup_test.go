@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,6 +224,21 @@ func TestEtcdBackupAndVerifier(t *testing.T) {
 		t.Error("a dry run must leave etcd as it was")
 	}
 
+	// The outage starts at stop-others (stop-etcd with one member): the
+	// typed word is asked there, before anything is stopped; proceeding
+	// without it stops nothing.
+	bare := &bareYes{}
+	err, recs, _ = runJournaled(t, s, "etcd-restore", map[string]string{"snapshot": dir + "/" + set.Snapshot}, bare)
+	step, problem := lastProblem(bare.prompts)
+	if err == nil || (step != "stop-others" && step != "stop-etcd") || !strings.Contains(problem, `type "`+cluster.Masters[0].Name+`"`) {
+		t.Errorf("a restore must ask for the typed word before the outage: %v (%s: %s)", err, step, problem)
+	}
+	for _, r := range recs {
+		if r.Event == model.EventStepStart && (r.Step == "stop-others" || r.Step == "stop-etcd") {
+			t.Errorf("%s started without the typed word", r.Step)
+		}
+	}
+
 	// A restore refuses the damaged copy at its pre-check, before anything changes.
 	err, recs, _ = runJournaled(t, s, "etcd-restore", map[string]string{"snapshot": dir + "/flipped.db"}, &auto{})
 	if e := stepEnds(recs)["preflight"]; err == nil || e.Outcome != model.OutcomeBlocked || !strings.Contains(e.Error, "SHA-256 mismatch") {
@@ -230,5 +246,124 @@ func TestEtcdBackupAndVerifier(t *testing.T) {
 	}
 	if !cluster.MemberRunning(0) || !hostfs.New(root).Exists("/"+localcluster.EtcdManifest) {
 		t.Error("a refused restore must leave etcd running")
+	}
+}
+
+// Retention counts only verified backups (with a manifest) towards --keep:
+// newer snapshots that were never verified do not push the only verified
+// backup out. Unverified files and .part leftovers older than it are
+// removed, newer ones are listed in the plan and kept.
+func TestRetentionKeepsTheNewestVerifiedBackup(t *testing.T) {
+	s := session(t)
+	settle(t, cluster)
+	root, dir := cluster.HostRoot(0), "/backup/etcd-retention"
+	if err, _, sum := runJournaled(t, s, "etcd-backup", map[string]string{"backup-dir": dir}, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
+		t.Fatalf("backup: %v %+v", err, sum)
+	}
+	verified, _ := newestBackup(t, root, dir)
+	at := backupTime(verified)
+	data, err := os.ReadFile(filepath.Join(root, dir, verified.Snapshot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(d time.Duration, suffix string) string {
+		return model.NewBackupSet(at.Add(d), false).Snapshot + suffix
+	}
+	newer := []string{name(time.Hour, ""), name(2*time.Hour, ""), name(3*time.Hour, ".part")}
+	older := []string{name(-time.Hour, ".part"), name(-2*time.Hour, "")}
+	for _, n := range append(slices.Clone(newer), older...) {
+		if err := os.WriteFile(filepath.Join(root, dir, n), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	p, err := s.Procedure("etcd-backup", map[string]string{"backup-dir": dir, "keep": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Steps = slices.DeleteFunc(p.Steps, func(st *Step) bool { return st.ID != "retention" })
+	op := &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append([]string{verified.Snapshot, verified.Manifest, verified.EtcdConfig}, newer...) {
+		if _, err := os.Stat(filepath.Join(root, dir, f)); err != nil {
+			t.Errorf("%s must be kept: %v", f, err)
+		}
+	}
+	for _, f := range older {
+		if _, err := os.Stat(filepath.Join(root, dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s is older than the newest verified backup: it must be removed (%v)", f, err)
+		}
+	}
+	plan := strings.Join(op.prompts[0].Plan, "\n")
+	for _, want := range []string{newer[0] + "   # never verified (no manifest), newer than any verified backup: kept",
+		newer[2] + "   # leftover of an interrupted write", older[1] + "   # never verified (no manifest), older than the newest verified backup " + verified.Snapshot} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the plan must list %q:\n%s", want, plan)
+		}
+	}
+}
+
+// bareYes proceeds with every step without typing any word, as a careless
+// operator (or --yes) would, and aborts at the first problem.
+type bareYes struct{ scripted }
+
+func (b *bareYes) Ask(ctx context.Context, p Prompt) (Answer, error) {
+	b.prompts = append(b.prompts, p)
+	if p.Problem != "" {
+		return Answer{Decision: Abort}, nil
+	}
+	return Answer{Decision: Proceed}, nil
+}
+
+// A membership change first looks for a verified backup newer than 24 h in
+// --backup-dir and, with none, takes one (etcd-backup's snapshot, verify and
+// config); the next run finds it and says so; --skip-backup is the typed
+// override, journaled.
+func TestMembershipChangeTakesABackupFirst(t *testing.T) {
+	s := session(t)
+	root, dir := cluster.HostRoot(0), "/backup/etcd-first"
+	params := map[string]string{"name": "new-host", "peer-url": "https://127.0.0.1:59980", "client-url": "https://127.0.0.1:59979", "backup-dir": dir}
+	run := func(params map[string]string) model.RunSummary {
+		t.Helper()
+		p, err := s.Procedure("etcd-add-member", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Steps[0].ID != "etcd-backup" {
+			t.Fatalf("the backup check must come first: %s", p.Steps[0].ID)
+		}
+		j := openJournal(t)
+		if err := Run(context.Background(), p, &abortAt{step: "add-learner"}, RunOptions{Journal: j}); !errors.Is(err, ErrAborted) {
+			t.Fatalf("want aborted at add-learner: %v", err)
+		}
+		_, sum := readOnly(t, j)
+		return sum
+	}
+	sum := run(params)
+	if got := stepOutcome(t, sum, "etcd-backup"); got != model.OutcomeOK {
+		t.Fatalf("with no backup in %s one is taken: %s %+v", dir, got, sum.Steps)
+	}
+	set, m := newestBackup(t, root, dir)
+	if m.Revision <= 0 || len(m.SHA256) != 64 || time.Since(m.TakenAt) > time.Minute {
+		t.Errorf("the backup taken first: %+v", m)
+	}
+	if err := hostfs.New(root).VerifyBackup(dir + "/" + set.EtcdConfig); err != nil {
+		t.Errorf("the backup taken first lacks /etc/etcd: %v", err)
+	}
+
+	st, _ := run(params).Step("etcd-backup")
+	if st.Outcome != model.OutcomeSkipped || !strings.Contains(st.Error, "verified backup "+set.Snapshot) {
+		t.Errorf("a recent verified backup is enough: %+v", st)
+	}
+
+	params["backup-dir"], params["skip-backup"] = "/backup/etcd-none", "true"
+	st, _ = run(params).Step("etcd-backup")
+	if st.Outcome != model.OutcomeSkipped || !strings.Contains(st.Error, "typed override --skip-backup") {
+		t.Errorf("--skip-backup must be journaled: %+v", st)
+	}
+	if _, err := os.Stat(filepath.Join(root, "/backup/etcd-none")); !os.IsNotExist(err) {
+		t.Errorf("--skip-backup wrote a backup: %v", err)
 	}
 }

@@ -48,11 +48,12 @@ func etcdLayoutOf(fs hostfs.FS) (etcdPodLayout, bool) {
 }
 
 // memberRef is the member a step acts on: by ID (etcd-remove-member) or by
-// name (a master's member, deprecate-master). known is the member as last
-// seen, so steps after its removal still know its name and URLs.
+// its host (a master's member, deprecate-master: ETCD_NAME, peer URL, node
+// name or address, model.HostMember). known is the member as last seen, so
+// steps after its removal still know its name and URLs.
 type memberRef struct {
 	id    uint64
-	name  string
+	host  model.HostIdentity
 	known *model.EtcdMember
 }
 
@@ -62,7 +63,7 @@ func (r *memberRef) find(c model.EtcdCluster) (model.EtcdMember, bool) {
 	if r.id != 0 {
 		m, ok = c.MemberByID(r.id)
 	} else {
-		m, ok = c.Member(r.name)
+		m, _, ok = c.HostMember(r.host)
 	}
 	if ok {
 		r.known = &m
@@ -77,8 +78,23 @@ func (r *memberRef) String() string {
 	case r.id != 0:
 		return model.FormatMemberID(r.id)
 	default:
-		return "of " + r.name
+		return "of " + r.host.Node
 	}
+}
+
+// notFound says how a host's member was looked for.
+func (r *memberRef) notFound() string {
+	how := "named " + r.host.Node
+	if r.host.EtcdName != "" {
+		how += " or " + r.host.EtcdName + " (ETCD_NAME)"
+	}
+	if len(r.host.PeerURLs) > 0 {
+		how += ", with peer URL " + strings.Join(r.host.PeerURLs, ",")
+	}
+	if len(r.host.Addresses) > 0 {
+		how += ", nor alone on " + strings.Join(r.host.Addresses, ",")
+	}
+	return "no etcd member is " + how
 }
 
 // settleTimeout is how long a verify waits for a membership change to show:
@@ -133,7 +149,7 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 		m, ok := ref.find(snap)
 		switch {
 		case !ok && ref.id == 0:
-			return false, "no etcd member is named " + ref.name
+			return false, ref.notFound()
 		case !ok:
 			return false, "member " + ref.String() + " is not in the cluster (removed already)"
 		}
@@ -150,8 +166,9 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 		case !ok && ref.id != 0:
 			return snap.NoSuchMember(ref.id)
 		case !ok:
-			return errors.New("no etcd member is named " + ref.name)
+			return errors.New(ref.notFound())
 		}
+		st.Confirm = m.IDHex() // where the member is found, whichever look finds it
 		warnings, err = snap.RemovalCheck(m.ID, allowTwo)
 		return err
 	}
@@ -521,12 +538,20 @@ func (a *adder) addStep() *Step {
 			return err
 		},
 		Verify: func(ctx context.Context) error {
-			return waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
-				if _, _, ok, err := a.find(ctx); err != nil || !ok {
+			var voter error
+			err := waitFor(ctx, settleTimeout, 300*time.Millisecond, func() (bool, string) {
+				_, m, ok, err := a.find(ctx)
+				if err != nil || !ok {
 					return false, errors.Join(err, fmt.Errorf("no member has the peer URL %s", first(a.nm.PeerURLs))).Error()
+				}
+				if !m.Learner {
+					// Not the learner this step adds: a voter with its URL
+					// changes the quorum, and waiting does not make it one.
+					voter = fmt.Errorf("member %s (%s) has the peer URL %s but is a voting member, not the learner this step adds", m.IDHex(), m.DisplayName(), first(m.PeerURLs))
 				}
 				return true, ""
 			})
+			return errors.Join(err, voter)
 		},
 	}
 }
@@ -630,7 +655,7 @@ func (a *adder) startStep() *Step {
 				plan = append(plan, "  "+v.Key+"="+v.Value)
 			}
 			return append(plan,
-				"  the data dir must be empty: rm -Rf /var/lib/etcd/*",
+				"  the data dir must be empty: if it holds an earlier member's data, move it aside (kept, never deleted): "+dataAsideCommand("/var/lib/etcd"),
 				"  start etcd: mv /etc/origin/node/pods-stopped/etcd.yaml /etc/origin/node/pods/ (static pod) or systemctl enable etcd --now",
 				"  (OpenShift 4: the etcd operator's redeployment starts it)",
 				fmt.Sprintf("day2 then waits until %s has started (up to %s)", a.nm.Name, memberStartTimeout)), nil

@@ -61,7 +61,11 @@ func buildEtcdAddMember(s *Session, p params) (*Procedure, error) {
 	}
 	nm := NewMember{Name: p["name"], PeerURLs: peers, ClientURLs: clients, Root: rootOf(p["member-root"])}
 	here := hostfs.New(s.opts.HostRoot)
-	steps := AddMemberSteps(s, nm, timeout, "")
+	backup, err := backupFirstStep(s, p)
+	if err != nil {
+		return nil, err
+	}
+	steps := append([]*Step{backup}, AddMemberSteps(s, nm, timeout, "")...)
 	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, func() ([]string, []string) { return nil, clients }))
 	return &Procedure{Steps: steps}, nil
 }
@@ -137,7 +141,11 @@ func buildEtcdRemoveMember(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	here, memberRoot := hostfs.New(s.opts.HostRoot), rootOf(p["member-root"])
-	steps := []*Step{moveLeaderStep(s, ref), etcdRemoveStep(s, ref, p.bool("allow-two-members"))}
+	backup, err := backupFirstStep(s, p)
+	if err != nil {
+		return nil, err
+	}
+	steps := []*Step{backup, moveLeaderStep(s, ref), etcdRemoveStep(s, ref, p.bool("allow-two-members"))}
 	if memberRoot != nil {
 		steps = append(steps, moveManifestsStep(memberRoot, "etcd-disable", "Stop the removed member's etcd static pod", "etcd.yaml"))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,6 +27,8 @@ const (
 	// dataAside is where a failed member's data directory is moved (seed
 	// 001 §5.2.4.2 moves it out of /var/lib/etcd; never deleted).
 	dataAside = "/var/lib/etcd-backup"
+	// asideStamp dates a moved-aside data dir.
+	asideStamp = "20060102T150405Z"
 	// apiReadTimeout bounds the API reads of the diagnosis.
 	apiReadTimeout = 5 * time.Second
 )
@@ -160,7 +163,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	if p["path"] == "" {
-		d, _, found, err := s.diagnose(ctx, ref, memberRoot)
+		d, snap, found, err := s.diagnose(ctx, ref, memberRoot)
 		if err != nil {
 			return nil, err
 		}
@@ -168,6 +171,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 			return nil, fmt.Errorf("member %s is gone", old.IDHex())
 		}
 		p["path"], p["fault"] = string(d.Path), d.Fault.String()
+		p["voters"] = fmt.Sprint(snap.Voters())
 	}
 	nm, err := replacement(p, old, memberRoot)
 	if err != nil {
@@ -182,7 +186,11 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 		return without(old.ClientURLs, nm.ClientURLs), without(nm.ClientURLs, old.ClientURLs)
 	})
 	path := model.ReplacePath(p["path"])
-	steps := []*Step{diagnoseStep(s, ref, memberRoot, path, p["fault"])}
+	backup, err := backupFirstStep(s, p)
+	if err != nil {
+		return nil, err
+	}
+	steps := []*Step{diagnoseStep(s, ref, memberRoot, path, p["fault"]), backup}
 	switch path {
 	case model.PathRetire:
 		if slices.Equal(nm.PeerURLs, old.PeerURLs) {
@@ -205,9 +213,15 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 			if p["redeploy-reason"] == "" {
 				p["redeploy-reason"] = redeployReason(p["fault"], time.Now())
 			}
-			steps = append(steps, etcdSecretsStep(s, old.Name), machineStep(s, old.Name, p["fault"]), etcdRedeployStep(s, p["redeploy-reason"]))
+			voters, err := strconv.Atoi(p["voters"])
+			if err != nil {
+				return nil, fmt.Errorf("recorded voters %q: %w", p["voters"], err)
+			}
+			steps = append(steps, etcdSecretsStep(s, old.Name), machineStep(s, old.Name, p["fault"]), etcdRedeployStep(s, p["redeploy-reason"]),
+				awaitOperatorStep(s, old, voters, timeout))
+		} else {
+			steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
 		}
-		steps = append(steps, AddMemberSteps(s, nm, timeout, "")...)
 	default:
 		return &Procedure{Steps: steps}, nil // the diagnosis blocks: quorum is lost
 	}
@@ -257,6 +271,17 @@ func without(a, b []string) []string {
 	return out
 }
 
+// dataAsideDest is where a member's data dir is moved aside, stamped.
+func dataAsideDest(dataDir, stamp string) string {
+	return path.Join(dataAside, path.Base(dataDir)+"-"+stamp)
+}
+
+// dataAsideCommand is the operator's command for the same move the
+// automated steps make: kept under /var/lib/etcd-backup, never deleted.
+func dataAsideCommand(dataDir string) string {
+	return "mkdir -p " + dataAside + " && mv " + dataDir + " " + dataAsideDest(dataDir, "$(date -u +%Y%m%dT%H%M%SZ)")
+}
+
 // redeployReason is the unique forceRedeploymentReason of seed 001 §5.2.4
 // ("the value must be unique, which is why a timestamp is appended").
 func redeployReason(fault string, now time.Time) string {
@@ -272,7 +297,7 @@ func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.Replac
 	return &Step{
 		ID: "diagnose", Title: "Find out why the member is unhealthy and whether quorum holds",
 		Check: func(ctx context.Context) error {
-			plan = Plan{"prerequisite (seed 003 §5.4.3, seed 001 §5.2.1): a fresh etcd backup — day2 run etcd-backup"}
+			plan = Plan{"prerequisite (seed 003 §5.4.3, seed 001 §5.2.1): a fresh etcd backup — the next step takes one unless a verified one newer than 24 h is there"}
 			d, snap, found, err := s.diagnose(ctx, ref, root)
 			switch {
 			case err != nil:
@@ -326,7 +351,7 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 			dataDir = host.DataDir
 		}
 		if dataDest == "" {
-			dataDest = path.Join(dataAside, path.Base(dataDir)+"-"+time.Now().UTC().Format("20060102T150405Z"))
+			dataDest = dataAsideDest(dataDir, time.Now().UTC().Format(asideStamp))
 		}
 		return nil
 	}
@@ -344,14 +369,14 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 			if openshift4 {
 				return Plan{
 					"manual: oc debug node/" + old.Name + ", then chroot /host and:",
-					"  mkdir /var/lib/etcd-backup && mv /etc/kubernetes/manifests/etcd-pod.yaml /var/lib/etcd-backup/",
-					"  mv /var/lib/etcd/ /tmp",
+					"  mkdir -p /var/lib/etcd-backup && mv /etc/kubernetes/manifests/etcd-pod.yaml /var/lib/etcd-backup/",
+					"  " + dataAsideCommand("/var/lib/etcd") + "   # the member's data, kept",
 				}, nil
 			}
 			return Plan{
 				"manual, on " + old.Name + ":",
 				"  mkdir -p /etc/origin/node/pods-stopped && mv /etc/origin/node/pods/etcd.yaml /etc/origin/node/pods-stopped/",
-				"  mkdir -p " + dataAside + " && mv /var/lib/etcd " + dataAside + "/etcd-$(date +%Y%m%dT%H%M%S)",
+				"  " + dataAsideCommand("/var/lib/etcd") + "   # the member's data, kept",
 			}, nil
 		}
 		return st
@@ -400,6 +425,60 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 		return nil
 	}
 	return st
+}
+
+// awaitOperatorStep is OpenShift 4's way back once the failed member is
+// removed and the redeployment forced (seed 001 §5.2.4): cluster-etcd-operator
+// adds the new machine's member as a learner, starts and promotes it. day2
+// adds none of its own — one with the old machine's URLs would take the single
+// learner slot the operator needs — it waits until the cluster has its voting
+// members back (voters, as diagnosed), no learner, all healthy.
+func awaitOperatorStep(s *Session, old model.EtcdMember, voters int, timeout time.Duration) *Step {
+	back := func(ctx context.Context) (bool, string) {
+		snap, err := s.pollEtcd(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		if _, ok := snap.MemberByID(old.ID); ok {
+			return false, fmt.Sprintf("the failed member %s is still listed", old.IDHex())
+		}
+		for _, m := range snap.Members {
+			if m.Learner {
+				return false, fmt.Sprintf("learner %s (%s) added by the operator, not promoted yet", m.IDHex(), m.DisplayName())
+			}
+		}
+		if snap.Voters() < voters {
+			return false, fmt.Sprintf("%d of %d voting members: the operator has not added the new member yet", snap.Voters(), voters)
+		}
+		if snap.State() != model.QuorumHealthy {
+			return false, "the cluster is " + snap.Badge()
+		}
+		return true, ""
+	}
+	return &Step{
+		ID: "await-operator", Title: "Wait for the etcd operator to add and promote the new member",
+		Plan: func(context.Context) (Plan, error) {
+			return Plan{
+				fmt.Sprintf("read only: wait (up to %s) until cluster-etcd-operator has added the new machine's member as a learner, started and promoted it: %d healthy voting members, no learner", timeout, voters),
+				"day2 adds no member itself on OpenShift 4: etcd allows one learner at a time, and the operator needs that slot",
+				"while it waits: oc get etcd cluster -o yaml (status conditions), oc get pods -n " + etcdNamespace,
+			}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			last := ""
+			return waitFor(ctx, timeout, time.Second, func() (bool, string) {
+				ok, why := back(ctx)
+				if why != last && why != "" {
+					progress(why)
+					last = why
+				}
+				return ok, why
+			})
+		},
+		Verify: func(ctx context.Context) error {
+			return waitFor(ctx, settleTimeout, 500*time.Millisecond, func() (bool, string) { return back(ctx) })
+		},
+	}
 }
 
 // etcdSecretNames are the removed member's certificates OpenShift 4 keeps

@@ -293,18 +293,61 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 		t.Fatalf("the corrupted member must crash: %v", err)
 	}
 
+	// The test plays cluster-etcd-operator: once the redeployment is
+	// forced, it adds master-1 back as a learner, starts and promotes it
+	// (with etcd-add-member's steps, in a run and session of its own).
+	added := make(chan error, 1)
+	var addedAt time.Time
+	go func() {
+		added <- func() error {
+			if err := waitFor(ctx, 3*time.Minute, 300*time.Millisecond, func() (bool, string) {
+				spec, err := c.EtcdOperatorSpec(ctx)
+				reason, _ := spec["forceRedeploymentReason"].(string)
+				return err == nil && reason != "", fmt.Sprintf("no forceRedeploymentReason yet (%v)", err)
+			}); err != nil {
+				return err
+			}
+			addedAt = time.Now()
+			operator := sessionOn(t, c)
+			p, err := operator.Procedure("etcd-add-member", map[string]string{"name": old.Name, "peer-url": old.PeerURLs[0], "client-url": old.ClientURLs[0],
+				"member-root": c.HostRoot(1), "skip-backup": "true", "timeout": "2m"})
+			if err != nil {
+				return err
+			}
+			return Run(ctx, p, &auto{}, RunOptions{Journal: openJournal(t)})
+		}()
+	}()
 	op, sum, err := runProc(t, s, "etcd-replace-member", map[string]string{"member": old.IDHex(), "member-root": c.HostRoot(1), "timeout": "2m"})
 	if err != nil {
 		step, problem := lastProblem(op.prompts)
 		t.Fatalf("replace the crashlooping member: %v (%s: %s)", err, step, problem)
+	}
+	if err := <-added; err != nil {
+		t.Fatalf("the operator's add: %v", err)
+	}
+	// day2 waited for the operator's member and added none of its own.
+	if st, ok := sum.Step("add-learner"); ok {
+		t.Errorf("day2 added a member itself on OpenShift 4: %+v", st)
+	}
+	if waited := running(op.events, "await-operator", ""); len(waited) == 0 || !slices.ContainsFunc(waited, func(m string) bool {
+		return strings.Contains(m, "the operator has not added the new member yet") || strings.Contains(m, "not promoted yet")
+	}) {
+		t.Errorf("await-operator must report what it waits for: %q", waited)
+	}
+	var started time.Time
+	if i := slices.IndexFunc(op.events, func(e Event) bool { return e.Step == "await-operator" && e.State == StateRunning }); i >= 0 {
+		started = op.events[i].Time
+	}
+	if started.IsZero() || addedAt.IsZero() || started.After(addedAt.Add(time.Second)) {
+		t.Errorf("await-operator must be waiting when the operator adds the member: started %s, added %s", started, addedAt)
 	}
 	if sum.Params["path"] != string(model.PathReplaceFailed) || sum.Params["fault"] != model.FaultCrashlooping.String() {
 		t.Errorf("diagnosis recorded: %v", sum.Params)
 	}
 	want := map[string]model.Outcome{
 		"diagnose": model.OutcomeOK, "stop-member": model.OutcomeOK, "etcd-remove": model.OutcomeOK, "etcd-secrets": model.OutcomeOK,
-		"machine": model.OutcomeSkipped, "etcd-redeploy": model.OutcomeOK, "add-learner": model.OutcomeOK, "start-member": model.OutcomeOK,
-		"promote": model.OutcomeOK, "verify-member": model.OutcomeOK, "etcd-conf": model.OutcomeOK, "etcd-clients": model.OutcomeSkipped,
+		"machine": model.OutcomeSkipped, "etcd-redeploy": model.OutcomeOK, "await-operator": model.OutcomeOK, "etcd-backup": model.OutcomeOK,
+		"etcd-conf": model.OutcomeOK, "etcd-clients": model.OutcomeSkipped,
 	}
 	for id, o := range want {
 		if got := stepOutcome(t, sum, id); got != o {

@@ -368,10 +368,11 @@ func (r *rebuild) accessStep() *Step {
 
 // stopOthersStep stops every other member for good before this one is
 // rebuilt: an old member left running would try to reach the new cluster
-// (seed 004: "request cluster ID mismatch").
+// (seed 004: "request cluster ID mismatch"). The outage starts here, so it
+// asks for the same typed word as the restore itself.
 func (r *rebuild) stopOthersStep() *Step {
 	return &Step{
-		ID: "stop-others", Title: "Stop etcd on every other master", Manual: true,
+		ID: "stop-others", Title: "Stop etcd on every other master", Manual: true, Destructive: true, Confirm: r.conf.Name,
 		Applies: func(context.Context) (bool, string) {
 			if len(r.old) == 0 {
 				return false, r.conf.Name + " is the only member"
@@ -415,10 +416,12 @@ func (r *rebuild) urls() []string {
 	return append(append([]string{}, r.conf.PeerURLs...), r.conf.ClientURLs...)
 }
 
+// stopStep stops this host's member: typed, like stop-others (which does not
+// apply to a one-member cluster).
 func (r *rebuild) stopStep() *Step {
 	l := r.layout
 	return &Step{
-		ID: "stop-etcd", Title: "Stop etcd on this host",
+		ID: "stop-etcd", Title: "Stop etcd on this host", Destructive: true, Confirm: r.conf.Name,
 		Plan: func(context.Context) (Plan, error) {
 			return Plan{
 				fmt.Sprintf("mkdir -p %s; mv %s %s   # under %s: the kubelet stops the etcd static pod (seed 003 §5.4.2.2)", path.Dir(l.aside), l.manifest, l.aside, r.here.Root),

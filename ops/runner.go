@@ -212,6 +212,11 @@ func (r *runner) step(ctx context.Context, i int, st *Step) error {
 				err = perr
 			}
 		}
+		if err == nil && st.Destructive && st.Confirm == "" {
+			// A typed confirmation that can never match: refuse here rather
+			// than ask for a word nobody can type.
+			err = errors.New("this destructive step has no confirmation word (what it acts on is not known yet): retry once it is, or abort")
+		}
 		if err != nil {
 			problem = "check: " + err.Error()
 		}

@@ -134,6 +134,34 @@ func TestDestructiveStepNeedsExactTypedConfirmation(t *testing.T) {
 	}
 }
 
+// A destructive step whose confirmation word was never set (its target
+// could not be looked up) is refused at the step, before any typed word is
+// asked for, with Proceed not among the choices; the refusal is journaled.
+func TestDestructiveStepWithoutConfirmWordIsRefused(t *testing.T) {
+	w, j := newWorld(), openJournal(t)
+	p := w.proc()
+	p.Steps[2].Confirm = ""
+	op := &scripted{answers: []Answer{{Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed, Typed: ""}, {Decision: Abort}}}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j}); !errors.Is(err, ErrAborted) {
+		t.Fatalf("want aborted, got %v", err)
+	}
+	ask := op.prompts[2]
+	if ask.Step.ID != "delete" || !strings.Contains(ask.Problem, "no confirmation word") || allowed(Proceed, ask.Choices) {
+		t.Fatalf("the step must be refused before asking for a word: %+v", ask)
+	}
+	if strings.Contains(strings.Join(w.ran, ","), "delete") {
+		t.Fatalf("the destructive step ran: %v", w.ran)
+	}
+	if _, sum := readOnly(t, j); stepOutcomeOf(sum, "delete") != model.OutcomeBlocked {
+		t.Errorf("the refusal must be journaled as blocked: %+v", sum.Steps)
+	}
+}
+
+func stepOutcomeOf(sum model.RunSummary, id string) model.Outcome {
+	st, _ := sum.Step(id)
+	return st.Outcome
+}
+
 func TestFailedCheckBlocksAndFailedStepOffersRetry(t *testing.T) {
 	w, j := newWorld(), openJournal(t)
 	w.checkErr = errors.New("PDB frontend allows 0 disruptions")

@@ -12,14 +12,16 @@ import (
 
 // TextOperator drives a run from a plain terminal or a script: `day2 run`.
 // It prints events and asks on In; with Yes it accepts every step that is
-// not destructive, and a destructive step proceeds only with Confirm (the
-// exact word the step wants). It never answers the same failed prompt
-// twice on its own: a non-interactive run aborts instead of looping.
+// neither destructive nor manual, and a destructive step proceeds only with
+// Confirm (the exact word the step wants). A manual step is always asked on
+// In: only the operator knows it was done elsewhere. It never answers the
+// same failed prompt twice on its own: a non-interactive run aborts instead
+// of looping.
 type TextOperator struct {
 	In      io.Reader
 	Out     io.Writer
 	JSON    bool   // events and prompts as JSON lines
-	Yes     bool   // accept non-destructive steps
+	Yes     bool   // accept steps neither destructive nor manual
 	Confirm string // the typed confirmation for destructive steps
 
 	lines   *bufio.Scanner
@@ -61,18 +63,21 @@ func (t *TextOperator) Ask(ctx context.Context, p Prompt) (Answer, error) {
 	st := p.Step
 	if t.JSON {
 		_ = json.NewEncoder(t.Out).Encode(map[string]any{"prompt": st.ID, "title": st.Title, "plan": p.Plan, "problem": p.Problem,
-			"choices": p.Choices, "destructive": st.Destructive, "confirm": st.Confirm})
+			"choices": p.Choices, "destructive": st.Destructive, "manual": st.Manual, "confirm": st.Confirm})
 	} else {
 		t.describe(p)
 	}
 	if a, ok := t.automatic(p); ok {
 		return a, nil
 	}
-	if t.Yes {
+	if t.Yes && !st.Manual {
 		// Scripted run and nothing safe to answer: stop rather than guess.
 		return Answer{Decision: Abort}, nil
 	}
 	for {
+		if st.Manual && allowed(Proceed, p.Choices) {
+			fmt.Fprintln(t.Out, "This step is manual: do it as the plan says, then answer proceed (--yes never answers a manual step).")
+		}
 		if st.Destructive && allowed(Proceed, p.Choices) {
 			fmt.Fprintf(t.Out, "Type %q to run this step, or %s: ", st.Confirm, choiceWords(p.Choices, true))
 		} else {
@@ -80,6 +85,9 @@ func (t *TextOperator) Ask(ctx context.Context, p Prompt) (Answer, error) {
 		}
 		line, err := t.ReadLine(ctx)
 		if err != nil {
+			if st.Manual {
+				return Answer{}, fmt.Errorf("manual step %s needs the operator's word on stdin (--yes never answers it): %w", st.ID, err)
+			}
 			return Answer{}, err
 		}
 		if a, ok := ParseAnswer(line, p); ok {
@@ -94,6 +102,9 @@ func (t *TextOperator) describe(p Prompt) {
 	fmt.Fprintf(t.Out, "\n== Step %d/%d: %s", p.Index+1, len(p.Procedure.Steps), st.Title)
 	if st.Destructive {
 		fmt.Fprint(t.Out, " (destructive)")
+	}
+	if st.Manual {
+		fmt.Fprint(t.Out, " (manual)")
 	}
 	fmt.Fprintln(t.Out)
 	if !t.shown[st.ID] && st.Explain != "" {
@@ -121,7 +132,7 @@ func (t *TextOperator) automatic(p Prompt) (Answer, bool) {
 	case p.Step.Destructive && t.Confirm != "":
 		t.answers[p.Step.ID]++
 		return Answer{Decision: Proceed, Typed: t.Confirm}, true
-	case !p.Step.Destructive && t.Yes:
+	case !p.Step.Destructive && !p.Step.Manual && t.Yes:
 		t.answers[p.Step.ID]++
 		return Answer{Decision: Proceed}, true
 	}

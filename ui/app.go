@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -84,20 +85,40 @@ type Model struct {
 	fault string
 	// notice is a transient message for the status bar (a refused action).
 	notice string
-	// typing is true while the operator types a / filter for the table.
-	typing bool
-	// commanding is true while the operator types a : command; command is
-	// the text so far.
-	commanding bool
-	command    string
+	// typing is true while the operator types a / filter for the table,
+	// commanding while they type a : command; line is the text field of
+	// either.
+	typing, commanding bool
+	line               textinput.Model
 
 	actions Actions         // nil: read-only
 	runCtx  context.Context // parent of procedure runs
 	wiz     *wizard
 	// form asks for a procedure's parameters before its wizard opens.
 	form *paramForm
+	// preparing is the procedure being built: building asks the cluster
+	// (up to the build timeout on a degraded one), so it runs in a command
+	// and the console keeps answering; buildSeq tells a cancelled build's
+	// late result from the current one.
+	preparing *pendingBuild
+	buildSeq  int
 	// access says which procedures the operator's rights rule out.
 	access model.ProcedureAccess
+}
+
+// pendingBuild is a procedure being built in the background.
+type pendingBuild struct {
+	name string
+	seq  int
+}
+
+// procedureBuilt is a build's result.
+type procedureBuilt struct {
+	seq    int
+	name   string
+	proc   *ops.Procedure
+	err    error
+	resume *model.RunSummary
 }
 
 // Option configures the model.
@@ -187,7 +208,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		if r := recover(); r != nil {
 			slog.Error("panic in Update", "panic", r, "msg", fmt.Sprintf("%T", msg), "stack", string(debug.Stack()))
 			m.fault = fmt.Sprintf("internal error: %v (details in the log)", r)
-			cmd = nil
+			cmd = m.keepAlive(msg)
 		}
 	}()
 	switch msg := msg.(type) {
@@ -195,6 +216,10 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.width, m.high = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.PasteMsg:
+		return m, m.paste(msg)
+	case procedureBuilt:
+		return m, m.built(msg)
 	case certsLoaded:
 		m.certs.set(msg.report, m.now())
 		if m.health.awaitCerts {
@@ -262,11 +287,52 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 	return m, nil
 }
 
+// keepAlive is what handling msg would have re-issued to keep the
+// console's loops going: after a recovered panic the clock must tick on, a
+// running wizard must hear its run, probes must keep arriving.
+func (m *Model) keepAlive(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tickMsg:
+		return tick()
+	case wizardEvent, wizardPrompt:
+		if m.wiz != nil && !m.wiz.finished {
+			return listen(m.wiz.ch)
+		}
+	case registryProbed:
+		return nextProbe(msg.probes)
+	case registriesLoaded:
+		if msg.probes != nil {
+			return nextProbe(msg.probes)
+		}
+	}
+	return nil
+}
+
+// paste delivers a bracketed paste to the text field on top, if any.
+func (m *Model) paste(msg tea.PasteMsg) tea.Cmd {
+	switch {
+	case m.typing:
+		m.filterKey(msg)
+	case m.commanding:
+		return m.commandKey(msg)
+	case m.form != nil:
+		m.form.key(msg)
+	case m.wiz != nil:
+		m.wiz.key(msg, m.now())
+	}
+	return nil
+}
+
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	m.notice = ""
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
+	}
+	if m.preparing != nil && msg.String() == "esc" {
+		m.notice = "cancelled: " + m.preparing.name + " was not started"
+		m.preparing = nil
+		return nil
 	}
 	if m.typing {
 		m.filterKey(msg)
@@ -303,10 +369,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Command) && !m.showHelp:
-		m.commanding, m.command = true, ""
+		m.commanding, m.line = true, newField("")
 		return nil
 	case key.Matches(msg, k.Filter) && !m.showHelp:
-		m.typing = true
+		m.typing, m.line = true, newField(m.activeTable().Filter())
 		return nil
 	case msg.String() == "esc" && !m.showHelp && m.activeTable().Filter() != "":
 		m.activeTable().SetFilter("")
@@ -487,22 +553,27 @@ func (m *Model) openNode(name string) tea.Cmd {
 	return loadNodeDetail(m.context(), name, m.readNode)
 }
 
-// commandKey edits the : command line; enter runs it, esc cancels.
-func (m *Model) commandKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch msg.String() {
+// commandKey edits the : command line (a key or a paste); enter runs it,
+// esc cancels.
+func (m *Model) commandKey(msg tea.Msg) tea.Cmd {
+	switch keyString(msg) {
 	case "enter":
 		m.commanding = false
-		return m.runCommand(strings.TrimSpace(m.command))
+		return m.runCommand(strings.TrimSpace(m.line.Value()))
 	case "esc":
 		m.commanding = false
-	case "backspace":
-		if c := []rune(m.command); len(c) > 0 {
-			m.command = string(c[:len(c)-1])
-		}
 	default:
-		m.command += msg.Text
+		m.line, _ = m.line.Update(msg)
 	}
 	return nil
+}
+
+// keyString names a key press; other messages (a paste) have no name.
+func keyString(msg tea.Msg) string {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		return k.String()
+	}
+	return ""
 }
 
 // runCommand jumps to a pane (by number or name prefix: "etcd", "cert")
@@ -544,23 +615,19 @@ func (m *Model) runCommand(cmd string) tea.Cmd {
 	return nil
 }
 
-// filterKey edits the active table's filter: enter keeps it, esc clears it.
-func (m *Model) filterKey(msg tea.KeyPressMsg) {
+// filterKey edits the active table's filter (a key or a paste), applied
+// as it is typed: enter keeps it, esc clears it.
+func (m *Model) filterKey(msg tea.Msg) {
 	t := m.activeTable()
-	switch msg.String() {
+	switch keyString(msg) {
 	case "enter":
 		m.typing = false
 	case "esc":
 		m.typing = false
 		t.SetFilter("")
-	case "backspace":
-		if f := []rune(t.Filter()); len(f) > 0 {
-			t.SetFilter(string(f[:len(f)-1]))
-		}
 	default:
-		if msg.Text != "" {
-			t.SetFilter(t.Filter() + msg.Text)
-		}
+		m.line, _ = m.line.Update(msg)
+		t.SetFilter(m.line.Value())
 	}
 }
 
@@ -638,28 +705,52 @@ func (m *Model) resumeSelected() tea.Cmd {
 	return m.launchRun(r.Procedure, r.Params, &r)
 }
 
+// launchRun builds the procedure in the background ("preparing…"); its
+// wizard opens when the build is done.
 func (m *Model) launchRun(name string, params map[string]string, resume *model.RunSummary) tea.Cmd {
 	if m.refuse(name) {
 		return nil
 	}
-	proc, err := m.actions.Procedure(name, params)
-	if err != nil {
-		m.notice = err.Error()
+	if m.preparing != nil {
+		m.notice = "still preparing " + m.preparing.name + "… (esc cancels it)"
+		return nil
+	}
+	m.buildSeq++
+	m.preparing = &pendingBuild{name: name, seq: m.buildSeq}
+	a, seq := m.actions, m.buildSeq
+	return func() tea.Msg {
+		proc, err := a.Procedure(name, params)
+		return procedureBuilt{seq: seq, name: name, proc: proc, err: err, resume: resume}
+	}
+}
+
+// built opens the wizard of a finished build, unless it was cancelled.
+func (m *Model) built(msg procedureBuilt) tea.Cmd {
+	if m.preparing == nil || m.preparing.seq != msg.seq {
+		slog.Info("procedure built after its launch was cancelled: dropped", "procedure", msg.name)
+		return nil
+	}
+	m.preparing = nil
+	if msg.err != nil {
+		m.notice = msg.err.Error()
 		return nil
 	}
 	var cmd tea.Cmd
-	m.wiz, cmd = startWizard(m.runCtx, m.actions, proc, resume)
+	m.wiz, cmd = startWizard(m.runCtx, m.actions, msg.proc, msg.resume)
 	return cmd
 }
 
-// restart runs the wizard's procedure again with one more consent granted.
+// restart runs the wizard's procedure again with one more consent granted;
+// the finished wizard closes while the new run is prepared.
 func (m *Model) restart(param string) tea.Cmd {
 	params := map[string]string{}
 	for k, v := range m.wiz.proc.Params {
 		params[k] = v
 	}
 	params[param] = "true"
-	return m.launch(m.wiz.proc.Name, params)
+	name := m.wiz.proc.Name
+	m.wiz = nil
+	return m.launch(name, params)
 }
 
 func (m *Model) activeTable() *Table { return m.panes()[m.active].tbl() }
@@ -740,14 +831,22 @@ func (m *Model) statusLine() string {
 	if m.active == paneNodes && m.nodes.detail != nil {
 		text, level = m.nodes.detail.status()
 	}
+	warn := m.st.Level(LevelWarn)
 	if t := m.activeTable(); m.typing || t.Filter() != "" {
-		text, level = fmt.Sprintf("/%s  (%d of %d rows)", t.Filter(), t.Len(), t.Total()), LevelWarn
+		filter := warn.Render(t.Filter())
 		if m.typing {
-			text += "  enter keeps, esc clears"
+			filter = m.line.View()
+		}
+		text, level = warn.Render("/")+filter+warn.Render(fmt.Sprintf("  (%d of %d rows)", t.Len(), t.Total())), LevelNormal
+		if m.typing {
+			text += warn.Render("  enter keeps, esc clears")
 		}
 	}
 	if m.commanding {
-		text, level = ":"+m.command+"▏  enter jumps (pane or node), esc cancels", LevelWarn
+		text, level = warn.Render(":")+m.line.View()+warn.Render("  enter jumps (pane or node), esc cancels"), LevelNormal
+	}
+	if m.preparing != nil && !m.typing && !m.commanding {
+		text, level = "preparing "+m.preparing.name+"… (esc cancels)", LevelWarn
 	}
 	if m.notice != "" {
 		text, level = m.notice, LevelWarn

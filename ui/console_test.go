@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -39,6 +40,8 @@ func TestMain(m *testing.M) {
 type console struct {
 	m    *Model
 	msgs chan any
+	// rewrite, when set, changes each message before the model sees it.
+	rewrite func(tea.Msg) tea.Msg
 	// clock is the model's time; tests move it past the prompt grace.
 	clock time.Time
 }
@@ -49,15 +52,23 @@ func newConsole(t *testing.T, w, h int) *console { return newConsoleWith(t, w, h
 // temporary directory).
 func newConsoleWith(t *testing.T, w, h int, actions bool) *console {
 	t.Helper()
+	return newConsoleOn(t, w, h, actions, func(*ops.SessionOptions) {})
+}
+
+// newConsoleOn is newConsoleWith on a session whose options edit changes.
+func newConsoleOn(t *testing.T, w, h int, actions bool, edit func(*ops.SessionOptions)) *console {
+	t.Helper()
 	if cluster == nil {
 		t.Skip("needs the local cluster (not in -short mode)")
 	}
-	sess, err := ops.NewSession(ops.SessionOptions{
+	o := ops.SessionOptions{
 		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
 		HostRoot:   cluster.HostRoot(0),
 		Getenv:     func(string) string { return "" },
 		JournalDir: t.TempDir(), User: "tester", Host: "master-0",
-	})
+	}
+	edit(&o)
+	sess, err := ops.NewSession(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +112,9 @@ func (c *console) until(t *testing.T, what string, timeout time.Duration, cond f
 // apply runs a message through the model and its command (a procedure's
 // next event) in the background, as the bubbletea runtime would.
 func (c *console) apply(msg tea.Msg) {
+	if c.rewrite != nil {
+		msg = c.rewrite(msg)
+	}
 	_, cmd := c.m.Update(msg)
 	c.run(cmd)
 }
@@ -142,7 +156,12 @@ var normalizers = []struct {
 	// The temporary dir's name varies in length, so where an 80-column
 	// screen cuts the etcd.conf path varies too.
 	{regexp.MustCompile(`source /\S*/day2-cluster-\d+/\S*`), "source <dir>/hosts/master-0.example.com/etc/etcd/etcd.conf"},
+	{regexp.MustCompile(`\b[0-9a-f]{64}\b`), "<sha256>"},
 	{regexp.MustCompile(`\b[0-9a-f]{10,16}\b`), "<id>"},
+	{regexp.MustCompile(`\b\d{8}T\d{6}Z\b`), "<stamp>"},
+	{regexp.MustCompile(`T\d{2}:\d{2}:\d{2}Z\b`), "T<time>Z"},
+	{regexp.MustCompile(`\b(snapshot_\d{4}-\d{2}-\d{2}_)\d{6}`), "${1}<time>"},
+	{regexp.MustCompile(`\brevision \d+`), "revision N"},
 	// What the internet's registries answer depends on the machine's network.
 	{regexp.MustCompile(`(?m)^((?:registry\.redhat\.io|docker\.io|quay\.io|registry\.example\.com:5000)\S*) .*$`), "$1 <external>"},
 	{regexp.MustCompile(`\d+ warnings(,| ·) \d+ failures`), "N warnings$1 N failures"},
@@ -441,4 +460,194 @@ func TestCertificatesPaneOnLocalCluster(t *testing.T) {
 		t.Errorf("the seeded host has no broken file:\n%s", s)
 	}
 	checkShape(t, c.m.Render(), 120, 40)
+}
+
+// waitWizard answers the wizard's prompts with y (past the grace) until
+// the run ends, and returns the last screen.
+func (c *console) finishWizard(t *testing.T, what string) string {
+	t.Helper()
+	return c.until(t, what, 60*time.Second, func(s string) bool {
+		w := c.m.wiz
+		if w != nil && w.finished {
+			return true
+		}
+		if w != nil && w.prompt != nil {
+			c.clock = c.clock.Add(time.Second)
+			c.key("y")
+		}
+		return false
+	})
+}
+
+// normalizePlan replaces what varies between runs in a wizard message's
+// plan (revisions, sizes, times, ports, hashes) before the wizard wraps it,
+// so a golden of the wrapped screen is stable.
+func normalizePlan(msg tea.Msg) tea.Msg {
+	plan := func(p ops.Plan) ops.Plan {
+		out := make(ops.Plan, len(p))
+		for i, l := range p {
+			out[i] = strings.TrimSuffix(normalize(l), "\n")
+		}
+		return out
+	}
+	switch m := msg.(type) {
+	case wizardPrompt:
+		m.p.Plan = plan(m.p.Plan)
+		return m
+	case wizardEvent:
+		m.ev.Plan = plan(m.ev.Plan)
+		return m
+	}
+	return msg
+}
+
+// The restore wizard at 80x24 on a real snapshot of the local cluster:
+// a window of its 18 steps, the whole WARNING, the plan wrapped (and
+// scrolled), and the decision line on the wizard's last row. The snapshot
+// path is pasted into the form. Nothing is restored: the run is aborted at
+// its first step.
+func TestRestoreWizardAt80x24(t *testing.T) {
+	c := newConsoleWith(t, 80, 24, true)
+	c.until(t, "etcd live", 30*time.Second, ready)
+	c.key(paneKey(paneEtcd))
+	c.until(t, "members listed", 10*time.Second, func(s string) bool { return len(healthyRow.FindAllString(s, -1)) == 3 })
+	c.key("b")
+	c.key("enter") // backup dir: the default
+	c.key("enter") // keep: all
+	// The seeded operators are Progressing: only a forced backup is taken.
+	c.m.Update(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	c.typeText("yes")
+	c.key("enter")
+	c.finishWizard(t, "backup taken")
+	if err := c.m.wiz.result; err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	c.key("esc")
+	snaps, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), "backup/etcd/snapshot_*.db"))
+	if len(snaps) == 0 {
+		t.Fatal("the backup wrote no snapshot")
+	}
+	snapshot := strings.TrimPrefix(snaps[len(snaps)-1], cluster.HostRoot(0))
+
+	c.key("O")
+	c.m.Update(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	c.apply(tea.PasteMsg{Content: snapshot})
+	if s := screen(c.m); !strings.Contains(s, "> --snapshot "+snapshot) {
+		t.Fatalf("the pasted snapshot path should be in the form:\n%s", s)
+	}
+	c.key("enter")
+	c.key("enter") // no config backup
+	c.key("enter") // member roots: none (starting the others would be manual)
+	c.rewrite = normalizePlan
+	s := c.until(t, "the restore's first question", 30*time.Second, func(s string) bool {
+		w := c.m.wiz
+		return w != nil && w.prompt != nil && len(w.plan) > 0
+	})
+	checkShape(t, c.m.Render(), 80, 24)
+	golden(t, "wizard-restore-80x24", s)
+	w := c.m.wiz
+	if len(w.proc.Steps) < 18 {
+		t.Errorf("etcd-restore has %d steps, want 18 or more", len(w.proc.Steps))
+	}
+	if !strings.Contains(unwrap(s), w.plan[0]) || !strings.HasPrefix(w.plan[0], "WARNING: this returns the WHOLE cluster") {
+		t.Errorf("the whole warning %q must be readable:\n%s", w.plan[0], s)
+	}
+	if !strings.Contains(lastRow(s), "[y] proceed") || !strings.Contains(s, "more below") {
+		t.Errorf("the decision line must close the wizard and the steps be windowed:\n%s", s)
+	}
+	// The plan scrolls to its end; the question stays.
+	for range 10 {
+		c.key("pgdown")
+	}
+	end := screen(c.m)
+	if !strings.Contains(unwrap(end), w.plan[len(w.plan)-1]) || !strings.Contains(lastRow(end), "[y] proceed") {
+		t.Errorf("pgdn should show the plan's last line above the decision line:\n%s", end)
+	}
+	c.clock = c.clock.Add(time.Second)
+	c.key("a")
+	final := c.until(t, "aborted", 30*time.Second, func(string) bool { return c.m.wiz.finished })
+	if !strings.Contains(final, "abort") {
+		t.Errorf("the run should end aborted:\n%s", final)
+	}
+	c.key("esc")
+}
+
+// A procedure built against an unreachable etcd — a loopback port that
+// takes connections and never answers, as a hung member does — waits for
+// the build's timeouts; the console answers keys meanwhile, esc cancels the
+// launch, and a build that ends after its cancel is dropped.
+func TestConsoleAnswersWhileBuildingAgainstUnreachableEtcd(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		var held []net.Conn // never answered, closed with the listener's test
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, conn)
+		}
+	}()
+	c := newConsoleOn(t, 80, 24, true, func(o *ops.SessionOptions) {
+		o.EtcdEndpoints = []string{"https://" + l.Addr().String()}
+		o.EtcdCACert, o.EtcdCert, o.EtcdKey = cluster.EtcdCA, cluster.EtcdCert, cluster.EtcdKey
+	})
+	c.until(t, "nodes listed", 30*time.Second, func(s string) bool { return strings.Contains(s, "9 nodes") })
+	launch := func() {
+		c.key(paneKey(paneEtcd))
+		c.key("O")
+		c.typeText("/backup/etcd/snapshot_none.db")
+		c.key("enter")
+		c.key("enter")
+		c.key("enter")
+	}
+	var builtAt time.Time
+	c.rewrite = func(msg tea.Msg) tea.Msg {
+		if _, ok := msg.(procedureBuilt); ok {
+			builtAt = time.Now()
+		}
+		return msg
+	}
+	start := time.Now()
+	launch()
+	if s := screen(c.m); !strings.Contains(s, "preparing etcd-restore… (esc cancels)") {
+		t.Fatalf("the status bar should say a procedure is prepared:\n%s", s)
+	}
+	c.key(paneKey(paneNodes))
+	c.key("?")
+	answered := time.Now()
+	if s := screen(c.m); c.m.active != paneNodes || !strings.Contains(s, "closes this help") {
+		t.Errorf("keys must work while the procedure is built:\n%s", s)
+	}
+	c.key("?")
+	c.until(t, "the build's end", 60*time.Second, func(string) bool { return !builtAt.IsZero() && c.m.wiz != nil })
+	t.Logf("built in %s against the unreachable etcd; keys answered %s after the launch", builtAt.Sub(start).Round(time.Millisecond), answered.Sub(start).Round(time.Millisecond))
+	if !answered.Before(builtAt) {
+		t.Error("the keys were answered only after the build")
+	}
+	c.clock = c.clock.Add(time.Second) // past the prompt's grace
+	c.key("esc")                       // the wizard is asking: esc aborts the run
+	c.until(t, "run aborted", 30*time.Second, func(string) bool { return c.m.wiz.finished })
+	c.key("esc")
+
+	// Again, cancelled: the build that ends after it opens nothing.
+	builtAt = time.Time{}
+	launch()
+	c.key("esc")
+	if s := screen(c.m); !strings.Contains(s, "cancelled: etcd-restore was not started") {
+		t.Errorf("esc should cancel the launch:\n%s", s)
+	}
+	c.until(t, "the cancelled build's end", 60*time.Second, func(string) bool { return !builtAt.IsZero() })
+	if c.m.wiz != nil || c.m.preparing != nil {
+		t.Errorf("a cancelled build must not open its wizard:\n%s", screen(c.m))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/day2ops/day2/model"
@@ -109,16 +110,21 @@ func (p *healthPane) detail(st Styles, width int) []string {
 	return lines
 }
 
-// labelled word-wraps text to width behind a label, continuation lines
+// labelled wraps text to width behind a label, continuation lines
 // indented under the text.
 func labelled(st Styles, label, text string, width int) []string {
-	indent := strings.Repeat(" ", len(label))
-	lines := strings.Split(ansi.Wordwrap(text, max(width-len(label), 10), ""), "\n")
+	return hang(text, width, st.Label.Render(label), strings.Repeat(" ", len(label)))
+}
+
+// hang wraps text to width behind first, continuation rows behind rest;
+// words longer than a row (URLs, paths) are broken, never cut off.
+func hang(text string, width int, first, rest string) []string {
+	lines := strings.Split(ansi.Wrap(text, max(width-lipgloss.Width(rest), 10), ""), "\n")
 	for i := range lines {
 		if i == 0 {
-			lines[i] = st.Label.Render(label) + lines[i]
+			lines[i] = first + lines[i]
 		} else {
-			lines[i] = indent + lines[i]
+			lines[i] = rest + lines[i]
 		}
 	}
 	return lines

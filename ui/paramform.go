@@ -5,7 +5,9 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/day2ops/day2/ops"
 )
@@ -18,7 +20,7 @@ type paramForm struct {
 	params map[string]string // given, and accepted so far
 	fields []ops.Param
 	i      int
-	text   string
+	input  textinput.Model
 	err    string
 }
 
@@ -39,11 +41,18 @@ func newParamForm(proc string, given map[string]string, ask []string) *paramForm
 	if len(f.fields) == 0 {
 		return nil
 	}
-	f.text = f.fields[0].Default
-	if f.fields[0].Bool && f.text == "" {
-		f.text = "false"
-	}
+	f.ask(0)
 	return f
+}
+
+// ask opens field i, prefilled with its default.
+func (f *paramForm) ask(i int) {
+	f.i = i
+	v := f.fields[i].Default
+	if f.fields[i].Bool && v == "" {
+		v = "false"
+	}
+	f.input = newField(v)
 }
 
 // formOutcome says what a key did to the form.
@@ -55,26 +64,22 @@ const (
 	formCancelled
 )
 
-func (f *paramForm) key(msg tea.KeyPressMsg) formOutcome {
-	switch msg.String() {
-	case "esc":
-		return formCancelled
-	case "backspace":
-		if r := []rune(f.text); len(r) > 0 {
-			f.text = string(r[:len(r)-1])
+// key handles a key or a paste (tea.PasteMsg) while the form is open.
+func (f *paramForm) key(msg tea.Msg) formOutcome {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "esc":
+			return formCancelled
+		case "enter":
+			return f.accept()
 		}
-	case "ctrl+u":
-		f.text = ""
-	case "enter":
-		return f.accept()
-	default:
-		f.text += msg.Text
 	}
+	f.input, _ = f.input.Update(msg)
 	return formEditing
 }
 
 func (f *paramForm) accept() formOutcome {
-	p, v := f.fields[f.i], strings.TrimSpace(f.text)
+	p, v := f.fields[f.i], strings.TrimSpace(f.input.Value())
 	if p.Required && v == "" {
 		f.err = "--" + p.Name + " is required"
 		return formEditing
@@ -92,14 +97,10 @@ func (f *paramForm) accept() formOutcome {
 	}
 	f.err = ""
 	f.params[p.Name] = v
-	f.i++
-	if f.i == len(f.fields) {
+	if f.i+1 == len(f.fields) {
 		return formDone
 	}
-	f.text = f.fields[f.i].Default
-	if f.fields[f.i].Bool && f.text == "" {
-		f.text = "false"
-	}
+	f.ask(f.i + 1)
 	return formEditing
 }
 
@@ -117,7 +118,9 @@ func (f *paramForm) view(width int, st Styles) string {
 		case i < f.i:
 			lines = append(lines, fmt.Sprintf("  --%s %s", p.Name, f.params[p.Name]))
 		case i == f.i:
-			lines = append(lines, "", st.Selected.Render(fmt.Sprintf("> --%s %s▏", p.Name, f.text)))
+			// The value wraps rather than being cut: a pasted path is seen whole.
+			field := ansi.Wrap(st.Label.Render(fmt.Sprintf("> --%s ", p.Name))+f.input.View(), width, "")
+			lines = append(lines, "", field)
 			lines = append(lines, labelled(st, "    ", p.Help+requirement(p), width)...)
 			if f.err != "" {
 				lines = append(lines, st.Level(LevelBad).Render("    "+f.err))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -62,8 +63,10 @@ func (o wizardOperator) Ask(ctx context.Context, p ops.Prompt) (ops.Answer, erro
 
 func listen(ch chan tea.Msg) tea.Cmd { return func() tea.Msg { return <-ch } }
 
-// wizard is the procedure overlay: the steps with their states, the current
-// step's explanation and plan, live progress, and the prompt.
+// wizard is the procedure overlay: a window of the steps around the
+// current one, the current step's explanation, its plan (wrapped, and
+// scrolled when longer than the room), live progress, and the decision
+// line, always on the last rows.
 type wizard struct {
 	proc     *ops.Procedure
 	ch       chan tea.Msg
@@ -75,10 +78,14 @@ type wizard struct {
 	progress []string
 	prompt   *wizardPrompt
 	openedAt time.Time
-	typed    string
+	// input is the confirmation line of a destructive step.
+	input    textinput.Model
 	finished bool
 	result   error
 	notice   string
+	// planOffset is the first plan row shown; planPage how many rows the
+	// last view had for the plan (a page for pgup/pgdn).
+	planOffset, planPage int
 	// lastProblem is the last prompt's problem; pendingRestart a consent
 	// granted, to apply when this run has ended.
 	lastProblem    string
@@ -87,7 +94,7 @@ type wizard struct {
 
 func startWizard(parent context.Context, a Actions, proc *ops.Procedure, resume *model.RunSummary) (*wizard, tea.Cmd) {
 	ctx, cancel := context.WithCancel(parent)
-	w := &wizard{proc: proc, ch: make(chan tea.Msg, 256), cancel: cancel, states: map[string]ops.StepState{}}
+	w := &wizard{proc: proc, ch: make(chan tea.Msg, 256), cancel: cancel, states: map[string]ops.StepState{}, input: newField("")}
 	done := a.Start(ctx, proc, wizardOperator{w.ch}, resume)
 	go func() { w.ch <- wizardDone{<-done} }()
 	return w, listen(w.ch)
@@ -101,7 +108,7 @@ func (w *wizard) update(msg tea.Msg, now time.Time) tea.Cmd {
 		e := msg.ev
 		w.runID = e.RunID
 		if e.Index != w.current {
-			w.current, w.plan, w.progress = e.Index, nil, nil
+			w.current, w.plan, w.progress, w.planOffset = e.Index, nil, nil, 0
 		}
 		w.states[e.Step] = e.State
 		if len(e.Plan) > 0 {
@@ -111,8 +118,12 @@ func (w *wizard) update(msg tea.Msg, now time.Time) tea.Cmd {
 			w.progress = append(w.progress, e.Message)
 		}
 	case wizardPrompt:
-		w.prompt, w.openedAt, w.typed, w.notice = &msg, now, "", ""
+		w.prompt, w.openedAt, w.notice = &msg, now, ""
+		w.input = newField("")
 		w.lastProblem = msg.p.Problem
+		if msg.p.Index != w.current {
+			w.planOffset = 0
+		}
 		w.current, w.plan = msg.p.Index, msg.p.Plan
 	case wizardDone:
 		w.finished, w.result, w.prompt = true, msg.err, nil
@@ -133,9 +144,14 @@ type wizardOutcome struct {
 	restart string
 }
 
-// key handles a key while the wizard is open.
-func (w *wizard) key(k tea.KeyPressMsg, now time.Time) wizardOutcome {
+// key handles a key, or a paste (tea.PasteMsg), while the wizard is open.
+func (w *wizard) key(msg tea.Msg, now time.Time) wizardOutcome {
+	k, _ := msg.(tea.KeyPressMsg)
 	s := k.String()
+	typing := w.prompt != nil && w.prompt.p.Step.Destructive && hasChoice(w.prompt.p, ops.Proceed)
+	if w.scroll(s, typing) {
+		return wizardOutcome{}
+	}
 	switch {
 	case w.finished:
 		if param, ok := consents[s]; ok && w.wantsConsent(param) {
@@ -150,6 +166,7 @@ func (w *wizard) key(k tea.KeyPressMsg, now time.Time) wizardOutcome {
 		}
 		return wizardOutcome{}
 	case now.Sub(w.openedAt) < promptGrace:
+		// Typed-ahead keys and pastes alike: nothing reaches the prompt.
 		w.notice = "keys are ignored for a moment after a prompt opens"
 		return wizardOutcome{}
 	}
@@ -161,20 +178,17 @@ func (w *wizard) key(k tea.KeyPressMsg, now time.Time) wizardOutcome {
 		w.pendingRestart = param
 		return wizardOutcome{}
 	}
-	if p.Step.Destructive && hasChoice(p, ops.Proceed) {
+	if typing {
 		switch s {
 		case "enter":
-			if a, ok := ops.ParseAnswer(w.typed, p); ok {
+			if a, ok := ops.ParseAnswer(w.input.Value(), p); ok {
 				w.answer(a)
 			}
 		case "esc":
 			w.answer(ops.Answer{Decision: ops.Abort})
-		case "backspace":
-			if w.typed != "" {
-				w.typed = w.typed[:len(w.typed)-1]
-			}
 		default:
-			w.typed += k.Text
+			// Only enter confirms: a paste (newlines become spaces) never does.
+			w.input, _ = w.input.Update(msg)
 		}
 		return wizardOutcome{}
 	}
@@ -183,6 +197,26 @@ func (w *wizard) key(k tea.KeyPressMsg, now time.Time) wizardOutcome {
 		w.answer(ops.Answer{Decision: d})
 	}
 	return wizardOutcome{}
+}
+
+// scroll moves the plan: pgup/pgdn by a page, ↑/↓ (and j/k unless the
+// confirmation line takes letters) by a row. None of them is a decision.
+func (w *wizard) scroll(key string, typing bool) bool {
+	page := max(w.planPage-1, 1)
+	switch {
+	case key == "pgup":
+		w.planOffset -= page
+	case key == "pgdown":
+		w.planOffset += page
+	case key == "up" || (key == "k" && !typing):
+		w.planOffset--
+	case key == "down" || (key == "j" && !typing):
+		w.planOffset++
+	default:
+		return false
+	}
+	w.planOffset = max(w.planOffset, 0) // the view clamps the other end
+	return true
 }
 
 // wantsConsent reports whether the pre-flight is blocked on a consent the
@@ -200,7 +234,8 @@ func (w *wizard) wantsConsent(param string) bool {
 
 func (w *wizard) answer(a ops.Answer) {
 	w.prompt.reply <- a
-	w.prompt, w.typed, w.notice = nil, "", ""
+	w.prompt, w.notice = nil, ""
+	w.input.Reset()
 }
 
 func hasChoice(p ops.Prompt, d ops.Decision) bool {
@@ -230,14 +265,97 @@ func stateLevel(s ops.StepState) Level {
 	return LevelNormal
 }
 
+// view lays the wizard out in exactly width x height at most: the title,
+// then the decision line and what goes with it at the bottom (always
+// shown), the plan and the progress wrapped in the room left (the plan
+// scrolls when it does not fit), a window of steps around the current one,
+// and the explanation only in rows nobody else needs.
 func (w *wizard) view(width, height int, st Styles) string {
-	var out []string
 	head := st.Label.Render(w.proc.Title)
 	if w.runID != "" {
 		head = spread(head, st.StatusBar.Render("run "+w.runID), width)
 	}
-	out = append(out, head)
-	for i, step := range w.proc.Steps {
+	bottom := w.promptLines(width, height, st)
+	avail := height - 1 - len(bottom)
+	if avail < 1 {
+		return strings.Join(bottom[max(len(bottom)-height, 0):], "\n")
+	}
+	var plan, progress []string
+	for _, l := range w.plan {
+		plan = append(plan, hang(l, width, "  ", "    ")...)
+	}
+	for _, l := range lastLines(w.progress, 20) {
+		progress = append(progress, hang(l, width, "  ", "    ")...)
+	}
+	stepRows := min(len(w.proc.Steps), max(3, avail/3))
+	room := avail - stepRows
+	if len(plan) > 0 {
+		room-- // its header
+	}
+	if len(progress) > 0 {
+		room--
+	}
+	progShow := min(len(progress), 6)
+	if len(plan)+progShow > room {
+		progShow = min(progShow, max(2, room/3))
+	}
+	planShow := min(len(plan), max(room-progShow, 1))
+	progShow = min(progShow, max(room-planShow, 0))
+
+	var mid []string
+	if len(plan) > 0 {
+		w.planPage = planShow
+		w.planOffset = min(w.planOffset, len(plan)-planShow)
+		label := "Plan:"
+		if planShow < len(plan) {
+			label = fmt.Sprintf("Plan (rows %d–%d of %d; pgup/pgdn ↑/↓ scroll):", w.planOffset+1, w.planOffset+planShow, len(plan))
+		}
+		mid = append(mid, st.Label.Render(truncate(label, width)))
+		mid = append(mid, plan[w.planOffset:w.planOffset+planShow]...)
+	}
+	if progShow > 0 {
+		shown := progress[len(progress)-progShow:]
+		if progShow < len(progress) {
+			shown = append([]string{fmt.Sprintf("  … %d rows before", len(progress)-progShow)}, shown[1:]...)
+		}
+		mid = append(append(mid, st.Label.Render("Progress:")), shown...)
+	}
+	steps := w.stepLines(width, max(avail-len(mid), 0), st)
+	out := append([]string{head}, steps...)
+	// The explanation gets the rows left over.
+	if left := avail - len(steps) - len(mid); left > 2 {
+		step := w.proc.Steps[min(w.current, len(w.proc.Steps)-1)]
+		explain := lipgloss.NewStyle().Width(width).Render(strings.TrimSpace(step.Explain))
+		out = append(append(out, ""), firstLines(explain, left-1)...)
+	}
+	out = append(append(out, mid...), bottom...)
+	return strings.Join(out[max(len(out)-height, 0):], "\n")
+}
+
+// stepLines is a window of at most rows steps around the current one, with
+// "… n more" markers for the steps outside it.
+func (w *wizard) stepLines(width, rows int, st Styles) []string {
+	n := len(w.proc.Steps)
+	from, to := 0, n
+	if n > rows {
+		// Room for both markers; an end the window touches needs none.
+		k := max(rows-2, 1)
+		from = max(0, min(w.current-k/2, n-k))
+		switch {
+		case from == 0:
+			k = max(rows-1, 1)
+		case from+k == n:
+			k = max(rows-1, 1)
+			from = n - k
+		}
+		to = min(from+k, n)
+	}
+	var out []string
+	if from > 0 {
+		out = append(out, st.Level(LevelDim).Render(fmt.Sprintf("   … %d more above", from)))
+	}
+	for i := from; i < to; i++ {
+		step := w.proc.Steps[i]
 		state := w.states[step.ID]
 		mark := stateMark[state]
 		if mark == "" {
@@ -250,68 +368,68 @@ func (w *wizard) view(width, height int, st Styles) string {
 		if state != "" {
 			line += "  " + string(state)
 		}
+		line = truncate(line, width)
 		if i == w.current {
 			line = st.Label.Render(line)
 		}
 		out = append(out, st.Level(stateLevel(state)).Render(line))
 	}
-	var rest []string
-	if len(w.plan) > 0 {
-		rest = append(rest, st.Label.Render("Plan:"))
-		for _, l := range lastLines(w.plan, 6) {
-			rest = append(rest, "  "+l)
-		}
+	if to < n {
+		out = append(out, st.Level(LevelDim).Render(fmt.Sprintf("   … %d more below", n-to)))
 	}
-	if len(w.progress) > 0 {
-		rest = append(rest, st.Label.Render("Progress:"))
-		for _, l := range lastLines(w.progress, 5) {
-			rest = append(rest, "  "+l)
-		}
-	}
-	rest = append(rest, w.promptLines(st)...)
-	// The explanation gets the lines left over, so the plan, the progress
-	// and above all the question stay on screen.
-	if room := height - len(out) - len(rest) - 1; room > 1 {
-		step := w.proc.Steps[min(w.current, len(w.proc.Steps)-1)]
-		explain := lipgloss.NewStyle().Width(width).Render(strings.TrimSpace(step.Explain))
-		out = append(append(out, ""), firstLines(explain, room)...)
-	}
-	return strings.Join(append(out, rest...), "\n")
+	return out
 }
 
-func (w *wizard) promptLines(st Styles) []string {
+// promptLines are the bottom rows: the notice, the outcome or the
+// question with its problem, and the decision line, wrapped to width.
+func (w *wizard) promptLines(width, height int, st Styles) []string {
 	var out []string
+	add := func(level Level, text string) {
+		for _, l := range hang(text, width, "", "") {
+			out = append(out, st.Level(level).Render(l))
+		}
+	}
 	if w.notice != "" {
-		out = append(out, st.Level(LevelDim).Render(w.notice))
+		add(LevelDim, w.notice)
 	}
 	switch {
 	case w.finished:
-		msg, level := "Done.", LevelGood
 		if w.result != nil {
-			msg, level = w.result.Error(), LevelBad
+			add(LevelBad, w.result.Error())
+		} else {
+			add(LevelGood, "Done.")
 		}
-		out = append(out, st.Level(level).Render(msg), st.StatusBar.Render("esc closes; the journal has every step"))
+		out = append(out, st.StatusBar.Render(truncate("esc closes; the journal has every step", width)))
 	case w.prompt != nil:
 		p := w.prompt.p
 		if p.Problem != "" {
-			out = append(out, st.Level(LevelBad).Render("Problem: "+p.Problem))
+			// A long problem keeps to a third of the screen: the decision
+			// line below it must stay.
+			problem := hang("Problem: "+p.Problem, width, "", "")
+			if limit := max(height/3, 2); len(problem) > limit {
+				problem = append(problem[:limit-1], "… (the journal has the whole message)")
+			}
+			for _, l := range problem {
+				out = append(out, st.Level(LevelBad).Render(l))
+			}
 		}
 		for _, key := range []string{"e", "f"} {
 			if param := consents[key]; w.wantsConsent(param) {
-				out = append(out, st.Level(LevelWarn).Render(fmt.Sprintf("[%s] allow and start again (--%s)", key, param)))
+				add(LevelWarn, fmt.Sprintf("[%s] allow and start again (--%s)", key, param))
 			}
 		}
 		if p.Step.Destructive && hasChoice(p, ops.Proceed) {
-			out = append(out, st.Level(LevelWarn).Render(fmt.Sprintf("Type %q and enter to run it (or skip/abort; esc aborts): ", p.Step.Confirm))+w.typed+"█")
+			add(LevelWarn, fmt.Sprintf("Type %q and enter to run it (or skip/abort; esc aborts):", p.Step.Confirm))
+			out = append(out, st.Level(LevelWarn).Render("> ")+w.input.View())
 		} else {
 			var keys []string
 			for _, c := range p.Choices {
 				keys = append(keys, fmt.Sprintf("[%s] %s", map[ops.Decision]string{ops.Proceed: "y", ops.Skip: "s", ops.Retry: "r", ops.Abort: "a"}[c], c))
 			}
-			out = append(out, st.Level(LevelWarn).Render(strings.Join(keys, "  ")+"   (default: nothing happens)"))
+			add(LevelWarn, strings.Join(keys, "  ")+"   (default: nothing happens)")
 		}
 	default:
-		out = append(out, st.StatusBar.Render("working… esc interrupts (the journal records where)"))
+		add(LevelDim, "working… esc interrupts (the journal records where)")
 	}
 	return out
 }
@@ -324,6 +442,7 @@ func firstLines(s string, n int) []string {
 	return lines
 }
 
+// lastLines keeps the last n lines, saying how many went before.
 func lastLines(lines []string, n int) []string {
 	if len(lines) > n {
 		return append([]string{fmt.Sprintf("… %d more", len(lines)-n)}, lines[len(lines)-n:]...)

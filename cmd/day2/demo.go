@@ -16,6 +16,16 @@ import (
 	"github.com/day2ops/day2/ops"
 )
 
+// kubeletCommand is `day2 demo kubelet`: this very binary keeps the kept
+// cluster's etcd static pods following their manifests.
+func kubeletCommand() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return []string{exe, "demo", "kubelet"}
+}
+
 func newDemoCmd(g *globalFlags) *cobra.Command {
 	var (
 		keep        bool
@@ -55,7 +65,7 @@ stops the cluster and removes its files unless --keep.`,
 			stop() // from here on the console handles signals itself
 			err = runConsole(context.Background(), g, o)
 			if keep {
-				if rerr := c.Release(); rerr != nil {
+				if rerr := c.Release(kubeletCommand()...); rerr != nil {
 					fmt.Fprintln(os.Stderr, "day2 demo: record the running cluster:", rerr)
 				}
 				fmt.Printf("# The local cluster keeps running in %s\n# Use it with kubectl (%s) and etcdctl:\n", c.Dir, c.ToolsDir)
@@ -74,6 +84,16 @@ stops the cluster and removes its files unless --keep.`,
 	cmd.Flags().StringVar(&etcdVersion, "etcd-version", localcluster.DefaultEtcdVersion, "etcd release the members run: "+strings.Join(localcluster.EtcdVersions, ", ")+" (3.3 as OpenShift 3.11, 3.5 as OpenShift 4)")
 	cmd.Flags().StringVar(&tools, "tools-dir", os.Getenv(localcluster.ToolsDirEnv), "directory of the control-plane binaries (default: $"+localcluster.ToolsDirEnv+", else built by tools/build.sh)")
 	cmd.AddCommand(&cobra.Command{
+		Use:    "kubelet DIR",
+		Short:  "Run the etcd static-pod imitation of a cluster left by demo --keep (started by it)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return localcluster.RunKubelet(ctx, args[0])
+		},
+	}, &cobra.Command{
 		Use:   "stop DIR",
 		Short: "Stop a cluster left running by demo --keep and remove its files",
 		Args:  cobra.ExactArgs(1),

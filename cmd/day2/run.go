@@ -102,7 +102,7 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "show every step's plan and change nothing")
-	f.BoolVar(&yes, "yes", false, "accept every step that is not destructive")
+	f.BoolVar(&yes, "yes", false, "accept every step that is neither destructive nor manual (a manual step is always asked on stdin)")
 	f.StringVar(&confirm, "confirm", "", "the word destructive steps ask for (the node name)")
 	f.BoolVar(&resume, "resume", false, "resume the newest unfinished run of this procedure on the same target without asking")
 	f.StringVarP(&output, "output", "o", "text", "progress format: text or json")

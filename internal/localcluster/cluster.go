@@ -38,8 +38,8 @@ type Options struct {
 	// Keep leaves Dir in place after Stop.
 	Keep bool
 	// Detach lets the processes outlive this one (the demo's --keep): their
-	// process groups are listed in Dir/pids for StopDetached. The etcd
-	// static-pod imitation ends with this process.
+	// process groups are listed in Dir/pids for StopDetached. Release hands
+	// the etcd static-pod imitation to a process of its own.
 	Detach bool
 	// Progress receives one line per bring-up stage (default: discarded).
 	Progress io.Writer

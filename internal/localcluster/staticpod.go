@@ -24,6 +24,9 @@ type staticEtcd struct {
 	logPath string
 	// detached members outlive this process (demo --keep).
 	detached bool
+	// changed, when set, hears that the member started or stopped (the
+	// kubelet left behind records its process group).
+	changed func()
 
 	mu       sync.Mutex
 	proc     *proc
@@ -46,8 +49,13 @@ func (s *staticEtcd) run() {
 	defer close(s.done)
 	t := time.NewTicker(kubeletSync)
 	defer t.Stop()
+	last := s.pid()
 	for {
 		s.reconcile()
+		if pid := s.pid(); pid != last && s.changed != nil {
+			last = pid
+			s.changed()
+		}
 		select {
 		case <-s.stop:
 			return
