@@ -101,9 +101,9 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"drain":               operatorDrain,
 			"deprecate-master":    append(slices.Clone(operatorDrain), "delete nodes", "get endpoints in default", listCOs),
 			"decommission":        append(slices.Clone(operatorDrain), "delete nodes", "get deployments.apps in default", "patch deployments.apps in default"),
-			"etcd-replace-member": {"get pods in openshift-etcd"},
+			"etcd-replace-member": {"get pods in openshift-etcd", listCOs},
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
-			"etcd-backup": {"list clusteroperators.config.openshift.io"},
+			"etcd-backup": {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {

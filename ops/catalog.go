@@ -103,6 +103,7 @@ var catalog = map[string]spec{
 			{Name: "timeout", Help: "give up promoting the learner after this long", Default: "5m"},
 		}, backupParams...),
 		build:      buildEtcdAddMember,
+		rights:     backupRights,
 		etcdAccess: true,
 	},
 	"etcd-remove-member": {
@@ -113,6 +114,7 @@ var catalog = map[string]spec{
 			{Name: "member-root", Help: "the member's host files (its host root) when reachable from here: its etcd static pod is stopped"},
 		}, slices.Concat(backupParams, recordedMemberParams)...),
 		build:      buildEtcdRemoveMember,
+		rights:     backupRights,
 		etcdAccess: true,
 	},
 	"etcd-replace-member": {
