@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/x509"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -121,8 +122,24 @@ type Certificate struct {
 	DNSNames, IPAddresses []string
 }
 
+// OpenSSLSerial prints a serial number as `openssl x509 -serial` does (and
+// ca.serial.txt holds it): upper-case hex of whole bytes, so an odd number
+// of digits keeps its leading zero ("0B", "00" for zero), a negative one
+// (invalid, but found in old certificates) with a minus sign.
+func OpenSSLSerial(n *big.Int) string {
+	b := new(big.Int).Abs(n).Bytes()
+	if len(b) == 0 {
+		b = []byte{0}
+	}
+	hex := strings.ToUpper(fmt.Sprintf("%x", b))
+	if n.Sign() < 0 {
+		return "-" + hex
+	}
+	return hex
+}
+
 // NewCertificate takes what the pane shows from a parsed certificate. The
-// serial is upper-case hex, as `openssl x509 -serial` prints it.
+// serial is printed as `openssl x509 -serial` prints it (OpenSSLSerial).
 func NewCertificate(c *x509.Certificate, source string, block int) Certificate {
 	cert := Certificate{
 		SubjectCN: c.Subject.CommonName,
@@ -136,7 +153,7 @@ func NewCertificate(c *x509.Certificate, source string, block int) Certificate {
 		DNSNames:  slices.Clone(c.DNSNames),
 	}
 	if c.SerialNumber != nil {
-		cert.Serial = strings.ToUpper(c.SerialNumber.Text(16))
+		cert.Serial = OpenSSLSerial(c.SerialNumber)
 	}
 	for _, ip := range c.IPAddresses {
 		cert.IPAddresses = append(cert.IPAddresses, ip.String())

@@ -189,3 +189,25 @@ func TestNotAfterAnnotation(t *testing.T) {
 		})
 	}
 }
+
+// Serials as `openssl x509 -noout -serial` prints them.
+func TestOpenSSLSerial(t *testing.T) {
+	huge, _ := new(big.Int).SetString("0a1b2c3d4e5f60718293a4b5c6d7e8f901", 16)
+	for _, c := range []struct {
+		n    *big.Int
+		want string
+	}{
+		{big.NewInt(0), "00"},
+		{big.NewInt(11), "0B"}, // ca.serial.txt's "0B"
+		{big.NewInt(0xabc1), "ABC1"},
+		{big.NewInt(0x80), "80"}, // DER's padding byte is not printed
+		{big.NewInt(0x1234), "1234"},
+		{big.NewInt(0x10000), "010000"},
+		{huge, "0A1B2C3D4E5F60718293A4B5C6D7E8F901"},
+		{big.NewInt(-0x1ff), "-01FF"},
+	} {
+		if got := OpenSSLSerial(c.n); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.n, got, c.want)
+		}
+	}
+}

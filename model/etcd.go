@@ -98,6 +98,9 @@ type EtcdCluster struct {
 	// LeaderChanges counts the leader changes the poller has seen since it
 	// started (a flapping leader means slow disks or a loaded network).
 	LeaderChanges int
+	// Version is the cluster's etcd version: the lowest a member reported
+	// (LowestVersion); "" when no member answered.
+	Version string
 }
 
 // MostLeaderChanges is the highest leader-change counter among the members

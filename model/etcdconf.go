@@ -18,7 +18,7 @@ func SetEnvFileValues(conf []byte, vars ...EnvVar) []byte {
 	lines := strings.SplitAfter(string(conf), "\n")
 	done := map[string]bool{}
 	for i, line := range lines {
-		key, prefix, quote, eol, ok := envAssignment(line)
+		key, prefix, quote, tail, eol, ok := envAssignment(line)
 		if !ok {
 			continue
 		}
@@ -26,11 +26,7 @@ func SetEnvFileValues(conf []byte, vars ...EnvVar) []byte {
 			if v.Key != key {
 				continue
 			}
-			q := quote
-			if q == "" && strings.ContainsAny(v.Value, " \t#") {
-				q = `"`
-			}
-			lines[i] = prefix + key + "=" + q + v.Value + q + eol
+			lines[i] = prefix + key + "=" + quoteEnvValue(v.Value, quote) + tail + eol
 			done[key] = true
 		}
 	}
@@ -42,37 +38,49 @@ func SetEnvFileValues(conf []byte, vars ...EnvVar) []byte {
 		if out != "" && !strings.HasSuffix(out, "\n") {
 			out += "\n"
 		}
-		val := v.Value
-		if strings.ContainsAny(val, " \t#") {
-			val = `"` + val + `"`
-		}
-		out += v.Key + "=" + val + "\n"
+		out += v.Key + "=" + quoteEnvValue(v.Value, "") + "\n"
 		done[v.Key] = true
 	}
 	return []byte(out)
 }
 
+// quoteEnvValue writes v with the quote the line had, adding double quotes
+// when the shell would otherwise split it or read a comment.
+func quoteEnvValue(v, quote string) string {
+	if quote == "" && strings.ContainsAny(v, " \t#\"'\\$`") {
+		quote = `"`
+	}
+	if quote == `"` {
+		v = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "`", "\\`").Replace(v)
+	}
+	return quote + v + quote
+}
+
 // envAssignment splits an uncommented KEY=VALUE line into its key, what
 // precedes the key (indentation, "export "), the value's quote character
-// (empty when unquoted) and the line ending.
-func envAssignment(line string) (key, prefix, quote, eol string, ok bool) {
+// (empty when unquoted), what follows the value (blanks, a comment) and the
+// line ending.
+func envAssignment(line string) (key, prefix, quote, tail, eol string, ok bool) {
 	body := strings.TrimRight(line, "\r\n")
 	eol = line[len(body):]
 	trimmed := strings.TrimSpace(body)
-	if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-		return "", "", "", "", false
+	if trimmed == "" || trimmed[0] == '#' || trimmed[0] == ';' {
+		return "", "", "", "", "", false
 	}
 	rest := strings.TrimPrefix(trimmed, "export ")
 	k, val, found := strings.Cut(rest, "=")
 	k = strings.TrimSpace(k)
 	if !found || !validEnvKey(k) {
-		return "", "", "", "", false
+		return "", "", "", "", "", false
+	}
+	_, quote, tail, err := splitEnvValue(val)
+	if err != nil {
+		return "", "", "", "", "", false
 	}
 	prefix = body[:strings.Index(body, k)]
-	if v := strings.TrimSpace(val); len(v) > 1 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-		quote = v[:1]
-	}
-	return k, prefix, quote, eol, true
+	// Trailing blanks after the value stay with it.
+	tail += body[len(strings.TrimRight(body, " \t")):]
+	return k, prefix, quote, tail, eol, true
 }
 
 // InitialClusterEntry is one name=peerURL pair of ETCD_INITIAL_CLUSTER.

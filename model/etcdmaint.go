@@ -2,8 +2,10 @@ package model
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -108,4 +110,43 @@ func DisarmNoSpaceCheck(member string, dbSize, quota int64) error {
 		return fmt.Errorf("%s: the database is %s, still not under its quota of %s: free space first (delete data, compact, defragment)", member, HumanBytes(dbSize), HumanBytes(quota))
 	}
 	return nil
+}
+
+// DefaultQuotaBytes is etcd's backend quota when none is configured.
+const DefaultQuotaBytes int64 = 2 << 30
+
+// BackendQuota is a member's backend quota and where it was read.
+type BackendQuota struct {
+	Bytes  int64
+	Source string
+}
+
+// quotaFlag and quotaEnv find the quota in a static pod manifest: as the
+// flag (`--quota-backend-bytes=8589934592`, in args or a shell command) or
+// as the container's ETCD_QUOTA_BACKEND_BYTES variable (OpenShift 4's
+// etcd-pod.yaml: `- name: "ETCD_QUOTA_BACKEND_BYTES"` then `value: "..."`).
+var (
+	quotaFlag = regexp.MustCompile(`--quota-backend-bytes[= ]"?(\d+)`)
+	quotaEnv  = regexp.MustCompile(`ETCD_QUOTA_BACKEND_BYTES"?\s*\n\s*value:\s*"?(\d+)`)
+)
+
+// QuotaOf is the quota a member reported (etcd 3.6+ does), else the one its
+// host configures: ETCD_QUOTA_BACKEND_BYTES in etcd.conf (env), else
+// --quota-backend-bytes in its static pod manifest, else etcd's 2 GiB
+// default. A configured 0 means the default, as etcd reads it.
+func QuotaOf(reported int64, env map[string]string, manifest []byte) BackendQuota {
+	if reported > 0 {
+		return BackendQuota{reported, "reported by the member"}
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(env["ETCD_QUOTA_BACKEND_BYTES"]), 10, 64); err == nil && n > 0 {
+		return BackendQuota{n, "ETCD_QUOTA_BACKEND_BYTES in etcd.conf"}
+	}
+	for _, re := range []*regexp.Regexp{quotaFlag, quotaEnv} {
+		if m := re.FindSubmatch(manifest); m != nil {
+			if n, err := strconv.ParseInt(string(m[1]), 10, 64); err == nil && n > 0 {
+				return BackendQuota{n, "--quota-backend-bytes of the etcd static pod"}
+			}
+		}
+	}
+	return BackendQuota{DefaultQuotaBytes, "etcd's default (none configured)"}
 }

@@ -99,3 +99,31 @@ func TestServing(t *testing.T) {
 		}
 	}
 }
+
+// Before 3.6 a member does not report its quota: it comes from its host's
+// configuration, in the forms openshift-ansible (etcd.conf) and
+// cluster-etcd-operator (etcd-pod.yaml's env) write, else the default.
+func TestQuotaOf(t *testing.T) {
+	pod := []byte("    env:\n    - name: \"ETCD_QUOTA_BACKEND_BYTES\"\n      value: \"8589934592\"\n")
+	flag := []byte("      exec etcd \\\n        --quota-backend-bytes=6442450944 \\\n")
+	for _, tc := range []struct {
+		name     string
+		reported int64
+		env      map[string]string
+		manifest []byte
+		want     int64
+		source   string
+	}{
+		{"reported by 3.6", 4 << 30, map[string]string{"ETCD_QUOTA_BACKEND_BYTES": "1"}, nil, 4 << 30, "reported"},
+		{"etcd.conf", 0, map[string]string{"ETCD_QUOTA_BACKEND_BYTES": "4294967296"}, pod, 4294967296, "etcd.conf"},
+		{"operator pod env", 0, map[string]string{}, pod, 8589934592, "static pod"},
+		{"pod flag", 0, nil, flag, 6442450944, "static pod"},
+		{"configured 0 is the default", 0, map[string]string{"ETCD_QUOTA_BACKEND_BYTES": "0"}, nil, 2 << 30, "default"},
+		{"nothing", 0, nil, nil, 2 << 30, "default"},
+	} {
+		q := QuotaOf(tc.reported, tc.env, tc.manifest)
+		if q.Bytes != tc.want || !strings.Contains(q.Source, tc.source) {
+			t.Errorf("%s: %+v, want %d from %s", tc.name, q, tc.want, tc.source)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func TestAddCheck(t *testing.T) {
 		{"no name", []string{"h"}, "", "https://d:2380", "needs a name", 0, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := EtcdCluster{Members: withPeers(members(tc.spec...))}
+			c := EtcdCluster{Members: withPeers(members(tc.spec...)), Version: "3.5.21"}
 			w, err := c.AddCheck(tc.newName, []string{tc.peer})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -163,5 +163,74 @@ func TestNoSuchMemberListsTheMembers(t *testing.T) {
 	err := c.NoSuchMember(0xbad)
 	if err == nil || err.Error() != "no member bad in the cluster; the members are 1 (a), 2 (b)" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// No learner is ever asked of a cluster that has none or whose version is
+// unknown: etcd 3.3 takes a learner add as a voter add.
+func TestAddCheckNeedsLearners(t *testing.T) {
+	for v, want := range map[string]string{"3.3.27": "etcd 3.3.27 has no learners", "": "no member reported its etcd version", "garbage": "has no learners"} {
+		c := EtcdCluster{Members: withPeers(members("h", "h", "h")), Version: v}
+		if _, err := c.AddCheck("d", []string{"https://d:2380"}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("version %q: err = %v, want %q", v, err, want)
+		}
+	}
+}
+
+func TestVoterAddCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		version                string
+		spec                   []string
+		startsItself, allowOne bool
+		err                    string
+		quorumAfter, tolerance int
+	}{
+		{"three healthy on 3.3", "3.3.27", []string{"h", "h", "h"}, false, false, "", 3, 0},
+		{"two healthy on 3.3", "3.3.27", []string{"h", "h"}, false, false, "", 2, 0},
+		{"four healthy on 3.2", "3.2.28", []string{"h", "h", "h", "h"}, false, false, "", 3, 1},
+		{"one member, started by hand", "3.3.27", []string{"h"}, false, true, "Refused unless day2 starts it itself", 2, -1},
+		{"one member, started by day2, not allowed", "3.3.27", []string{"h"}, true, false, "allow it explicitly", 2, -1},
+		{"one member, started by day2, allowed", "3.3.27", []string{"h"}, true, true, "", 2, -1},
+		{"a voter is down", "3.3.27", []string{"h", "u", "h"}, true, true, "not every voting member is healthy", 0, 0},
+		{"version unknown", "", []string{"h", "h", "h"}, true, true, "no member reported its etcd version", 0, 0},
+		{"3.4 has learners", "3.4.0", []string{"h", "h", "h"}, true, true, "has learners", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := EtcdCluster{Members: withPeers(members(tc.spec...)), Version: tc.version}
+			add, err := c.VoterAddCheck("z", []string{"https://z:2380"}, tc.startsItself, tc.allowOne)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || add.QuorumAfter != tc.quorumAfter || add.ToleranceWhileJoining != tc.tolerance {
+				t.Fatalf("%+v, %v; want quorum %d, tolerance %d", add, err, tc.quorumAfter, tc.tolerance)
+			}
+			words := strings.Join(add.Words("z"), "\n")
+			if !strings.Contains(words, "the quorum grows at once") || (tc.tolerance < 0) != strings.Contains(words, "NO quorum") {
+				t.Errorf("plan words: %s", words)
+			}
+		})
+	}
+}
+
+func TestEtcdVersions(t *testing.T) {
+	for v, want := range map[string][4]bool{
+		"3.3.27": {false, false, false, false}, "3.4.0": {true, true, true, false}, "3.5.21": {true, true, true, false},
+		"3.6.5": {true, true, true, true}, "": {false, false, false, false}, "4.0.0": {true, true, true, true},
+	} {
+		got := [4]bool{SupportsLearners(v), ReportsAppliedIndex(v), ReportsDBSizeInUse(v), ReportsQuota(v)}
+		if got != want {
+			t.Errorf("%q: learners, applied, in use, quota = %v, want %v", v, got, want)
+		}
+	}
+	ms := []EtcdMember{{Version: "3.5.21", Reached: true}, {Version: "3.3.27", Reached: true}, {Version: "3.3.9", Reached: false}, {Version: "3.10.0", Reached: true}}
+	if got := LowestVersion(ms); got != "3.3.27" {
+		t.Errorf("LowestVersion = %q (an unreached member does not count; 3.10 > 3.5)", got)
+	}
+	if got := LowestVersion([]EtcdMember{{Reached: false}}); got != "" {
+		t.Errorf("nothing answered: %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -11,6 +12,9 @@ import (
 type RegistryMirror struct {
 	Location string
 	Insecure bool
+	// PullFromMirror restricts the mirror to digest pulls ("digest-only")
+	// or tag pulls ("tag-only"); "" or "all" for both.
+	PullFromMirror string
 }
 
 // RegistryEntry is one registry as containers/image sees it: a v2
@@ -23,7 +27,20 @@ type RegistryEntry struct {
 	Prefix, Location  string
 	Insecure, Blocked bool
 	Mirrors           []RegistryMirror
+	// MirrorByDigestOnly uses the mirrors for digest pulls only.
+	MirrorByDigestOnly bool
 }
+
+// How a host's registries configuration is read: by containers/image (the
+// library CRI-O and podman use), or by docker (RHEL 7's docker on a 3.11
+// node: the v1 lists of the main file only).
+const (
+	ReadingContainers = "CRI-O/podman"
+	ReadingDocker     = "docker"
+)
+
+// RegistryAlias is a short-name alias of registries.conf's [aliases].
+type RegistryAlias struct{ Name, Value string }
 
 // RegistriesConfig is a host's container registry configuration: its
 // /etc/containers/registries.conf and registries.conf.d drop-ins (seed 003
@@ -46,6 +63,19 @@ type RegistriesConfig struct {
 	Registries []RegistryEntry
 	// Sources are the files read, in order, as host paths.
 	Sources []string
+
+	// Reading is ReadingContainers or ReadingDocker, and ReadingWhy the
+	// evidence it was decided on (which runtime the node runs).
+	Reading, ReadingWhy string
+	// Ignored are files the reading does not use (drop-ins under docker).
+	Ignored []string
+	// ShortNameMode is containers/image's short-name-mode ("enforcing",
+	// "permissive", "disabled"), and Aliases its short-name aliases, sorted.
+	ShortNameMode string
+	Aliases       []RegistryAlias
+	// InsecureRanges are CIDR entries of docker's insecure list
+	// ("172.30.0.0/16"): ranges of addresses, never registries to probe.
+	InsecureRanges []string
 }
 
 // Levels of a RegistryFinding.
@@ -99,14 +129,16 @@ type pullEndpoint struct {
 }
 
 // pullEndpoints lists where pulls may go: search registries that no entry
-// rewrites, then every entry that is not blocked with its mirrors.
+// rewrites, then every entry that is not blocked, and the mirrors of every
+// entry, blocked or not (containers/image refuses the blocked source, not
+// its mirrors) unless a mirror is itself inside a blocked scope.
 func (c RegistriesConfig) pullEndpoints() []pullEndpoint {
 	var eps []pullEndpoint
 	for _, s := range c.Search {
 		e, ok := c.entryFor(s)
-		// In v1 a searched registry is allowed even when blocked (seed 003
+		// docker allows a searched registry even when blocked (seed 003
 		// §7.3.4: "blocked unless it is also whitelisted" by the search list).
-		allowed := !ok || !e.Blocked || c.Version == 1
+		allowed := !ok || !e.Blocked || c.Reading == ReadingDocker
 		// Otherwise the entry's own location is listed below.
 		ownLocation := !ok || e.Blocked || e.Location == ""
 		if allowed && ownLocation {
@@ -114,19 +146,56 @@ func (c RegistriesConfig) pullEndpoints() []pullEndpoint {
 		}
 	}
 	for _, e := range c.Registries {
-		if e.Blocked {
-			continue
-		}
 		loc := e.Location
 		if loc == "" {
 			loc = e.Prefix
 		}
-		eps = append(eps, pullEndpoint{location: loc, insecure: e.Insecure, role: "registry"})
+		if !e.Blocked && !isCIDR(loc) {
+			eps = append(eps, pullEndpoint{location: loc, insecure: e.Insecure, role: "registry"})
+		}
 		for _, m := range e.Mirrors {
-			eps = append(eps, pullEndpoint{location: m.Location, insecure: m.Insecure, role: "mirror of " + e.Prefix})
+			if !c.BlockedScope(m.Location) {
+				eps = append(eps, pullEndpoint{location: m.Location, insecure: m.Insecure, role: "mirror of " + e.Prefix})
+			}
 		}
 	}
 	return eps
+}
+
+// isCIDR tells an address range ("172.30.0.0/16", docker's insecure
+// ranges) from a registry name: never something to pull from or probe.
+func isCIDR(s string) bool {
+	_, _, err := net.ParseCIDR(s)
+	return err == nil
+}
+
+// BlockedScope tells whether pulls from location are refused: the entry
+// containers/image finds for it (the longest matching prefix, a
+// "*.domain" prefix matching subdomains) is blocked.
+func (c RegistriesConfig) BlockedScope(location string) bool {
+	best, bestLen := RegistryEntry{}, -1
+	for _, e := range c.Registries {
+		if n := prefixMatch(location, e.Prefix); n > bestLen {
+			best, bestLen = e, n
+		}
+	}
+	return bestLen >= 0 && best.Blocked
+}
+
+// prefixMatch is the length of prefix when it matches ref at a path
+// boundary (containers/image's refMatchingPrefix), or of a matching
+// "*.domain" prefix; -1 otherwise.
+func prefixMatch(ref, prefix string) int {
+	if strings.HasPrefix(prefix, "*.") {
+		if wildcardMatches(prefix, hostPort(ref)) {
+			return len(prefix)
+		}
+		return -1
+	}
+	if ref == prefix || (strings.HasPrefix(ref, prefix) && len(ref) > len(prefix) && strings.ContainsRune("/:@", rune(ref[len(prefix)]))) {
+		return len(prefix)
+	}
+	return -1
 }
 
 func (ep pullEndpoint) finding(trusted func(string) bool) (RegistryFinding, bool) {

@@ -46,8 +46,8 @@ func TestRegistryFindings(t *testing.T) {
 			want:    []RegistryFinding{fail("my.registry.example.com", "my.registry.example.com")},
 		},
 		{
-			name: "v1: a blocked registry in the search list is whitelisted, so checked",
-			cfg: RegistriesConfig{Version: 1, Search: []string{"a.example.com"},
+			name: "docker: a blocked registry in the search list is whitelisted, so checked",
+			cfg: RegistriesConfig{Version: 1, Reading: ReadingDocker, Search: []string{"a.example.com"},
 				Registries: []RegistryEntry{{Prefix: "a.example.com", Location: "a.example.com", Blocked: true}}},
 			trusted: trustedSet(),
 			want:    []RegistryFinding{fail("a.example.com", "a.example.com")},
@@ -101,6 +101,31 @@ func TestRegistryFindings(t *testing.T) {
 				t.Errorf("Findings =\n%#v\nwant\n%#v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A blocked source with mirrors is pulled from its mirrors only, and a
+// mirror inside a blocked scope is never contacted (containers/image checks
+// each pull source's own registry entry).
+func TestPullEndpointsBlockedWithMirrors(t *testing.T) {
+	c := RegistriesConfig{Version: 2, Reading: ReadingContainers, Registries: []RegistryEntry{
+		{Prefix: "registry.redhat.io", Location: "registry.redhat.io", Blocked: true, Mirrors: []RegistryMirror{
+			{Location: "mirror.example.com:5000/rh"}, {Location: "quay.io/rh-mirror"}, {Location: "mirror.blocked.example.com/rh"},
+		}},
+		{Prefix: "quay.io", Location: "quay.io", Blocked: true},
+		{Prefix: "*.blocked.example.com", Blocked: true},
+		{Prefix: "quay.io/open", Location: "quay.io/open"}, // a longer, unblocked prefix wins
+	}}
+	var got []string
+	for _, ep := range c.pullEndpoints() {
+		got = append(got, ep.location+" "+ep.role)
+	}
+	want := []string{"mirror.example.com:5000/rh mirror of registry.redhat.io", "quay.io/open registry"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pull endpoints %q, want %q", got, want)
+	}
+	if !c.BlockedScope("quay.io/rh-mirror") || c.BlockedScope("quay.io/open/x") || c.BlockedScope("quay.iox/a") || !c.BlockedScope("a.blocked.example.com:5000/x") {
+		t.Error("blocked scopes")
 	}
 }
 

@@ -94,13 +94,14 @@ var catalog = map[string]spec{
 		etcdAccess: true,
 	},
 	"etcd-add-member": {
-		title: "Add an etcd member: as a learner, started on its host, promoted once in sync (seed 003 §5.4.4)",
+		title: "Add an etcd member: as a learner, started on its host, promoted once in sync; before etcd 3.4 prepared, added as a voter and started at once (seed 003 §5.4.4)",
 		params: append([]Param{
 			{Name: "name", Help: "the new member's name (its host name)", Required: true},
 			{Name: "peer-url", Help: "its peer URL(s), comma-separated, e.g. https://10.0.0.4:2380", Required: true},
 			{Name: "client-url", Help: "its client URL(s), comma-separated, e.g. https://10.0.0.4:2379", Required: true},
 			{Name: "member-root", Help: "the new host's files (its host root) when reachable from here; otherwise starting it is manual"},
 			{Name: "timeout", Help: "give up promoting the learner after this long", Default: "5m"},
+			allowSingleVoterParam,
 		}, backupParams...),
 		build:      buildEtcdAddMember,
 		rights:     backupRights,
@@ -195,7 +196,13 @@ var rebuildParams = []Param{
 	{Name: "members", Help: "the members to grow back afterwards, name=peerURL,... (default: the member list now)"},
 	{Name: "member-clients", Help: "their client URLs, name=clientURL,... (default: the member list now)"},
 	{Name: "member-roots", Help: "their host roots when reachable from here, name=dir,...; without one, starting a member there is a manual step"},
+	allowSingleVoterParam,
 }
+
+// allowSingleVoterParam is the override for etcd before 3.4, which has no
+// learners: growing one member to two voters leaves no quorum until the
+// second runs (model.VoterAddCheck).
+var allowSingleVoterParam = Param{Name: "allow-single-voter-add", Help: "override, etcd before 3.4: add a voter to a one-member cluster (no quorum until it runs; day2 must start it itself)", Bool: true}
 
 // drainParams are the parameters of every procedure that drains a node.
 func drainParams(node string) []Param {

@@ -16,11 +16,7 @@ import (
 )
 
 // The load balancer of seed 003 §5.2.1.3 and §5.3.1.
-const (
-	haproxyCfg = "/etc/haproxy/haproxy.cfg"
-)
-
-var routerBackends = []string{"router80", "router443"}
+const haproxyCfg = "/etc/haproxy/haproxy.cfg"
 
 // buildDecommission is seed 003 §5.3.1, deprecating a node host: the
 // drain's steps, then for an infra node the scale-down and the load
@@ -54,7 +50,7 @@ func buildDecommission(s *Session, p params) (*Procedure, error) {
 		}
 		return false, node + " is not an infra node"
 	}
-	steps := append(drain.Steps, scaleInfraStep(s, node, infra), haproxyStep(fs, node, "haproxy", routerBackends, infra),
+	steps := append(drain.Steps, scaleInfraStep(s, node, infra), haproxyStep(s, fs, node, "haproxy", model.HAProxyRouterPorts, infra),
 		haproxyRestartStep(infra), verifyEmptyStep(s, node), deleteNodeStep(s, node))
 	return &Procedure{Steps: steps}, nil
 }
@@ -143,65 +139,98 @@ func scaleInfraStep(s *Session, node string, infra func(context.Context) (bool, 
 	}
 }
 
-// haproxyStep removes node from the backends of the load balancer on this
-// host when it is here, and otherwise says exactly what to remove where it is.
-func haproxyStep(fs hostfs.FS, node, id string, backends []string, applies func(context.Context) (bool, string)) *Step {
-	var edit hostfs.Edit
-	local := false
-	look := func(context.Context) error {
-		local = false
+// haproxyStep removes node's servers from the load balancer on this host:
+// every server line of a backend or listen section that points at one of
+// the node's addresses (InternalIP, hostname, FQDN, short name; server
+// names are labels, openshift-ansible names them master0…) on ports. When
+// this host's haproxy.cfg has none, the step is manual and says why: the
+// operator edits the load balancer where it runs.
+func haproxyStep(s *Session, fs hostfs.FS, node, id string, ports []string, applies func(context.Context) (bool, string)) *Step {
+	var (
+		edit    hostfs.Edit
+		removed []model.HAProxyServer
+		addrs   []string
+		why     string // why nothing is edited here
+	)
+	step := &Step{ID: id, Title: "Remove " + node + "'s servers (ports " + strings.Join(ports, "/") + ") from the load balancer", Applies: applies}
+	step.Check = func(ctx context.Context) error {
+		removed, why = nil, ""
+		var err error
+		if addrs, err = haproxyNodeAddresses(ctx, s, node); err != nil {
+			return err
+		}
+		if !fs.Exists(haproxyCfg) {
+			why = fmt.Sprintf("there is no %s under %s", haproxyCfg, fs.Root)
+		} else if edit, err = fs.PlanEdit(haproxyCfg, func(b []byte) ([]byte, error) {
+			out, gone := model.RemoveHAProxyServers(string(b), addrs, ports)
+			removed = gone
+			return []byte(out), nil
+		}); err != nil {
+			return err
+		} else if len(removed) == 0 {
+			why = fmt.Sprintf("%s under %s has no server at %s on ports %s", haproxyCfg, fs.Root, strings.Join(addrs, ", "), strings.Join(ports, "/"))
+		}
+		step.Manual = why != ""
+		return nil
+	}
+	step.Plan = func(context.Context) (Plan, error) {
+		if why == "" && len(removed) > 0 {
+			plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it), removing %d server line(s):", haproxyCfg, fs.Root, len(removed))}
+			return append(plan, strings.Split(strings.TrimRight(edit.Diff, "\n"), "\n")...), nil
+		}
+		return Plan{
+			"MANUAL: nothing is removed here: " + why,
+			fmt.Sprintf("on the load balancer host, edit %s: delete every `server` line of a backend or listen section that points at %s on ports %s, then confirm",
+				haproxyCfg, strings.Join(addrs, ", "), strings.Join(ports, "/")),
+		}, nil
+	}
+	step.Run = func(ctx context.Context, progress func(string)) error {
+		if why != "" {
+			progress("manual: done by the operator on the load balancer host (" + why + ")")
+			return nil
+		}
+		backup, err := fs.Apply(edit, time.Now())
+		if err != nil {
+			return err
+		}
+		progress("backup " + backup)
+		return nil
+	}
+	step.Verify = func(ctx context.Context) error {
 		if !fs.Exists(haproxyCfg) {
 			return nil
 		}
-		var err error
-		edit, err = fs.PlanEdit(haproxyCfg, func(b []byte) ([]byte, error) {
-			out, _ := model.RemoveHAProxyServer(string(b), backends, node)
-			return []byte(out), nil
-		})
-		local = err == nil && edit.Changes()
-		return err
+		a, err := haproxyNodeAddresses(ctx, s, node)
+		if err != nil {
+			return err
+		}
+		data, err := fs.ReadFile(haproxyCfg)
+		if err != nil {
+			return err
+		}
+		if left := model.HAProxyServersAt(string(data), a, ports); len(left) > 0 {
+			return fmt.Errorf("%s still sends to %s: line %d %q (%s)", haproxyCfg, node, left[0].Line, strings.TrimSpace(left[0].Text), left[0].Section)
+		}
+		return nil
 	}
-	return &Step{
-		ID: id, Title: "Remove " + node + " from the " + strings.Join(backends, "/") + " backends", Applies: applies,
-		Check: look,
-		Plan: func(context.Context) (Plan, error) {
-			if local {
-				return append(Plan{fmt.Sprintf("edit %s under %s (backup beside it):", haproxyCfg, fs.Root)}, strings.Split(strings.TrimRight(edit.Diff, "\n"), "\n")...), nil
-			}
-			return Plan{
-				fmt.Sprintf("manual: %s on this host does not list %s; on the load balancer host edit %s", haproxyCfg, node, haproxyCfg),
-				fmt.Sprintf("and delete the `server %s …` lines of the backends %s", node, strings.Join(backends, " and ")),
-			}, nil
-		},
-		Run: func(ctx context.Context, progress func(string)) error {
-			if !local {
-				return nil // done by the operator on the load balancer host
-			}
-			backup, err := fs.Apply(edit, time.Now())
-			if err != nil {
-				return err
-			}
-			progress("backup " + backup)
-			return nil
-		},
-		Verify: func(context.Context) error {
-			if !fs.Exists(haproxyCfg) {
-				return nil
-			}
-			data, err := fs.ReadFile(haproxyCfg)
-			if err != nil {
-				return err
-			}
-			for _, b := range backends {
-				for _, srv := range model.HAProxyServers(string(data), b) {
-					if srv == node {
-						return fmt.Errorf("%s still lists %s in backend %s", haproxyCfg, node, b)
-					}
-				}
-			}
-			return nil
-		},
+	return step
+}
+
+// haproxyNodeAddresses is every name node may have in a server line, read
+// from its Node object; a node already deleted is known by its name alone.
+func haproxyNodeAddresses(ctx context.Context, s *Session, node string) ([]string, error) {
+	n, err := s.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return model.HAProxyNodeAddresses(node, nil), nil
+	case err != nil:
+		return nil, fmt.Errorf("node %s addresses: %w", node, err)
 	}
+	var addrs []string
+	for _, a := range n.Status.Addresses {
+		addrs = append(addrs, a.Address)
+	}
+	return model.HAProxyNodeAddresses(node, addrs), nil
 }
 
 func verifyEmptyStep(s *Session, node string) *Step {

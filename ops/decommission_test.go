@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
 
@@ -21,8 +22,8 @@ func TestDecommissionInfraNode(t *testing.T) {
 	s, node := session(t), cluster.Infra[2]
 	cfgPath := filepath.Join(cluster.HostRoot(0), "etc/haproxy/haproxy.cfg")
 	before, err := os.ReadFile(cfgPath)
-	if err != nil || len(model.HAProxyServers(string(before), "router80")) != 3 {
-		t.Fatalf("seeded haproxy.cfg: %v", err)
+	if err != nil || !strings.Contains(string(before), "backend atomic-openshift-api") {
+		t.Fatalf("seeded haproxy.cfg (openshift-ansible's form): %v", err)
 	}
 	p, err := s.Procedure("decommission", map[string]string{"node": node})
 	if err != nil {
@@ -46,16 +47,15 @@ func TestDecommissionInfraNode(t *testing.T) {
 		}
 	}
 	plan := strings.Join(haproxyPlan, "\n")
-	if !strings.Contains(plan, "-    server "+node+" 127.0.20.3:80 check") || !strings.Contains(plan, "-    server "+node+" 127.0.20.3:443 check") {
-		t.Errorf("haproxy plan must show the diff:\n%s", plan)
-	}
-	after, _ := os.ReadFile(cfgPath)
-	for _, b := range []string{"router80", "router443"} {
-		if got := model.HAProxyServers(string(after), b); len(got) != 2 || strings.Contains(strings.Join(got, ","), node) {
-			t.Errorf("%s servers after: %v", b, got)
+	// openshift-ansible-style names: router2 is the node only by its address.
+	removed := []string{"    server router2 127.0.20.3:80 check", "    server router2 127.0.20.3:443 check"}
+	for _, l := range removed {
+		if !strings.Contains(plan, "-"+l) {
+			t.Errorf("haproxy plan must show the diff:\n%s", plan)
 		}
 	}
-	if want, _ := model.RemoveHAProxyServer(string(before), []string{"router80", "router443"}, node); want != string(after) {
+	after, _ := os.ReadFile(cfgPath)
+	if want := strings.Replace(strings.Replace(string(before), removed[0]+"\n", "", 1), removed[1]+"\n", "", 1); want != string(after) {
 		t.Errorf("haproxy.cfg changed beyond the two lines:\n%s", after)
 	}
 	backups, _ := filepath.Glob(cfgPath + ".day2-*.bak")
@@ -179,5 +179,119 @@ func TestScaleInfraScalesDeploymentConfigs(t *testing.T) {
 	after, err := cluster.Client.AppsV1().Deployments("default").Get(ctx, "router", metav1.GetOptions{})
 	if err != nil || *after.Spec.Replicas != *before.Spec.Replicas {
 		t.Errorf("the router Deployment must be left alone when DeploymentConfigs run it: %v", err)
+	}
+}
+
+// sessionAt is a console whose host root is master i's.
+func sessionAt(t *testing.T, i int) *Session {
+	t.Helper()
+	s, err := NewSession(SessionOptions{
+		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
+		HostRoot:   cluster.HostRoot(i), Getenv: func(string) string { return "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.poller != nil {
+		t.Cleanup(s.poller.Close)
+	}
+	return s
+}
+
+// procStep is the step id of the procedure built with params.
+func procStep(t *testing.T, s *Session, name string, params map[string]string, id string) *Step {
+	t.Helper()
+	p, err := s.Procedure(name, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Steps {
+		if st.ID == id {
+			return st
+		}
+	}
+	t.Fatalf("%s has no step %s", name, id)
+	return nil
+}
+
+// The load balancer step of decommission and deprecate-master on master-1's
+// hand-built haproxy.cfg (listen sections, masters by FQDN, routers by
+// short name, one without a port): exactly the node's lines go, and the
+// node-exporter server at the same short name stays.
+func TestHAProxyStepOnListenSections(t *testing.T) {
+	s := sessionAt(t, 1)
+	cfgPath := filepath.Join(cluster.HostRoot(1), localcluster.HAProxyConfigPath)
+	for _, c := range []struct {
+		proc, node string
+		params     map[string]string
+		removed    []string
+	}{
+		{"decommission", cluster.Infra[1], nil, []string{"    server router-b infra-1 check", "    server router-b infra-1:443 check"}},
+		{"deprecate-master", cluster.Masters[0].Name, map[string]string{"master-root": cluster.Masters[0].Root}, []string{"    server api-a master-0.example.com:8443 check inter 5s"}},
+	} {
+		before, err := os.ReadFile(cfgPath)
+		if err != nil || !strings.Contains(string(before), "listen openshift-api") {
+			t.Fatalf("master-1's haproxy.cfg (listen sections): %v", err)
+		}
+		params := map[string]string{"node": c.node}
+		for k, v := range c.params {
+			params[k] = v
+		}
+		step := procStep(t, s, c.proc, params, "haproxy")
+		op := &auto{}
+		if err := Run(context.Background(), &Procedure{Name: c.proc, Steps: []*Step{step}}, op, RunOptions{Journal: openJournal(t)}); err != nil {
+			t.Fatalf("%s haproxy step: %v", c.proc, err)
+		}
+		if step.Manual {
+			t.Errorf("%s: the step went manual with the node's servers here", c.proc)
+		}
+		plan := strings.Join(op.prompts[0].Plan, "\n")
+		after, _ := os.ReadFile(cfgPath)
+		want := string(before)
+		for _, l := range c.removed {
+			if !strings.Contains(plan, "\n-"+l+"\n") {
+				t.Errorf("%s plan must show %q:\n%s", c.proc, l, plan)
+			}
+			want = strings.Replace(want, l+"\n", "", 1)
+		}
+		if want != string(after) {
+			t.Errorf("%s: haproxy.cfg changed beyond %q:\n%s", c.proc, c.removed, after)
+		}
+		if !strings.Contains(string(after), "    server infra-1 infra-1:9100 check") {
+			t.Error("the node-exporter server must stay")
+		}
+	}
+}
+
+// Where this host's haproxy.cfg does not send to the node (master-2 has
+// none; master-0's sends nothing to a master's router ports), the step is
+// manual and says why, never a silent "done".
+func TestHAProxyStepManualWhenNothingMatches(t *testing.T) {
+	for _, c := range []struct {
+		root int
+		proc string
+		node string
+		why  string
+	}{
+		{2, "decommission", cluster.Infra[0], "there is no /etc/haproxy/haproxy.cfg under " + cluster.HostRoot(2)},
+		{0, "deprecate-master", cluster.Workers[0], "has no server at " + cluster.Workers[0]},
+	} {
+		s := sessionAt(t, c.root)
+		step := procStep(t, s, c.proc, map[string]string{"node": c.node}, "haproxy")
+		before, _ := os.ReadFile(filepath.Join(cluster.HostRoot(c.root), localcluster.HAProxyConfigPath))
+		if err := step.Check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		plan, _ := step.Plan(context.Background())
+		if !step.Manual || !strings.HasPrefix(plan[0], "MANUAL: nothing is removed here: ") || !strings.Contains(plan[0], c.why) || !strings.Contains(plan[1], "on the load balancer host") {
+			t.Errorf("%s %s: manual %v, plan %q", c.proc, c.node, step.Manual, plan)
+		}
+		var progress []string
+		if err := step.Run(context.Background(), func(m string) { progress = append(progress, m) }); err != nil || len(progress) != 1 || !strings.HasPrefix(progress[0], "manual: ") {
+			t.Errorf("run: %v %q", err, progress)
+		}
+		if after, _ := os.ReadFile(filepath.Join(cluster.HostRoot(c.root), localcluster.HAProxyConfigPath)); string(after) != string(before) {
+			t.Error("a manual step must not edit this host's file")
+		}
 	}
 }

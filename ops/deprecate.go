@@ -64,7 +64,7 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		backup,
 		masterBackupStep(master, node),
 		caHostStep(master),
-		haproxyStep(here, node, "haproxy", []string{"mgmt8443"}, always),
+		haproxyStep(s, here, node, "haproxy", model.HAProxyAPIPorts, always),
 		haproxyRestartStep(always),
 		moveManifestsStep(master, "disable-master-pods", "Disable the API and controllers static pods", "apiserver.yaml", "controller.yaml"),
 	}

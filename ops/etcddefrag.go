@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/model"
 )
 
@@ -31,13 +32,38 @@ func buildEtcdDefrag(s *Session, p params) (*Procedure, error) {
 	}}, nil
 }
 
-// dbLine describes one member's database for a plan.
+// dbLine describes one member's database for a plan; what its version
+// does not report is "—" (in use before 3.4), the quota before 3.6 is its
+// host's configured one, with where it was read.
 func (s *Session) dbLine(ctx context.Context, m model.EtcdMember) string {
 	db, err := s.poller.MemberDB(ctx, m)
 	if err != nil {
 		return fmt.Sprintf("%s: %v", m.DisplayName(), err)
 	}
-	return fmt.Sprintf("%s: database %s, %s in use, quota %s", m.DisplayName(), model.HumanBytes(db.Size), model.HumanBytes(db.InUse), model.HumanBytes(db.Quota))
+	inUse, q := "—", s.quotaOf(db.Quota)
+	if model.ReportsDBSizeInUse(m.Version) {
+		inUse = model.HumanBytes(db.InUse)
+	}
+	return fmt.Sprintf("%s: database %s, %s in use, quota %s (%s)", m.DisplayName(), model.HumanBytes(db.Size), inUse, model.HumanBytes(q.Bytes), q.Source)
+}
+
+// quotaOf is the backend quota that holds for a member that reported
+// reported (0: etcd before 3.6 does not say): this host's etcd.conf, its
+// etcd static pod, or etcd's default. The members of one cluster are set
+// up alike (openshift-ansible, the etcd operator).
+func (s *Session) quotaOf(reported int64) model.BackendQuota {
+	here := hostfs.New(s.opts.HostRoot)
+	var env map[string]string
+	if data, err := here.ReadFile(etcdConfPath); err == nil {
+		env, _ = model.ParseEnvFile(data)
+	}
+	var manifest []byte
+	if l, ok := etcdLayoutOf(here); ok {
+		if manifest, _ = here.ReadFile(l.manifest); manifest == nil {
+			manifest, _ = here.ReadFile(l.aside)
+		}
+	}
+	return model.QuotaOf(reported, env, manifest)
 }
 
 func defragPreflightStep(s *Session) *Step {
@@ -206,7 +232,7 @@ func disarmNoSpaceStep(s *Session) *Step {
 			for _, m := range noSpace {
 				db, err := s.poller.MemberDB(ctx, m)
 				if err == nil {
-					err = model.DisarmNoSpaceCheck(m.DisplayName(), db.Size, db.Quota)
+					err = model.DisarmNoSpaceCheck(m.DisplayName(), db.Size, s.quotaOf(db.Quota).Bytes)
 				}
 				errs = append(errs, err)
 				plan = append(plan, fmt.Sprintf("etcdctl alarm disarm   # NOSPACE of %s (%s) only: %s", m.DisplayName(), m.IDHex(), s.dbLine(ctx, m)))
@@ -221,7 +247,7 @@ func disarmNoSpaceStep(s *Session) *Step {
 		Plan: func(context.Context) (Plan, error) { return plan, nil },
 		Run: func(ctx context.Context, progress func(string)) error {
 			for _, m := range noSpace {
-				if err := s.poller.DisarmNoSpace(ctx, m); err != nil {
+				if err := s.poller.DisarmNoSpace(ctx, m, s.quotaOf); err != nil {
 					return err
 				}
 				progress("disarmed NOSPACE of " + m.DisplayName())

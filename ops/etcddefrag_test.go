@@ -60,9 +60,13 @@ func setQuota(t *testing.T, c *localcluster.Cluster, s *Session, quota int64) {
 // A small quota filled up: every member raises NOSPACE. With the quota then
 // lowered under what the data needs, etcd-defrag compacts and defragments
 // but refuses to disarm; once the data is deleted (deletes are allowed
-// under NOSPACE) it disarms NOSPACE, and etcd takes writes again.
-func TestEtcdDefragDisarmsNoSpace(t *testing.T) {
-	c := ownCluster(t)
+// under NOSPACE) it disarms NOSPACE, and etcd takes writes again. On every
+// etcd version: before 3.6 the members do not report their quota, and it
+// comes from etcd.conf.
+func TestEtcdDefragDisarmsNoSpace(t *testing.T) { eachEtcdVersion(t, testEtcdDefragDisarmsNoSpace) }
+
+func testEtcdDefragDisarmsNoSpace(t *testing.T, version string) {
+	c := ownClusterOf(t, version)
 	s := sessionOn(t, c)
 	ctx := context.Background()
 	setQuota(t, c, s, 24<<20)
@@ -90,6 +94,10 @@ func TestEtcdDefragDisarmsNoSpace(t *testing.T) {
 	}
 	if stepOutcome(t, sum, "compact") != model.OutcomeOK || stepOutcome(t, sum, "defragment") != model.OutcomeOK || stepOutcome(t, sum, "disarm-nospace") != model.OutcomeBlocked {
 		t.Errorf("journal over quota: %+v", sum)
+	}
+	if p := strings.Join(disarmPlan(op.prompts), "\n"); model.ReportsQuota(s.poller.Poll(ctx).Version) != strings.Contains(p, "quota 16.0 MiB (reported by the member)") ||
+		!strings.Contains(p, "quota 16.0 MiB") {
+		t.Errorf("disarm plan on etcd %s: the quota and where it comes from:\n%s", version, p)
 	}
 	if len(running(op.events, "defragment", "defragmenting ")) != 3 {
 		t.Errorf("members with only NOSPACE are defragmented: %q", messages(op.events, "defragment"))
@@ -121,4 +129,13 @@ func TestEtcdDefragDisarmsNoSpace(t *testing.T) {
 	if _, err := cli.Put(pctx, "/day2-after", "ok"); err != nil {
 		t.Errorf("etcd must take writes again: %v", err)
 	}
+}
+
+func disarmPlan(prompts []Prompt) []string {
+	for _, p := range prompts {
+		if p.Step.ID == "disarm-nospace" {
+			return p.Plan
+		}
+	}
+	return nil
 }

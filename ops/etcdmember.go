@@ -389,7 +389,7 @@ func moveLeaderStep(s *Session, ref *memberRef) *Step {
 		Plan: func(context.Context) (Plan, error) {
 			return Plan{
 				fmt.Sprintf("WARNING: %s is the leader: removing it makes the others elect a new one, with writes paused meanwhile", ref),
-				fmt.Sprintf("etcdctl move-leader %s   # to %s, the healthy voter with the newest applied index (%d)", to.IDHex(), to.DisplayName(), to.RaftAppliedIndex),
+				fmt.Sprintf("etcdctl move-leader %s   # to %s, the healthy voter with the newest applied index (%s)", to.IDHex(), to.DisplayName(), to.AppliedIndexText()),
 			}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
@@ -419,6 +419,9 @@ type NewMember struct {
 	// peer URLs (rebuilt on its host); the steps do not mistake it for the
 	// new member while it is still listed.
 	Replaces uint64
+	// AllowSingleVoter is the typed override that lets a one-member cluster
+	// older than etcd 3.4 grow to two voters (model.VoterAddCheck).
+	AllowSingleVoter bool
 }
 
 // How long the add-member steps wait for a new member to start and to
@@ -440,6 +443,17 @@ const (
 // verify-member (healthy voting member, whole cluster healthy; warns when
 // the count is even).
 //
+// Before etcd 3.4 there are no learners (etcd 3.3 takes `member add
+// --learner` as a voter add), so the steps follow the guide's own order
+// there (seed 003 §5.4.4.2), decided from the version the members report
+// when each step looks: prepare-member (the new host's etcd.conf with
+// ETCD_INITIAL_CLUSTER_STATE=existing and the membership including itself,
+// an empty data dir, its certificates), then add-voter (destructive,
+// typed: the quorum grows at once; refused should the cluster lose quorum
+// if the new member failed to start) which starts the member right after
+// the add; add-learner and promote skip themselves. A version no member
+// reports is refused, never guessed.
+//
 // Procedures that grow the cluster by several members (a quorum recovery
 // growing back) call it once per member with a distinct suffix: the step
 // IDs become add-learner-<suffix> and so on, so the journal and resume
@@ -448,7 +462,7 @@ const (
 // a learner an earlier session added.
 func AddMemberSteps(s *Session, nm NewMember, promoteTimeout time.Duration, suffix string) []*Step {
 	a := &adder{s: s, nm: nm}
-	steps := []*Step{a.addStep(), a.startStep(), a.promoteStep(promoteTimeout), a.verifyStep()}
+	steps := []*Step{a.prepareStep(), a.addVoterStep(), a.addStep(), a.startStep(), a.promoteStep(promoteTimeout), a.verifyStep()}
 	for _, st := range steps {
 		// The explanation is looked up by the plain ID, whatever the suffix.
 		text, err := assets.StepText("etcd-add-member", st.ID)
@@ -472,6 +486,15 @@ type adder struct {
 	initial  string // ETCD_INITIAL_CLUSTER for the new member
 	conf     *hostEdit
 	layout   etcdPodLayout
+	// voterAdd is the quorum arithmetic of add-voter (etcd before 3.4).
+	voterAdd model.VoterAdd
+}
+
+// learnerMode says from the cluster's version whether the new member joins
+// as a learner (3.4+) or as a voter (older); known is false when no member
+// reported a version, and then neither way is taken.
+func learnerMode(snap model.EtcdCluster) (learners, known bool) {
+	return model.SupportsLearners(snap.Version), snap.Version != ""
 }
 
 // find is the new member, by its peer URLs.
@@ -504,8 +527,12 @@ func (a *adder) addStep() *Step {
 	return &Step{
 		ID: "add-learner", Title: "Add " + a.nm.Name + " as a learner",
 		Applies: func(ctx context.Context) (bool, string) {
-			if _, m, ok, err := a.find(ctx); err == nil && ok {
+			snap, m, ok, err := a.find(ctx)
+			if err == nil && ok {
 				return false, fmt.Sprintf("%s is a member already (%s, peer %s)", a.nm.Name, m.IDHex(), first(m.PeerURLs))
+			}
+			if learners, known := learnerMode(snap); err == nil && known && !learners {
+				return false, fmt.Sprintf("etcd %s has no learners: %s joins as a voter (add-voter)", snap.Version, a.nm.Name)
 			}
 			return true, ""
 		},
@@ -587,29 +614,210 @@ func (a *adder) settings(ctx context.Context) ([]model.EnvVar, error) {
 	return model.NewMemberConf(a.nm.Name, a.nm.PeerURLs, a.nm.ClientURLs, a.initial), nil
 }
 
+// prepareLocal plans the new host's etcd.conf edit (when its files are
+// here) and lists what keeps the host from joining: data of an earlier
+// member in its data dir, missing certificates.
+func (a *adder) prepareLocal(ctx context.Context) (problems []string, err error) {
+	vars, err := a.settings(ctx)
+	if err != nil || !a.local() {
+		return nil, err
+	}
+	root := *a.nm.Root
+	a.layout, _ = etcdLayoutOf(root)
+	if a.conf == nil {
+		// One edit planned again and again: a Verify replans the edit its
+		// Run applied, and must look at that same one.
+		a.conf = &hostEdit{fs: root, path: etcdConfPath}
+	}
+	if err := a.conf.plan(func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil }); err != nil {
+		return nil, err
+	}
+	host, err := etcdHere(root)
+	if err != nil {
+		return nil, err
+	}
+	if root.Exists(path.Join(host.DataDir, "member")) {
+		problems = append(problems, fmt.Sprintf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root))
+	}
+	data, err := root.ReadFile(etcdConfPath)
+	if err != nil {
+		return nil, err
+	}
+	env, err := model.ParseEnvFile(data)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"ETCD_CERT_FILE", "ETCD_KEY_FILE", "ETCD_TRUSTED_CA_FILE", "ETCD_PEER_CERT_FILE", "ETCD_PEER_KEY_FILE", "ETCD_PEER_TRUSTED_CA_FILE"} {
+		if f := env[k]; f != "" && !root.Exists(f) {
+			problems = append(problems, fmt.Sprintf("%s=%s is not on %s: create its certificates first (seed 003 §5.4.4.2)", k, f, a.nm.Name))
+		}
+	}
+	return problems, nil
+}
+
+// prepareStep is the guide's first step before etcd 3.4 (seed 003
+// §5.4.4.2): the new host is set up completely before the voter add, so
+// that it can start the moment the quorum grows.
+func (a *adder) prepareStep() *Step {
+	return &Step{
+		ID: "prepare-member", Title: "Prepare " + a.nm.Name + " to join as a voter (etcd before 3.4)",
+		Manual: !a.local(),
+		Applies: func(ctx context.Context) (bool, string) {
+			snap, m, ok, err := a.find(ctx)
+			switch learners, known := learnerMode(snap); {
+			case err == nil && ok:
+				return false, fmt.Sprintf("%s is a member already (%s)", a.nm.Name, m.IDHex())
+			case err == nil && known && learners:
+				return false, fmt.Sprintf("etcd %s has learners: %s is set up after it joins as a learner (start-member)", snap.Version, a.nm.Name)
+			}
+			return true, ""
+		},
+		Check: func(ctx context.Context) error {
+			snap, err := a.s.pollEtcd(ctx)
+			if err != nil {
+				return err
+			}
+			if _, known := learnerMode(snap); !known {
+				return errors.New("no member reported its etcd version: whether learners exist (3.4+) decides how a member joins, and day2 does not guess")
+			}
+			problems, err := a.prepareLocal(ctx)
+			if err == nil && len(problems) > 0 {
+				err = errors.New(strings.Join(problems, "; "))
+			}
+			return err
+		},
+		Plan: func(ctx context.Context) (Plan, error) {
+			if a.local() && a.conf != nil {
+				return append(a.conf.lines("set for the new member already"),
+					"etcd is NOT started yet: it starts right after the voter add (add-voter)"), nil
+			}
+			vars, err := a.settings(ctx)
+			if err != nil {
+				return nil, err
+			}
+			plan := Plan{"manual, on " + a.nm.Name + ": in " + etcdConfPath + " (a copy of another member's, with this host's own peer and server certificates in place — seed 003 §5.4.4.2) set:"}
+			for _, v := range vars {
+				plan = append(plan, "  "+v.Key+"="+v.Value)
+			}
+			return append(plan,
+				"  the data dir must be empty: if it holds an earlier member's data, move it aside (kept, never deleted): "+dataAsideCommand("/var/lib/etcd"),
+				"  do NOT start etcd yet: start it right after the voter add, at once"), nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			if !a.local() {
+				return nil
+			}
+			return a.conf.apply(progress)
+		},
+		Verify: func(ctx context.Context) error {
+			if !a.local() {
+				return nil // nothing of the other host to look at from here
+			}
+			return a.conf.verify(func() error { _, err := a.prepareLocal(ctx); return err })
+		},
+	}
+}
+
+// addVoterStep adds the member as a voter and starts it at once (etcd
+// before 3.4, seed 003 §5.4.4.2). It is destructive: the quorum grows the
+// moment etcd accepts the add.
+func (a *adder) addVoterStep() *Step {
+	st := &Step{
+		ID: "add-voter", Title: "Add " + a.nm.Name + " as a voting member and start it at once (etcd before 3.4)",
+		Destructive: true, Confirm: a.nm.Name,
+	}
+	st.Applies = func(ctx context.Context) (bool, string) {
+		snap, m, ok, err := a.find(ctx)
+		switch learners, known := learnerMode(snap); {
+		case err == nil && ok:
+			return false, fmt.Sprintf("%s is a member already (%s, peer %s)", a.nm.Name, m.IDHex(), first(m.PeerURLs))
+		case err == nil && known && learners:
+			return false, fmt.Sprintf("etcd %s has learners: %s joins as a learner (add-learner)", snap.Version, a.nm.Name)
+		}
+		return true, ""
+	}
+	st.Check = func(ctx context.Context) error {
+		snap, err := a.s.pollEtcd(ctx)
+		if err != nil {
+			return err
+		}
+		a.voterAdd, err = snap.VoterAddCheck(a.nm.Name, a.nm.PeerURLs, a.local(), a.nm.AllowSingleVoter)
+		if err != nil {
+			return err
+		}
+		if a.local() {
+			// The host must be ready to start the moment the add is accepted.
+			problems, err := a.prepareLocal(ctx)
+			if err != nil {
+				return err
+			}
+			if a.conf.edit.Changes() {
+				problems = append(problems, etcdConfPath+" of "+a.nm.Name+" is not set up yet (prepare-member)")
+			}
+			if len(problems) > 0 {
+				return errors.New(strings.Join(problems, "; "))
+			}
+		}
+		return nil
+	}
+	st.Plan = func(context.Context) (Plan, error) {
+		plan := Plan{fmt.Sprintf("etcdctl member add %s --peer-urls=%s   # a VOTER: etcd before 3.4 has no learners, and no learner is requested", a.nm.Name, strings.Join(a.nm.PeerURLs, ","))}
+		if a.voterAdd.QuorumAfter > 0 {
+			plan = append(plan, a.voterAdd.Words(a.nm.Name)...)
+		}
+		if a.local() {
+			return append(plan, fmt.Sprintf("then at once: mv %s %s   # under %s: the kubelet starts etcd", etcdLayouts[0].aside, etcdLayouts[0].manifest, a.nm.Root.Root)), nil
+		}
+		return append(plan, "then at once, manual, on "+a.nm.Name+": start etcd (mv /etc/origin/node/pods-stopped/etcd.yaml /etc/origin/node/pods/, or systemctl start etcd)"), nil
+	}
+	st.Run = func(ctx context.Context, progress func(string)) error {
+		id, add, err := a.s.poller.AddVoter(ctx, a.nm.Name, a.nm.PeerURLs, a.local(), a.nm.AllowSingleVoter)
+		if err != nil {
+			return err
+		}
+		progress(fmt.Sprintf("added %s as voting member %s: quorum now %d of %d", a.nm.Name, model.FormatMemberID(id), add.QuorumAfter, add.Voters+1))
+		if !a.local() {
+			return nil
+		}
+		root := *a.nm.Root
+		if l, _ := etcdLayoutOf(root); !root.Exists(l.manifest) {
+			if err := root.Move(l.aside, l.manifest); err != nil {
+				return fmt.Errorf("start %s right after the add: %w", a.nm.Name, err)
+			}
+			progress("moved " + l.aside + " to " + l.manifest)
+		}
+		return nil
+	}
+	// Verify: a voter, and — when day2 started it — running, so that
+	// start-member finds it started rather than its data dir in use.
+	st.Verify = func(ctx context.Context) error {
+		timeout := settleTimeout
+		if a.local() {
+			timeout = memberStartTimeout
+		}
+		return waitFor(ctx, timeout, 300*time.Millisecond, func() (bool, string) {
+			_, m, why := a.member(ctx)
+			switch {
+			case why != "":
+				return false, why
+			case m.Learner:
+				return false, a.nm.Name + " is a learner, not a voter"
+			case a.local() && (!m.Started() || !m.Reached):
+				return false, a.nm.Name + " has not started: " + m.Err
+			}
+			return true, ""
+		})
+	}
+	return st
+}
+
 func (a *adder) startStep() *Step {
 	// check plans the new host's etcd.conf edit first (the plan shows it
 	// even while the member is not added yet), then checks the rest.
 	check := func(ctx context.Context) error {
-		vars, err := a.settings(ctx)
+		problems, err := a.prepareLocal(ctx)
 		if err != nil {
 			return err
-		}
-		var problems []string
-		if a.local() {
-			root := *a.nm.Root
-			a.layout, _ = etcdLayoutOf(root)
-			a.conf = &hostEdit{fs: root, path: etcdConfPath}
-			if err := a.conf.plan(func(b []byte) ([]byte, error) { return model.SetEnvFileValues(b, vars...), nil }); err != nil {
-				return err
-			}
-			host, err := etcdHere(root)
-			if err != nil {
-				return err
-			}
-			if root.Exists(path.Join(host.DataDir, "member")) {
-				problems = append(problems, fmt.Sprintf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root))
-			}
 		}
 		if _, _, ok, _ := a.find(ctx); !ok {
 			problems = append(problems, a.nm.Name+" is not a member yet: add it as a learner first")
@@ -634,7 +842,14 @@ func (a *adder) startStep() *Step {
 	return &Step{
 		ID: "start-member", Title: "Start etcd on " + a.nm.Name + " as a member of the existing cluster",
 		Manual: !a.local(),
-		Check:  check,
+		// A voter added before etcd 3.4 was started with its add.
+		Applies: func(ctx context.Context) (bool, string) {
+			if ok, _ := started(ctx); ok {
+				return false, a.nm.Name + " has started already"
+			}
+			return true, ""
+		},
+		Check: check,
 		Plan: func(ctx context.Context) (Plan, error) {
 			vars, err := a.settings(ctx)
 			if err != nil {
@@ -688,7 +903,11 @@ func (a *adder) promoteStep(timeout time.Duration) *Step {
 	return &Step{
 		ID: "promote", Title: "Promote " + a.nm.Name + " to a voting member",
 		Applies: func(ctx context.Context) (bool, string) {
-			if _, m, ok, err := a.find(ctx); err == nil && ok && !m.Learner {
+			snap, m, ok, err := a.find(ctx)
+			if learners, known := learnerMode(snap); err == nil && known && !learners {
+				return false, fmt.Sprintf("etcd %s has no learners: %s joined as a voter", snap.Version, a.nm.Name)
+			}
+			if err == nil && ok && !m.Learner {
 				return false, a.nm.Name + " is a voting member already"
 			}
 			return true, ""

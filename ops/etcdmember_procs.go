@@ -59,7 +59,7 @@ func buildEtcdAddMember(s *Session, p params) (*Procedure, error) {
 	if err != nil {
 		return nil, err
 	}
-	nm := NewMember{Name: p["name"], PeerURLs: peers, ClientURLs: clients, Root: rootOf(p["member-root"])}
+	nm := NewMember{Name: p["name"], PeerURLs: peers, ClientURLs: clients, Root: rootOf(p["member-root"]), AllowSingleVoter: p.bool("allow-single-voter-add")}
 	here := hostfs.New(s.opts.HostRoot)
 	backup, err := backupFirstStep(s, p)
 	if err != nil {

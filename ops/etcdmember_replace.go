@@ -386,7 +386,7 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 		return Plan{
 			fmt.Sprintf("mv %s %s   # under %s: the kubelet stops the pod", layout.manifest, layout.aside, root.Root),
 			fmt.Sprintf("wait until nothing answers on %s for 3 s", first(old.ClientURLs)),
-			fmt.Sprintf("mv %s %s   # the member's data, kept", dataDir, dataDest),
+			root.DescribeMoveDir(dataDir, dataDest) + "   # the member's data, kept",
 		}, nil
 	}
 	st.Run = func(ctx context.Context, progress func(string)) error {
@@ -405,7 +405,7 @@ func stopMemberStep(s *Session, old model.EtcdMember, root *hostfs.FS, fault str
 			}
 		}
 		if root.Exists(dataDir) {
-			if err := root.Move(dataDir, dataDest); err != nil {
+			if err := root.MoveDir(dataDir, dataDest); err != nil {
 				return err
 			}
 			progress("moved " + dataDir + " to " + dataDest)

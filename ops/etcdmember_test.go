@@ -11,22 +11,40 @@ import (
 	"testing"
 	"time"
 
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
 
 // ownCluster starts a cluster of the test's own: membership changes must not
 // touch the package's shared one.
-func ownCluster(t *testing.T) *localcluster.Cluster {
+func ownCluster(t *testing.T) *localcluster.Cluster { return ownClusterOf(t, "") }
+
+// ownClusterOf is ownCluster on etcd version v ("" for the default).
+func ownClusterOf(t *testing.T, v string) *localcluster.Cluster {
 	t.Helper()
+	begin := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := localcluster.Start(ctx, localcluster.Options{Workers: 1})
+	c, err := localcluster.Start(ctx, localcluster.Options{Workers: 1, EtcdVersion: v})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Stop)
+	t.Logf("cluster on etcd %s up in %s", c.EtcdVersion(), time.Since(begin).Round(time.Second))
 	return c
+}
+
+// eachEtcdVersion runs f once per etcd version the local cluster offers,
+// reporting how long each took.
+func eachEtcdVersion(t *testing.T, f func(t *testing.T, v string)) {
+	for _, v := range localcluster.EtcdVersions {
+		t.Run("etcd-"+v, func(t *testing.T) {
+			begin := time.Now()
+			f(t, v)
+			t.Logf("etcd %s: %s", v, time.Since(begin).Round(time.Second))
+		})
+	}
 }
 
 // sessionOn is a console on master-0 of c.
@@ -118,14 +136,25 @@ func TestEtcdRemoveMemberWrongID(t *testing.T) {
 	}
 }
 
-// Seeds 003 §5.2.1.4 and §5.4.4 on a cluster of the test's own: with
-// master-1's machine stopped (etcd SIGKILLed, node unreachable), removing healthy master-2 is refused; removing dead
+// Seeds 003 §5.2.1.4 and §5.4.4 on a cluster of the test's own, on every
+// etcd version: with master-1's machine stopped (etcd SIGKILLed, node
+// unreachable), removing healthy master-2 is refused; removing dead
 // master-1 is allowed and leaves 2 healthy members (etcd.conf and
-// master-config.yaml updated); a fourth host added as a learner, started
-// and promoted brings the cluster back to 3 healthy members.
+// master-config.yaml updated); a fourth host brings the cluster back to 3
+// healthy members — from 3.4 added as a learner, started and promoted;
+// before 3.4 (no learners) prepared first, then added as a voter and
+// started at once, no learner ever requested.
 func TestEtcdRemoveThenAddMember(t *testing.T) {
-	c := ownCluster(t)
+	eachEtcdVersion(t, testEtcdRemoveThenAddMember)
+}
+
+func testEtcdRemoveThenAddMember(t *testing.T, version string) {
+	c := ownClusterOf(t, version)
 	s := sessionOn(t, c)
+	learners := model.SupportsLearners(s.poller.Poll(context.Background()).Version)
+	if learners != (version != "3.3") {
+		t.Fatalf("etcd %s: learners %v (cluster version %q)", version, learners, s.poller.Poll(context.Background()).Version)
+	}
 	healthy, dead := memberOf(t, s, c.Masters[2].Name), memberOf(t, s, c.Masters[1].Name)
 
 	// master-1's machine stops (seed 001 §5.2.3): etcd down, node unreachable.
@@ -201,19 +230,7 @@ func TestEtcdRemoveThenAddMember(t *testing.T) {
 	if !sum.Finished || sum.Outcome != model.OutcomeOK {
 		t.Errorf("journal of the add: %+v", sum)
 	}
-	for _, id := range []string{"add-learner", "start-member", "promote", "verify-member", "etcd-conf", "etcd-clients"} {
-		if got := stepOutcome(t, sum, id); got != model.OutcomeOK {
-			t.Errorf("step %s: %s", id, got)
-		}
-	}
-	var sawLearner, sawWarning bool
-	for _, e := range op.events {
-		sawLearner = sawLearner || (e.Step == "add-learner" && strings.Contains(e.Message, "added "+host.Name+" as learner"))
-		sawWarning = sawWarning || (e.Step == "add-learner" && strings.Contains(e.Message, "tolerate no failure"))
-	}
-	if !sawLearner || !sawWarning {
-		t.Errorf("add-learner progress: learner %v, no-tolerance warning %v", sawLearner, sawWarning)
-	}
+	checkAddSteps(t, op, sum, host.Name, learners)
 	newEnv := envOf(t, filepath.Join(host.Root, localcluster.EtcdConfPath))
 	if newEnv["ETCD_INITIAL_CLUSTER_STATE"] != "existing" || strings.Count(newEnv["ETCD_INITIAL_CLUSTER"], "=") != 3 || newEnv["ETCD_NAME"] != host.Name {
 		t.Errorf("the new host's etcd.conf: %v", newEnv)
@@ -236,6 +253,56 @@ func TestEtcdRemoveThenAddMember(t *testing.T) {
 	}
 	if sum.Params["path"] != string(model.PathRecoverQuorum) || len(sum.Steps) != 1 || stepOutcome(t, sum, "diagnose") != model.OutcomeBlocked {
 		t.Errorf("journal without quorum: %+v", sum)
+	}
+}
+
+// checkAddSteps checks the add-member steps of a run that added name: as
+// a learner (3.4+), or before 3.4 prepared, added as a voter in a typed,
+// destructive step whose plan says the quorum grows at once, and started
+// with it — the learner steps skipped, no learner requested.
+func checkAddSteps(t *testing.T, op *auto, sum model.RunSummary, name string, learners bool) {
+	t.Helper()
+	want := map[string]model.Outcome{"prepare-member": model.OutcomeSkipped, "add-voter": model.OutcomeSkipped, "add-learner": model.OutcomeOK,
+		"start-member": model.OutcomeOK, "promote": model.OutcomeOK, "verify-member": model.OutcomeOK}
+	if !learners {
+		want = map[string]model.Outcome{"prepare-member": model.OutcomeOK, "add-voter": model.OutcomeOK, "add-learner": model.OutcomeSkipped,
+			"start-member": model.OutcomeSkipped, "promote": model.OutcomeSkipped, "verify-member": model.OutcomeOK}
+	}
+	for id, w := range want {
+		if got := stepOutcome(t, sum, id); got != w {
+			t.Errorf("step %s: %s, want %s", id, got, w)
+		}
+	}
+	var progress, plan []string
+	for _, e := range op.events {
+		progress = append(progress, e.Step+": "+e.Message)
+	}
+	for _, p := range op.prompts {
+		if p.Step.ID == "add-learner" && !learners {
+			t.Errorf("a cluster without learners was asked to add one: %v", p.Plan)
+		}
+		if p.Step.ID == "add-voter" {
+			plan = p.Plan
+			if !p.Step.Destructive || p.Step.Confirm != name {
+				t.Errorf("add-voter must be confirmed by typing %s: %+v", name, p.Step)
+			}
+		}
+	}
+	all := strings.Join(progress, "\n")
+	if learners {
+		if !strings.Contains(all, "add-learner: added "+name+" as learner") || !strings.Contains(all, "tolerate no failure") {
+			t.Errorf("add-learner progress:\n%s", all)
+		}
+		return
+	}
+	if !strings.Contains(all, "add-voter: added "+name+" as voting member") || !strings.Contains(all, "add-voter: moved ") {
+		t.Errorf("add-voter progress (added, then started at once):\n%s", all)
+	}
+	if p := strings.Join(plan, "\n"); !strings.Contains(p, "a VOTER") || !strings.Contains(p, "the quorum grows at once from 2 of 2 to 2 of 3") || !strings.Contains(p, "tolerates 0 failure(s)") {
+		t.Errorf("add-voter plan:\n%s", p)
+	}
+	if st, _ := sum.Step("promote"); !strings.Contains(st.Error, "has no learners: "+name+" joined as a voter") {
+		t.Errorf("promote skipped without its reason: %+v", st)
 	}
 }
 
@@ -280,6 +347,10 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 	}
 	s := sessionOn(t, c)
 	old := memberOf(t, s, c.Masters[1].Name)
+	// master-1's data dir is a mount point: stop-member moves its contents.
+	if err := c.MountEtcdDataDir(1); err != nil {
+		t.Fatal(err)
+	}
 
 	c.StopMember(1)
 	if err := c.CorruptMember(1); err != nil {
@@ -376,6 +447,9 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 	aside, _ := filepath.Glob(filepath.Join(c.HostRoot(1), "var/lib/etcd-backup/etcd-*/member/snap/db"))
 	if len(aside) != 1 {
 		t.Errorf("the crashlooping member's data must be moved aside, not deleted: %v", aside)
+	}
+	if mounted, err := hostfs.New(c.HostRoot(1)).IsMountPoint("/" + localcluster.EtcdDataDir); !mounted || err != nil {
+		t.Errorf("master-1's data dir must stay mounted: %v %v", mounted, err)
 	}
 
 	// Retire healthy master-2 for a new host: add-first.
@@ -486,4 +560,44 @@ func TestEtcdReplaceRetireDefrag(t *testing.T) {
 	if snap = waitHealthy(t, s); len(snap.Members) != 3 || !sum.Finished {
 		t.Errorf("after removing the learner: %s, %d members", snap.Badge(), len(snap.Members))
 	}
+}
+
+// Seed 003 §5.4.3 on etcd 3.3 (OpenShift 3.11), where there are no
+// learners: master-1's data corrupted, its etcd crashlooping; the
+// replacement stops it, removes it, prepares its host again, adds it back
+// as a voter in a typed step and starts it at once (no learner requested,
+// promote skipped with its reason): 3/3 healthy voters.
+func TestEtcdReplaceFailedMemberWithoutLearners(t *testing.T) {
+	begin := time.Now()
+	c := ownClusterOf(t, "3.3")
+	ctx := context.Background()
+	s := sessionOn(t, c)
+	old := memberOf(t, s, c.Masters[1].Name)
+	c.StopMember(1)
+	if err := c.CorruptMember(1); err != nil {
+		t.Fatal(err)
+	}
+	c.StartMember(1)
+	if err := waitFor(ctx, 30*time.Second, 300*time.Millisecond, func() (bool, string) {
+		m, _ := s.poller.Poll(ctx).MemberByID(old.ID)
+		return !m.Reached && !c.MemberRunning(1), "master-1 answers or runs: " + m.Err
+	}); err != nil {
+		t.Fatalf("the corrupted member must crash: %v", err)
+	}
+	op, sum, err := runProc(t, s, "etcd-replace-member", map[string]string{"member": old.IDHex(), "member-root": c.HostRoot(1), "timeout": "2m"})
+	if err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("replace the crashlooping member: %v (%s: %s)", err, step, problem)
+	}
+	for id, o := range map[string]model.Outcome{"diagnose": model.OutcomeOK, "stop-member": model.OutcomeOK, "etcd-remove": model.OutcomeOK, "etcd-conf": model.OutcomeOK} {
+		if got := stepOutcome(t, sum, id); got != o {
+			t.Errorf("step %s: %s, want %s", id, got, o)
+		}
+	}
+	checkAddSteps(t, op, sum, c.Masters[1].Name, false)
+	snap := waitHealthy(t, s)
+	if m, ok := snap.Member(c.Masters[1].Name); snap.Voters() != 3 || !ok || m.ID == old.ID || m.Learner || !strings.HasPrefix(m.Version, "3.3.") {
+		t.Fatalf("want master-1 back as a new 3.3 voting member: %s %+v", snap.Badge(), m)
+	}
+	t.Logf("etcd 3.3 replace: %s", time.Since(begin).Round(time.Second))
 }

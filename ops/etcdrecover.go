@@ -65,7 +65,7 @@ func (r *rebuild) detectStep(survivor string) *Step {
 				case p.Serializable:
 					state = "answers serializable reads only: no quorum"
 				}
-				plan = append(plan, fmt.Sprintf("  %-16s %s  %s  raft index %d, applied %d  %s", m.IDHex(), m.DisplayName(), state, m.RaftIndex, m.RaftAppliedIndex, p.Err))
+				plan = append(plan, fmt.Sprintf("  %-16s %s  %s  raft index %d, applied %s  %s", m.IDHex(), m.DisplayName(), state, m.RaftIndex, m.AppliedIndexText(), p.Err))
 			}
 			if why != "" {
 				plan = append(plan, "recommended survivor: "+why)

@@ -124,6 +124,7 @@ func (r *rebuild) setMembers(p params) error {
 		roots[e.Name] = e.PeerURL
 	}
 	for i, m := range r.others {
+		r.others[i].AllowSingleVoter = p.bool("allow-single-voter-add")
 		if root, ok := roots[m.Name]; ok {
 			fs := hostfs.New(root)
 			r.others[i].Root = &fs
@@ -225,7 +226,7 @@ func (r *rebuild) aside() (string, error) {
 	entries, _ := os.ReadDir(parent)
 	var names []string
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), path.Base(r.conf.DataDir)+".day2-") && e.IsDir() && !strings.HasSuffix(e.Name(), "-restore") {
+		if strings.HasPrefix(e.Name(), path.Base(r.conf.DataDir)+".day2-") && e.IsDir() && !strings.HasSuffix(e.Name(), "-restore") && !strings.HasSuffix(e.Name(), "-partial") {
 			names = append(names, e.Name())
 		}
 	}
@@ -470,14 +471,14 @@ func (r *rebuild) moveDataStep() *Step {
 			return true, ""
 		},
 		Plan: func(context.Context) (Plan, error) {
-			return Plan{fmt.Sprintf("mv %s %s   # under %s: kept, never deleted (seed 003 §5.4.2.2: mv /var/lib/etcd /var/lib/etcd.old)", r.conf.DataDir, aside, r.here.Root)}, nil
+			return Plan{fmt.Sprintf("%s   # under %s: kept, never deleted (seed 003 §5.4.2.2: mv /var/lib/etcd /var/lib/etcd.old)", r.here.DescribeMoveDir(r.conf.DataDir, aside), r.here.Root)}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			return r.here.Move(r.conf.DataDir, aside)
+			return r.here.MoveDir(r.conf.DataDir, aside)
 		},
 		Verify: func(context.Context) error {
-			if r.here.Exists(r.conf.DataDir) {
-				return fmt.Errorf("%s is still there", r.conf.DataDir)
+			if r.here.Exists(path.Join(r.conf.DataDir, "member")) { // a mount point stays, emptied
+				return fmt.Errorf("%s still holds the member's data", r.conf.DataDir)
 			}
 			_, err := r.aside()
 			return err
@@ -519,7 +520,7 @@ func (r *rebuild) restoreStep() *Step {
 				r.warning(),
 				fmt.Sprintf("etcdutl snapshot restore %s --data-dir %s --name %s --initial-cluster %s --initial-cluster-token %s --initial-advertise-peer-urls %s --bump-revision %d --mark-compacted%s",
 					src, scratch, r.conf.Name, r.conf.SoloInitialCluster(), r.token, strings.Join(r.conf.PeerURLs, ","), etcd.DefaultRevisionBump, skip),
-				fmt.Sprintf("then mv %s %s   (under %s)", scratch, r.conf.DataDir, r.here.Root),
+				fmt.Sprintf("then %s   (under %s)", r.here.DescribeMoveDir(scratch, r.conf.DataDir), r.here.Root),
 			}
 			if r.fromData {
 				plan = append(plan, "WARNING: DATA LOSS: the member's own database has no checksum, and whatever the other members had and it had not is gone for good (the way --force-new-cluster starts from one member's data)")
@@ -543,7 +544,7 @@ func (r *rebuild) restoreStep() *Step {
 				return err
 			}
 			progress(fmt.Sprintf("restored revision %d into %s", r.info.Revision, scratch))
-			return r.here.Move(scratch, r.conf.DataDir)
+			return r.here.MoveDir(scratch, r.conf.DataDir)
 		},
 		Verify: func(context.Context) error {
 			for _, sub := range []string{"member/snap/db", "member/wal"} {

@@ -51,17 +51,24 @@ func TestRegistriesReport(t *testing.T) {
 		t.Errorf("service: %+v", r.Service)
 	}
 
+	// Master-0 runs CRI-O: its v2 file and the drop-in, read by containers/image.
 	c := r.Config
-	if c.Version != 2 || !slices.Equal(c.Search, []string{"registry.redhat.io", "docker.io"}) ||
-		!slices.Equal(c.Insecure, []string{"registry.example.com:5000"}) || !slices.Equal(c.Blocked, []string{"docker.io/library/untrusted", "quay.io"}) ||
+	if c.Version != 2 || c.Reading != model.ReadingContainers || !strings.Contains(c.ReadingWhy, "runs CRI-O") || c.ShortNameMode != "enforcing" || len(c.Aliases) != 2 ||
+		!slices.Equal(c.Search, []string{"registry.redhat.io", "docker.io"}) ||
+		!slices.Equal(c.Insecure, []string{"registry.example.com:5000"}) || !slices.Equal(c.Blocked, []string{"docker.io/library/untrusted", "quay.io", "registry.redhat.io/openshift3"}) ||
 		!slices.Equal(c.Sources, []string{"/etc/containers/registries.conf", "/" + localcluster.RegistryMirrorConf}) {
 		t.Errorf("registries.conf: %+v", c)
 	}
 	mirrored := slices.ContainsFunc(c.Registries, func(e model.RegistryEntry) bool {
-		return e.Prefix == "registry.redhat.io/openshift3" && len(e.Mirrors) == 1 && e.Mirrors[0].Location == addr+"/openshift3"
+		return e.Prefix == "registry.redhat.io/openshift3" && e.Blocked && len(e.Mirrors) == 2 && e.Mirrors[0].Location == addr+"/openshift3"
 	})
 	if !mirrored {
-		t.Errorf("no mirror of registry.redhat.io/openshift3 on %s: %+v", addr, c.Registries)
+		t.Errorf("no mirror of the blocked registry.redhat.io/openshift3 on %s: %+v", addr, c.Registries)
+	}
+	// The mirror inside blocked quay.io is never contacted: quay.io is a
+	// target for the import policy only.
+	if q := target(t, r, "quay.io"); !slices.Equal(q.Roles, []string{model.RoleImport}) {
+		t.Errorf("quay.io target: %+v", q)
 	}
 	if !slices.Contains(r.ImportPolicy, model.ImportRegistry{DomainName: "registry.example.com:5000", Insecure: true}) || len(r.ImportPolicy) != 4 {
 		t.Errorf("import policy: %+v", r.ImportPolicy)
@@ -92,6 +99,16 @@ func TestRegistriesReport(t *testing.T) {
 	}
 	if f, ok := findings[addr+"/openshift3 "+model.FindingUntrusted]; ok {
 		t.Errorf("the mirror has its CA in certs.d, yet: %+v", f)
+	}
+}
+
+// Master-1 runs docker: the v1 file in quoted tables, its CIDR a range, the
+// drop-in not read.
+func TestRegistriesReportDockerReading(t *testing.T) {
+	c := sessionAt(t, 1).Registries(context.Background()).Config
+	if c.Reading != model.ReadingDocker || c.Version != 1 || !slices.Equal(c.InsecureRanges, []string{"172.30.0.0/16"}) ||
+		!slices.Equal(c.Ignored, []string{"/" + localcluster.RegistryMirrorConf}) || !slices.Equal(c.Search, []string{"registry.redhat.io", "docker.io"}) {
+		t.Errorf("master-1: %+v", c)
 	}
 }
 
@@ -247,7 +264,7 @@ func TestRegistriesMalformedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.Registries(context.Background())
-	if !strings.HasPrefix(r.ConfigErr, "/etc/containers/registries.conf: ") || !strings.Contains(r.ConfigErr, "line 2") {
+	if !strings.Contains(r.ConfigErr, `"/etc/containers/registries.conf": toml: line 2`) {
 		t.Errorf("ConfigErr = %q", r.ConfigErr)
 	}
 	if !strings.HasPrefix(r.ImportErr, "/etc/origin/master/master-config.yaml: ") {

@@ -596,3 +596,41 @@ func TestEnterDiagnosesTheSelectedMember(t *testing.T) {
 		t.Errorf("diagnosis of %x:\n%s", asked, s)
 	}
 }
+
+// The etcd pane on each etcd version: the header names the cluster's
+// version; what a version does not report (before 3.4 the applied index
+// and the database in use) shows as "—", never 0; NO QUORUM reads the same.
+func TestEtcdPaneByVersion(t *testing.T) {
+	for _, tc := range []struct{ version, applied, inUse string }{
+		{"3.3.27", "applied —", "(in use —)"}, {"3.5.21", "applied 41", "(in use 1.0 MiB)"}, {"3.6.16", "applied 41", "(in use 1.0 MiB)"},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			m := sized(120, 40)
+			press(m, "2")
+			snap := etcdSnapshot(true, true, true)
+			for i := range snap.Members {
+				snap.Members[i].Version, snap.Members[i].RaftIndex, snap.Members[i].RaftAppliedIndex, snap.Members[i].DBSizeInUse = tc.version, 42, 41, 1<<20
+			}
+			snap.Version = tc.version
+			m.Update(snap)
+			got := screen(m)
+			for _, want := range []string{"etcd " + tc.version + "  members 3", tc.applied, tc.inUse} {
+				if !strings.Contains(got, want) {
+					t.Errorf("screen lacks %q:\n%s", want, got)
+				}
+			}
+			lost := etcdSnapshot(false, false, false)
+			lost.Members[0].Version, lost.Version = tc.version, tc.version
+			m.Update(lost)
+			if got := screen(m); !strings.Contains(got, "NO QUORUM: 0 of 3 voting members healthy, 2 needed") || !strings.Contains(got, "etcd "+tc.version) {
+				t.Errorf("no quorum on %s:\n%s", tc.version, got)
+			}
+		})
+	}
+	m := sized(120, 40)
+	press(m, "2")
+	m.Update(etcdSnapshot(false, false, false)) // nothing reported a version
+	if got := screen(m); !strings.Contains(got, "etcd —  members 3") {
+		t.Errorf("an unknown version shows as —:\n%s", got)
+	}
+}

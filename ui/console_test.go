@@ -61,6 +61,12 @@ func newConsoleOn(t *testing.T, w, h int, actions bool, edit func(*ops.SessionOp
 	if cluster == nil {
 		t.Skip("needs the local cluster (not in -short mode)")
 	}
+	return newConsoleOnCluster(t, cluster, w, h, actions, edit)
+}
+
+// newConsoleOnCluster is newConsoleOn on cluster c.
+func newConsoleOnCluster(t *testing.T, cluster *localcluster.Cluster, w, h int, actions bool, edit func(*ops.SessionOptions)) *console {
+	t.Helper()
 	o := ops.SessionOptions{
 		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
 		HostRoot:   cluster.HostRoot(0),
@@ -650,4 +656,41 @@ func TestConsoleAnswersWhileBuildingAgainstUnreachableEtcd(t *testing.T) {
 	if c.m.wiz != nil || c.m.preparing != nil {
 		t.Errorf("a cancelled build must not open its wizard:\n%s", screen(c.m))
 	}
+}
+
+// The etcd pane on etcd 3.3 (OpenShift 3.11), on a cluster of its own: the
+// header names the version; the member's detail shows "—" for what 3.3
+// does not report (applied index, size in use), never 0; NO QUORUM reads as
+// on any version.
+func TestConsoleOnEtcd33(t *testing.T) {
+	if cluster == nil {
+		t.Skip("needs the local cluster (not in -short mode)")
+	}
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	c33, err := localcluster.Start(ctx, localcluster.Options{Workers: 1, EtcdVersion: "3.3"})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c33.Stop)
+	c := newConsoleOnCluster(t, c33, 120, 40, false, func(*ops.SessionOptions) {})
+	press(c.m, paneKey(paneEtcd))
+	s := c.until(t, "etcd 3.3 pane", 30*time.Second, func(s string) bool {
+		return len(healthyRow.FindAllString(s, -1)) == 3 && strings.Contains(s, "applied —")
+	})
+	for _, want := range []string{"(in use —)", "[etcd 3/3 healthy · ft 1]"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("etcd 3.3 pane lacks %q:\n%s", want, s)
+		}
+	}
+	if !regexp.MustCompile(`etcd 3\.3\.27\s+members 3`).MatchString(s) {
+		t.Errorf("the header must name the cluster's version:\n%s", s)
+	}
+	c33.StopMember(1)
+	c33.StopMember(2)
+	c.until(t, "quorum lost on 3.3", 15*time.Second, func(s string) bool {
+		return strings.Contains(s, "NO QUORUM: 0 of 3 voting members healthy, 2 needed") && strings.Contains(s, "answering: "+c33.Masters[0].Name)
+	})
+	t.Logf("etcd 3.3 console: %s", time.Since(begin).Round(time.Second))
 }

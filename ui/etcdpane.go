@@ -113,6 +113,14 @@ func memberRole(m model.EtcdMember, leader uint64) string {
 	}
 }
 
+// orDash is s, or model.Unreported when it is not known.
+func orDash(s string) string {
+	if s == "" {
+		return model.Unreported
+	}
+	return s
+}
+
 func first(s []string) string {
 	if len(s) == 0 {
 		return ""
@@ -166,8 +174,8 @@ func (p *etcdPane) view(width, height int, st Styles, _ time.Time) string {
 	if l, ok := c.Leader(); ok {
 		leaderName = l.DisplayName()
 	}
-	top = append(top, fmt.Sprintf("%s %d  %s %d  %s %d/%d  %s %d",
-		st.Label.Render("members"), len(c.Members), st.Label.Render("quorum"), c.Quorum(),
+	top = append(top, fmt.Sprintf("%s %s  %s %d  %s %d  %s %d/%d  %s %d",
+		st.Label.Render("etcd"), orDash(c.Version), st.Label.Render("members"), len(c.Members), st.Label.Render("quorum"), c.Quorum(),
 		st.Label.Render("healthy"), c.HealthyVoters(), c.Voters(),
 		st.Label.Render("fault tolerance"), max(c.FaultTolerance(), 0)),
 		fmt.Sprintf("%s %s  %s %s  %s %x", st.Label.Render("leader"), leaderName,
@@ -225,9 +233,9 @@ func (p *etcdPane) detail(st Styles) []string {
 	}
 	if m.Reached {
 		lines = append(lines,
-			fmt.Sprintf("%s term %d · index %d · applied %d", st.Label.Render("raft  "), m.RaftTerm, m.RaftIndex, m.RaftAppliedIndex),
+			fmt.Sprintf("%s term %d · index %d · applied %s", st.Label.Render("raft  "), m.RaftTerm, m.RaftIndex, m.AppliedIndexText()),
 			fmt.Sprintf("%s %s · db %s (in use %s) · latency %s", st.Label.Render("etcd  "), m.Version,
-				model.HumanBytes(m.DBSize), model.HumanBytes(m.DBSizeInUse), model.HumanLatency(m.Latency)))
+				model.HumanBytes(m.DBSize), m.DBSizeInUseText(), model.HumanLatency(m.Latency)))
 	}
 	if m.Err != "" {
 		lines = append(lines, st.Level(LevelBad).Render("error  "+m.Err))

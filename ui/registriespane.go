@@ -224,9 +224,41 @@ func (p *registriesPane) summary(st Styles) []string {
 	} else {
 		lines = append(lines, fmt.Sprintf("%s v%d %s  %s %s  %s %s  %s %s", st.Label.Render("conf"), c.Version, strings.Join(c.Sources, " + "),
 			st.Label.Render("search"), orNone(c.Search), st.Label.Render("insecure"), orNone(c.Insecure), st.Label.Render("blocked"), orNone(c.Blocked)))
+		if c.Reading != "" {
+			lines = append(lines, st.Label.Render("read as ")+c.Reading+" — "+c.ReadingWhy)
+		}
+		if c.Reading == model.ReadingContainers {
+			var as []string
+			for _, a := range c.Aliases {
+				as = append(as, a.Name+"="+a.Value)
+			}
+			lines = append(lines, st.Label.Render("short-name-mode ")+c.ShortNameMode+st.Label.Render("  aliases ")+orNone(as))
+		}
+		if len(c.Ignored) > 0 {
+			lines = append(lines, st.Label.Render("not read by docker ")+strings.Join(c.Ignored, ", "))
+		}
+		if len(c.InsecureRanges) > 0 {
+			lines = append(lines, st.Label.Render("insecure ranges ")+strings.Join(c.InsecureRanges, ", ")+" (addresses, not probed)")
+		}
 		for _, e := range c.Registries {
 			for _, m := range e.Mirrors {
-				lines = append(lines, st.Label.Render("mirror ")+fmt.Sprintf("%s → %s", e.Prefix, m.Location))
+				var notes []string
+				switch {
+				case c.BlockedScope(m.Location):
+					notes = append(notes, "blocked: never contacted")
+				case e.Blocked:
+					notes = append(notes, "source blocked: pulled from mirrors only")
+				}
+				if e.MirrorByDigestOnly {
+					notes = append(notes, "digest pulls only")
+				} else if m.PullFromMirror != "" && m.PullFromMirror != "all" {
+					notes = append(notes, m.PullFromMirror)
+				}
+				line := st.Label.Render("mirror ") + fmt.Sprintf("%s → %s", e.Prefix, m.Location)
+				if len(notes) > 0 {
+					line += " (" + strings.Join(notes, "; ") + ")"
+				}
+				lines = append(lines, line)
 			}
 		}
 	}

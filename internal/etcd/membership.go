@@ -43,7 +43,9 @@ func (p *Poller) RemoveMember(ctx context.Context, id uint64, allowTwo bool) ([]
 
 // AddLearner adds a member named name with peerURLs as a learner (a
 // non-voting member that catches up before it counts toward quorum), after
-// model.AddCheck agrees on a snapshot polled just now. It returns the new
+// model.AddCheck agrees on a snapshot polled just now — which refuses a
+// cluster older than 3.4 or of unknown version: etcd 3.3 takes a learner add
+// as a voter add and can lose quorum at once. It returns the new
 // member's ID, the membership after the add (for ETCD_INITIAL_CLUSTER) and
 // the check's warnings.
 func (p *Poller) AddLearner(ctx context.Context, name string, peerURLs []string) (uint64, []model.EtcdMember, []string, error) {
@@ -65,6 +67,32 @@ func (p *Poller) AddLearner(ctx context.Context, name string, peerURLs []string)
 		return 0, nil, warnings, fmt.Errorf("add learner %s: %w", name, err)
 	}
 	return resp.Member.ID, membersOf(resp.Members), warnings, nil
+}
+
+// AddVoter adds a member named name with peerURLs as a voting member, the
+// only way before etcd 3.4 (seed 003 §5.4.4.2), after model.VoterAddCheck
+// agrees on a snapshot polled just now: the quorum grows at once, so the
+// caller starts the member right after. It returns the new member's ID and
+// the quorum arithmetic of the add.
+func (p *Poller) AddVoter(ctx context.Context, name string, peerURLs []string, startsItself, allowOne bool) (uint64, model.VoterAdd, error) {
+	snap := p.Poll(ctx)
+	if snap.Err != "" {
+		return 0, model.VoterAdd{}, fmt.Errorf("add voter %s: %s", name, snap.Err)
+	}
+	add, err := snap.VoterAddCheck(name, peerURLs, startsItself, allowOne)
+	if err != nil {
+		return 0, add, fmt.Errorf("add voter %s: refused: %w", name, err)
+	}
+	var resp *clientv3.MemberAddResponse
+	err = p.viaHealthy(ctx, snap, 0, func(ctx context.Context, c *clientv3.Client) error {
+		var err error
+		resp, err = c.MemberAdd(ctx, peerURLs)
+		return err
+	})
+	if err != nil {
+		return 0, add, fmt.Errorf("add voter %s: %w", name, err)
+	}
+	return resp.Member.ID, add, nil
 }
 
 // PromoteLearner makes learner id a voting member. etcd refuses while the

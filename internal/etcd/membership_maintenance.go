@@ -19,8 +19,9 @@ type DBStatus struct {
 }
 
 // MemberDB asks member m, through its own client URL, for its database
-// size, the part in use and its quota (etcd reports its default quota when
-// none is configured).
+// size, the part in use and its quota (etcd 3.6 reports its default quota
+// when none is configured; before 3.4 InUse and before 3.6 Quota are 0:
+// not reported).
 func (p *Poller) MemberDB(ctx context.Context, m model.EtcdMember) (DBStatus, error) {
 	if len(m.ClientURLs) == 0 {
 		return DBStatus{}, fmt.Errorf("%s has no client URL", m.DisplayName())
@@ -93,13 +94,14 @@ func (p *Poller) Defragment(ctx context.Context, m model.EtcdMember, timeout tim
 
 // DisarmNoSpace clears the NOSPACE alarm of member m alone — never every
 // alarm, never another kind — once model.DisarmNoSpaceCheck agrees that its
-// database is under quota now.
-func (p *Poller) DisarmNoSpace(ctx context.Context, m model.EtcdMember) error {
+// database is under quota now. quotaOf turns the quota the member reported
+// (0 before etcd 3.6) into the one that holds (model.QuotaOf).
+func (p *Poller) DisarmNoSpace(ctx context.Context, m model.EtcdMember, quotaOf func(reported int64) model.BackendQuota) error {
 	db, err := p.MemberDB(ctx, m)
 	if err != nil {
 		return err
 	}
-	if err := model.DisarmNoSpaceCheck(m.DisplayName(), db.Size, db.Quota); err != nil {
+	if err := model.DisarmNoSpaceCheck(m.DisplayName(), db.Size, quotaOf(db.Quota).Bytes); err != nil {
 		return fmt.Errorf("disarm NOSPACE: refused: %w", err)
 	}
 	c, err := p.client(m.ClientURLs[0])

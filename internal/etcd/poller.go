@@ -141,6 +141,7 @@ func (p *Poller) Poll(ctx context.Context) model.EtcdCluster {
 	wg.Wait()
 	model.SortMembers(members)
 	snap.Members = members
+	snap.Version = model.LowestVersion(members)
 	p.remember(members)
 	snap.LeaderChanges = p.countLeaderChange(snap)
 	return snap

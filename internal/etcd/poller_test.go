@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,12 @@ func TestMain(m *testing.M) {
 	os.Exit(localcluster.Main(m, localcluster.Options{}, func(c *localcluster.Cluster) { cluster = c }))
 }
 
-func newPoller(t *testing.T) *Poller {
+func newPoller(t *testing.T) *Poller { return newPollerOn(t, cluster) }
+
+// newPollerOn is a poller of cluster c, configured from master-0's host.
+func newPollerOn(t *testing.T, c *localcluster.Cluster) *Poller {
 	t.Helper()
-	cfg, err := Discover(DiscoverOptions{HostRoot: cluster.HostRoot(0), Getenv: func(string) string { return "" }})
+	cfg, err := Discover(DiscoverOptions{HostRoot: c.HostRoot(0), Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,20 +61,51 @@ func member(snap model.EtcdCluster, name string) model.EtcdMember {
 	return model.EtcdMember{}
 }
 
-func TestPollHealthyCluster(t *testing.T) {
-	p := newPoller(t)
+// TestEtcdVersions runs the poller and snapshot tests on a cluster of every
+// etcd version the local cluster offers: the package's shared cluster for
+// the default version, one started here for each other, shared by its
+// subtests.
+func TestEtcdVersions(t *testing.T) {
+	for _, v := range localcluster.EtcdVersions {
+		t.Run(v, func(t *testing.T) {
+			begin := time.Now()
+			c := cluster
+			if v != cluster.EtcdVersion() {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				var err error
+				c, err = localcluster.Start(ctx, localcluster.Options{Workers: 1, EtcdVersion: v})
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(c.Stop)
+			}
+			t.Run("PollHealthyCluster", func(t *testing.T) { testPollHealthyCluster(t, c) })
+			t.Run("PollDeadMemberAndLostQuorum", func(t *testing.T) { testPollDeadMemberAndLostQuorum(t, c) })
+			t.Run("SnapshotSaveVerifyRestore", func(t *testing.T) { testSnapshotSaveVerifyRestore(t, c) })
+			t.Run("ProbeQuorum", func(t *testing.T) { testProbeQuorum(t, c) })
+			t.Run("AddWayByVersion", func(t *testing.T) { testAddWayByVersion(t, c) })
+			t.Logf("etcd %s: %s", v, time.Since(begin).Round(time.Second))
+		})
+	}
+}
+
+// The snapshot names the cluster's version, the lowest a member reports;
+// what the version does not report stays zero (the pane shows "—").
+func testPollHealthyCluster(t *testing.T, c *localcluster.Cluster) {
+	p := newPollerOn(t, c)
 	snap := pollUntil(t, p, "3 healthy members", func(s model.EtcdCluster) bool { return s.State() == model.QuorumHealthy })
 	if len(snap.Members) != 3 || snap.FaultTolerance() != 1 || snap.Quorum() != 2 {
 		t.Fatalf("members=%d ft=%d quorum=%d", len(snap.Members), snap.FaultTolerance(), snap.Quorum())
 	}
-	if snap.Source != cluster.HostRoot(0)+"/etc/etcd/etcd.conf" {
+	if snap.Source != c.HostRoot(0)+"/etc/etcd/etcd.conf" {
 		t.Errorf("source = %q", snap.Source)
 	}
 	leader, ok := snap.Leader()
 	if !ok {
 		t.Fatal("no leader")
 	}
-	for i, m := range cluster.Masters {
+	for i, m := range c.Masters {
 		got := member(snap, m.Name)
 		if got.ClientURLs[0] != m.ClientURL || got.PeerURLs[0] != m.PeerURL {
 			t.Errorf("member %d URLs %v %v, want %s %s", i, got.ClientURLs, got.PeerURLs, m.ClientURL, m.PeerURL)
@@ -78,41 +113,54 @@ func TestPollHealthyCluster(t *testing.T) {
 		if !got.Reached || got.Version == "" || got.DBSize == 0 || got.RaftIndex == 0 || got.LeaderID != leader.ID {
 			t.Errorf("member %s status incomplete: %+v", m.Name, got)
 		}
+		if reports := got.RaftAppliedIndex != 0 && got.DBSizeInUse != 0; reports != model.ReportsAppliedIndex(got.Version) {
+			t.Errorf("member %s on %s: applied index %d, in use %d", m.Name, got.Version, got.RaftAppliedIndex, got.DBSizeInUse)
+		}
+	}
+	if !strings.HasPrefix(snap.Version, c.EtcdVersion()+".") || model.SupportsLearners(snap.Version) != (c.EtcdVersion() != "3.3") {
+		t.Errorf("cluster version %q on an etcd %s cluster", snap.Version, c.EtcdVersion())
+	}
+	db, err := p.MemberDB(context.Background(), member(snap, c.Masters[0].Name))
+	if err != nil || (db.Quota > 0) != model.ReportsQuota(snap.Version) {
+		t.Errorf("quota reported on %s: %+v %v", snap.Version, db, err)
 	}
 }
 
-func TestPollDeadMemberAndLostQuorum(t *testing.T) {
-	p := newPoller(t)
+func testPollDeadMemberAndLostQuorum(t *testing.T, c *localcluster.Cluster) {
+	p := newPollerOn(t, c)
 	pollUntil(t, p, "healthy before", func(s model.EtcdCluster) bool { return s.State() == model.QuorumHealthy })
 
-	cluster.StopMember(1)
-	t.Cleanup(func() { cluster.StartMember(1) })
+	c.StopMember(1)
+	t.Cleanup(func() { c.StartMember(1) })
 	start := time.Now()
 	snap := p.Poll(context.Background())
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("a dead member stalled the poll for %v", took)
 	}
-	dead := member(snap, cluster.Masters[1].Name)
+	dead := member(snap, c.Masters[1].Name)
 	if dead.Healthy || dead.Reached || dead.Err == "" {
 		t.Errorf("killed member reported %+v", dead)
 	}
+	// Had it led, the others elect a leader first (etcd 3.3 has no
+	// pre-vote by default), and serve no linearizable read meanwhile.
+	snap = pollUntil(t, p, "degraded", func(s model.EtcdCluster) bool { return s.State() != model.QuorumLost })
 	if snap.State() != model.QuorumDegraded || snap.FaultTolerance() != 0 {
 		t.Errorf("one of three down: state %v ft %d", snap.State(), snap.FaultTolerance())
 	}
 
-	cluster.StopMember(2)
-	t.Cleanup(func() { cluster.StartMember(2) })
+	c.StopMember(2)
+	t.Cleanup(func() { c.StartMember(2) })
 	snap = pollUntil(t, p, "quorum lost", func(s model.EtcdCluster) bool { return s.State() == model.QuorumLost })
 	if len(snap.Members) != 3 {
 		t.Fatalf("without quorum the serializable member list must still name all 3, got %d (%s)", len(snap.Members), snap.Err)
 	}
-	survivor := member(snap, cluster.Masters[0].Name)
+	survivor := member(snap, c.Masters[0].Name)
 	if !survivor.Reached || survivor.Healthy {
 		t.Errorf("survivor should answer status but fail health: %+v", survivor)
 	}
 
-	cluster.StartMember(1)
-	cluster.StartMember(2)
+	c.StartMember(1)
+	c.StartMember(2)
 	pollUntil(t, p, "healthy after restart", func(s model.EtcdCluster) bool { return s.State() == model.QuorumHealthy })
 }
 
@@ -170,4 +218,27 @@ func TestLeaderChangesCounted(t *testing.T) {
 	})
 	cluster.StartMember(victim)
 	pollUntil(t, p, "member back", func(c model.EtcdCluster) bool { return c.State() == model.QuorumHealthy })
+}
+
+// The adapter's own guards: below 3.4 no learner is ever requested (etcd
+// 3.3 would add a voter), from 3.4 no voter is added directly. Both are
+// refused before any call, and the membership stays as it was.
+func testAddWayByVersion(t *testing.T, c *localcluster.Cluster) {
+	p := newPollerOn(t, c)
+	snap := pollUntil(t, p, "healthy", func(s model.EtcdCluster) bool { return s.State() == model.QuorumHealthy })
+	peer := []string{"https://127.0.0.1:1"}
+	var err error
+	want := "has no learners"
+	if model.SupportsLearners(snap.Version) {
+		_, _, err = p.AddVoter(context.Background(), "never", peer, true, true)
+		want = "has learners"
+	} else {
+		_, _, _, err = p.AddLearner(context.Background(), "never", peer)
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("etcd %s: %v, want a refusal saying %q", snap.Version, err, want)
+	}
+	if after := p.Poll(context.Background()); len(after.Members) != len(snap.Members) {
+		t.Errorf("the membership changed: %d members, was %d", len(after.Members), len(snap.Members))
+	}
 }

@@ -36,15 +36,15 @@ func copyFile(t *testing.T, from, to string, n int64) {
 
 // A snapshot saved from one member verifies; each damaged or unfit copy is
 // refused with its own reason; a restore from it writes a data directory.
-func TestSnapshotSaveVerifyRestore(t *testing.T) {
-	p := newPoller(t)
+func testSnapshotSaveVerifyRestore(t *testing.T, c *localcluster.Cluster) {
+	p := newPollerOn(t, c)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, "snapshot.db")
-	m, err := p.SaveSnapshot(context.Background(), cluster.Masters[0].ClientURL, dest, nil)
+	m, err := p.SaveSnapshot(context.Background(), c.Masters[0].ClientURL, dest, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.MemberName != cluster.Masters[0].Name || m.ClusterID == "" || m.EtcdVersion == "" || m.DBSize <= 0 {
+	if m.MemberName != c.Masters[0].Name || m.ClusterID == "" || m.EtcdVersion == "" || m.DBSize <= 0 {
 		t.Errorf("source: %+v", m)
 	}
 	fi, err := os.Stat(dest)
@@ -58,10 +58,11 @@ func TestSnapshotSaveVerifyRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Raw || len(info.SHA256) != 64 || info.Revision <= 0 || info.DBSize != m.DBSize || info.StorageVersion == "" {
+	// Only etcd 3.6 records a storage version in its database.
+	if info.Raw || len(info.SHA256) != 64 || info.Revision <= 0 || info.DBSize != m.DBSize || (info.StorageVersion != "") != model.EtcdVersionAtLeast(m.EtcdVersion, 3, 6) {
 		t.Errorf("info: %+v", info)
 	}
-	if _, err := p.SaveSnapshot(context.Background(), cluster.Masters[0].ClientURL, dest, nil); err == nil {
+	if _, err := p.SaveSnapshot(context.Background(), c.Masters[0].ClientURL, dest, nil); err == nil {
 		t.Error("saving over an existing snapshot must be refused")
 	}
 
@@ -78,10 +79,10 @@ func TestSnapshotSaveVerifyRestore(t *testing.T) {
 	copyFile(t, dest, part, -1)
 
 	// A raw member/snap/db, copied from a stopped member's data directory.
-	cluster.StopMember(2)
+	c.StopMember(2)
 	raw := filepath.Join(dir, "db")
-	copyFile(t, filepath.Join(cluster.HostRoot(2), localcluster.EtcdDataDir, "member/snap/db"), raw, -1)
-	cluster.StartMember(2)
+	copyFile(t, filepath.Join(c.HostRoot(2), localcluster.EtcdDataDir, "member/snap/db"), raw, -1)
+	c.StartMember(2)
 
 	for _, tc := range []struct {
 		name, path string
@@ -129,8 +130,8 @@ func TestSnapshotSaveVerifyRestore(t *testing.T) {
 
 // With two members down the survivor still answers serializable reads but
 // no linearizable one; with all up every member serves both.
-func TestProbeQuorum(t *testing.T) {
-	p := newPoller(t)
+func testProbeQuorum(t *testing.T, c *localcluster.Cluster) {
+	p := newPollerOn(t, c)
 	probes, err := p.ProbeQuorum(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -138,11 +139,11 @@ func TestProbeQuorum(t *testing.T) {
 	if err := model.QuorumLostCheck(probes); err == nil {
 		t.Fatalf("healthy cluster called lost: %+v", probes)
 	}
-	cluster.StopMember(1)
-	cluster.StopMember(2)
+	c.StopMember(1)
+	c.StopMember(2)
 	defer func() {
-		cluster.StartMember(1)
-		cluster.StartMember(2)
+		c.StartMember(1)
+		c.StartMember(2)
 		pollUntil(t, p, "members back", func(s model.EtcdCluster) bool { return s.State() == model.QuorumHealthy })
 	}()
 	probes, err = p.ProbeQuorum(context.Background())
@@ -153,15 +154,15 @@ func TestProbeQuorum(t *testing.T) {
 		t.Fatalf("two of three down must be lost quorum: %v", err)
 	}
 	best, why, err := model.RecommendSurvivor(probes)
-	if err != nil || best.Name != cluster.Masters[0].Name {
+	if err != nil || best.Name != c.Masters[0].Name {
 		t.Fatalf("survivor %s (%s): %v", best.Name, why, err)
 	}
 	for _, pr := range probes {
-		if pr.Member.Name == cluster.Masters[0].Name && (!pr.Serializable || pr.Linearizable) {
+		if pr.Member.Name == c.Masters[0].Name && (!pr.Serializable || pr.Linearizable) {
 			t.Errorf("survivor probe: %+v", pr)
 		}
 	}
-	if Answers(context.Background(), cluster.Masters[1].ClientURL) || !Answers(context.Background(), cluster.Masters[0].ClientURL) {
+	if Answers(context.Background(), c.Masters[1].ClientURL) || !Answers(context.Background(), c.Masters[0].ClientURL) {
 		t.Error("Answers must tell a stopped member from a running one")
 	}
 }

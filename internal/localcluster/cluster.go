@@ -82,6 +82,8 @@ type Cluster struct {
 	stopOnce sync.Once
 	// background ends the harness's own loops (the endpoint reconciler).
 	background context.CancelFunc
+	// cleanups run when the processes are gone (loop-device unmounts).
+	cleanups []func()
 }
 
 func (o *Options) defaults() {
@@ -552,6 +554,9 @@ func (c *Cluster) Stop() {
 			go func() { defer wg.Done(); m.etcd.shutdown() }()
 		}
 		wg.Wait()
+		for _, f := range c.cleanups {
+			f()
+		}
 		if !c.opts.Keep && c.Dir != "" {
 			_ = os.RemoveAll(c.Dir)
 		}

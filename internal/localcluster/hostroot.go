@@ -159,7 +159,18 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	fs.add(StaticPodsDir+"/controller.yaml", []byte(controlPlaneStaticPod("controllers")))
 
 	// Registries, trust and the rest of /etc that seed 003 §4.1 backs up.
-	fs.add("etc/containers/registries.conf", []byte(registriesConf))
+	// Master-0 runs CRI-O (its node-config.yaml says so) with a v2
+	// registries.conf; master-1 runs docker with the v1 file RHEL 7's
+	// registries migrator wrote (quoted tables, a CIDR); master-2 docker
+	// with seed 003 §7.3's v1 file.
+	registries := registriesConf
+	switch h.index {
+	case 0:
+		registries = registriesConfV2
+	case 1:
+		registries = registriesConfQuotedV1
+	}
+	fs.add("etc/containers/registries.conf", []byte(registries))
 	fs.add("etc/docker/certs.d/docker-registry.default.svc:5000/ca.crt", cas.master.certPEM)
 	fs.add("etc/pki/ca-trust/source/anchors/openshift-ca.crt", cas.master.certPEM)
 	fs.add("etc/sysconfig/docker", []byte("OPTIONS=' --selinux-enabled --log-driver=journald --signature-verification=False'\nADD_REGISTRY='--add-registry registry.redhat.io'\n"))
@@ -172,35 +183,47 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	fs.add("etc/dnsmasq.conf", []byte("conf-dir=/etc/dnsmasq.d\n"))
 	fs.add("etc/dnsmasq.d/origin-dns.conf", []byte("no-resolv\ndomain-needed\nserver=/cluster.local/172.30.0.1\n"))
 	fs.add("etc/cni/net.d/80-openshift-network.conf", []byte(`{"cniVersion": "0.2.0", "name": "openshift-sdn", "type": "openshift-sdn"}`+"\n"))
-	if h.index == 0 {
-		// The load balancer runs on the first master in this imitation, so
-		// procedures can edit its backends under the host root.
-		fs.add(HAProxyConfigPath, []byte(haproxyCfg(all, infra)))
+	// Load balancers run on masters in this imitation, so procedures can
+	// edit them under the host root: master-0's as openshift-ansible writes
+	// it, master-1's hand-built with listen sections; master-2 has none.
+	switch h.index {
+	case 0:
+		fs.add(HAProxyConfigPath, []byte(haproxyAnsibleCfg(all, infra)))
+	case 1:
+		fs.add(HAProxyConfigPath, []byte(haproxyListenCfg(all, infra)))
 	}
 	hostHealthFiles(fs, h)
 	return fs, nil
 }
 
+// etcdConf is openshift-ansible's etcd.conf (roles/etcd/templates/etcd.conf.j2).
+// Master-0's has the etcd package's INI-style section headers uncommented,
+// quoted values and trailing blanks, as hand-edited hosts have them: bash's
+// `source` and systemd's EnvironmentFile= both read that.
 func etcdConf(h hostInfo, all []hostInfo) string {
 	var initial []string
 	for _, o := range all {
 		initial = append(initial, o.name+"="+o.peerURL)
 	}
-	return fmt.Sprintf(`ETCD_NAME=%s
-ETCD_LISTEN_PEER_URLS=%s
-ETCD_DATA_DIR=/var/lib/etcd/
+	member, cluster, security, q, blanks := "", "#[cluster]", "#[security]", "", ""
+	if h.index == 0 {
+		member, cluster, security, q, blanks = "[Member]\n", "[Clustering]", "[Security]", `"`, "  "
+	}
+	return fmt.Sprintf(`%sETCD_NAME=%[2]s%[3]s%[2]s
+ETCD_LISTEN_PEER_URLS=%[2]s%[4]s%[2]s
+ETCD_DATA_DIR=/var/lib/etcd/%[10]s
 #ETCD_WAL_DIR=
 #ETCD_SNAPSHOT_COUNT=10000
 ETCD_HEARTBEAT_INTERVAL=100
 ETCD_ELECTION_TIMEOUT=1000
-ETCD_LISTEN_CLIENT_URLS=%s
-#[cluster]
-ETCD_INITIAL_ADVERTISE_PEER_URLS=%s
-ETCD_INITIAL_CLUSTER=%s
+ETCD_LISTEN_CLIENT_URLS=%[2]s%[5]s%[2]s
+%[8]s
+ETCD_INITIAL_ADVERTISE_PEER_URLS=%[2]s%[4]s%[2]s
+ETCD_INITIAL_CLUSTER=%[2]s%[6]s%[2]s%[10]s
 ETCD_INITIAL_CLUSTER_STATE=new
 ETCD_INITIAL_CLUSTER_TOKEN=etcd-cluster-1
-ETCD_ADVERTISE_CLIENT_URLS=%s
-#[security]
+ETCD_ADVERTISE_CLIENT_URLS=%[2]s%[7]s%[2]s
+%[9]s
 ETCD_TRUSTED_CA_FILE=/etc/etcd/ca.crt
 ETCD_CLIENT_CERT_AUTH=true
 ETCD_CERT_FILE=/etc/etcd/server.crt
@@ -210,7 +233,7 @@ ETCD_PEER_CLIENT_CERT_AUTH=true
 ETCD_PEER_CERT_FILE=/etc/etcd/peer.crt
 ETCD_PEER_KEY_FILE=/etc/etcd/peer.key
 ETCD_QUOTA_BACKEND_BYTES=4294967296
-`, h.name, h.peerURL, h.clientURL, h.peerURL, strings.Join(initial, ","), h.clientURL)
+`, member, q, h.name, h.peerURL, h.clientURL, strings.Join(initial, ","), h.clientURL, cluster, security, blanks)
 }
 
 // etcdStaticPod is the 3.11 etcd static pod: it sources etcd.conf, which is
@@ -330,7 +353,13 @@ serviceAccountConfig:
 `, urls.String(), apiURL)
 }
 
+// nodeConfig is a 3.11 node-config.yaml; master-0's kubelet runs CRI-O
+// (openshift-ansible's openshift_use_crio), the others docker.
 func nodeConfig(h hostInfo) string {
+	crio := ""
+	if h.index == 0 {
+		crio = "  container-runtime:\n  - remote\n  container-runtime-endpoint:\n  - /var/run/crio/crio.sock\n"
+	}
 	return fmt.Sprintf(`apiVersion: v1
 kind: NodeConfig
 nodeName: %s
@@ -343,10 +372,10 @@ servingInfo:
 kubeletArguments:
   pod-manifest-path:
   - /etc/origin/node/pods
-networkConfig:
+%[2]snetworkConfig:
   mtu: 1450
   networkPluginName: redhat/openshift-ovs-subnet
-`, h.name)
+`, h.name, crio)
 }
 
 // registriesConf is the 3.11 (v1) /etc/containers/registries.conf of seed
@@ -366,6 +395,39 @@ registries = ['registry.example.com:5000']
 registries = ['docker.io/library/untrusted']
 `
 
+// registriesConfV2 is a CRI-O node's v2 registries.conf: search, an
+// insecure registry, a blocked namespace, short-name-mode and aliases.
+const registriesConfV2 = `# For more information on this configuration file, see containers-registries.conf(5).
+unqualified-search-registries = ["registry.redhat.io", "docker.io"]
+short-name-mode = "enforcing"
+
+[[registry]]
+location = "registry.example.com:5000"
+insecure = true
+
+[[registry]]
+location = "docker.io/library/untrusted"
+blocked = true
+
+[aliases]
+"rhel7/etcd" = "registry.redhat.io/rhel7/etcd"
+"openshift3/ose-haproxy-router" = "registry.redhat.io/openshift3/ose-haproxy-router"
+`
+
+// registriesConfQuotedV1 is the v1 file as RHEL 7's registries migrator
+// wrote it for docker: quoted table names, the cluster network's CIDR
+// among the insecure registries.
+const registriesConfQuotedV1 = `# This file was generated from /etc/sysconfig/docker's ADD_REGISTRY and INSECURE_REGISTRY.
+["registries.search"]
+registries = ["registry.redhat.io", "docker.io"]
+
+["registries.insecure"]
+registries = ["172.30.0.0/16", "registry.example.com:5000"]
+
+["registries.block"]
+registries = ["docker.io/library/untrusted"]
+`
+
 func flanneld(all []hostInfo) string {
 	var eps []string
 	for _, o := range all {
@@ -374,39 +436,101 @@ func flanneld(all []hostInfo) string {
 	return fmt.Sprintf("FLANNEL_ETCD_ENDPOINTS=%s\nFLANNEL_ETCD_PREFIX=/openshift.com/network\nFLANNEL_OPTIONS=\"-etcd-cafile=/etc/origin/node/flannel.etcd-ca.crt\"\n", strings.Join(eps, ","))
 }
 
-// haproxyCfg is the load balancer of seed 003 §5.2.1.3 and §5.3.1: the
-// mgmt8443 master backend and the router80/router443 infra backends.
-func haproxyCfg(masters, infra []hostInfo) string {
+// haproxyAnsibleCfg is master-0's load balancer in the form openshift-ansible
+// writes it (roles/openshift_loadbalancer/templates/haproxy.cfg.j2 with its
+// frontend/backend filters: servers named master<N> at the master's IP),
+// followed by the router frontends and backends an administrator adds by
+// hand (seed 003 §5.3.1), openshift_router-style names, servers by IP.
+func haproxyAnsibleCfg(masters, infra []hostInfo) string {
 	var b strings.Builder
-	b.WriteString(`global
+	b.WriteString(`# Global settings
+#---------------------------------------------------------------------
+global
     maxconn     20000
     log         /dev/log local0 info
+    chroot      /var/lib/haproxy
+    pidfile     /var/run/haproxy.pid
+    user        haproxy
+    group       haproxy
+    daemon
 
+    # turn on stats unix socket
+    stats socket /var/lib/haproxy/stats
+
+#---------------------------------------------------------------------
+# common defaults that all the 'listen' and 'backend' sections will
+# use if not designated in their block
+#---------------------------------------------------------------------
 defaults
     mode                    http
+    log                     global
+    option                  httplog
+    option                  dontlognull
+#    option http-server-close
+    option forwardfor       except 127.0.0.0/8
+    option                  redispatch
+    retries                 3
+    timeout http-request    10s
+    timeout queue           1m
     timeout connect         10s
     timeout client          300s
     timeout server          300s
+    timeout http-keep-alive 10s
+    timeout check           10s
+    maxconn                 20000
 
-frontend atomic-openshift-api
-    bind 127.0.0.1:8443
-    default_backend mgmt8443
+listen stats
+    bind :9000
+    mode http
+    stats enable
+    stats uri /
+
+frontend  atomic-openshift-api
+    bind *:8443
+    default_backend atomic-openshift-api
     mode tcp
     option tcplog
 
-backend mgmt8443
+backend atomic-openshift-api
     balance source
     mode tcp
-    # MASTERS 8443
 `)
-	for _, m := range masters {
-		fmt.Fprintf(&b, "    server %s %s:8443 check\n", m.name, m.ip)
+	for i, m := range masters {
+		fmt.Fprintf(&b, "    server      master%d %s:8443 check\n", i, m.ip)
 	}
 	for _, port := range []int{80, 443} {
-		fmt.Fprintf(&b, "\nfrontend router%[1]d\n    bind 127.0.0.1:%[1]d\n    default_backend router%[1]d\n    mode tcp\n\nbackend router%[1]d\n    balance source\n    mode tcp\n", port)
-		for _, n := range infra {
-			fmt.Fprintf(&b, "    server %s %s:%d check\n", n.name, n.ip, port)
+		fmt.Fprintf(&b, "\nfrontend openshift_router%[1]d\n    bind *:%[1]d\n    default_backend openshift_router%[1]d\n    mode tcp\n\nbackend openshift_router%[1]d\n    balance source\n    mode tcp\n", port)
+		for i, n := range infra {
+			fmt.Fprintf(&b, "    server router%d %s:%d check\n", i, n.ip, port)
 		}
+	}
+	return b.String()
+}
+
+// haproxyListenCfg is master-1's load balancer built by hand: listen
+// sections, masters by FQDN, routers by short name (one without a port: it
+// takes the bind's), and a node-exporter listen on the infra nodes' port
+// 9100 that no procedure may touch.
+func haproxyListenCfg(masters, infra []hostInfo) string {
+	var b strings.Builder
+	b.WriteString("global\n    log 127.0.0.1 local2\n    maxconn 4000\n\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 1m\n    timeout server 1m\n\nlisten stats :9000\n    mode http\n    stats enable\n\nlisten openshift-api\n    bind 0.0.0.0:8443\n    balance source\n")
+	for i, m := range masters {
+		fmt.Fprintf(&b, "    server api-%c %s:8443 check inter 5s\n", 'a'+i, m.name)
+	}
+	short := func(n hostInfo) string { s, _, _ := strings.Cut(n.name, "."); return s }
+	for _, port := range []int{80, 443} {
+		fmt.Fprintf(&b, "\nlisten openshift_router%[1]d\n    bind 0.0.0.0:%[1]d\n    balance source\n", port)
+		for i, n := range infra {
+			addr := fmt.Sprintf("%s:%d", short(n), port)
+			if i == 1 && port == 80 {
+				addr = short(n)
+			}
+			fmt.Fprintf(&b, "    server router-%c %s check\n", 'a'+i, addr)
+		}
+	}
+	b.WriteString("\nlisten node-exporter\n    bind 0.0.0.0:9100\n")
+	for _, n := range infra {
+		fmt.Fprintf(&b, "    server %s %s:9100 check\n", short(n), short(n))
 	}
 	return b.String()
 }

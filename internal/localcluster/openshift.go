@@ -16,9 +16,10 @@ import (
 	"github.com/day2ops/day2/model"
 )
 
-// RegistryMirrorConf is the registries.conf.d drop-in of every master: the
-// local registry, reached directly, mirrors registry.redhat.io's openshift3
-// images, and quay.io is blocked.
+// RegistryMirrorConf is the registries.conf.d drop-in of every master
+// (read where CRI-O runs, master-0): registry.redhat.io's openshift3 images
+// are blocked at the source and pulled from the local registry, reached
+// directly, as their mirror; quay.io is blocked.
 const RegistryMirrorConf = RegistriesConfD + "/50-local-mirror.conf"
 
 // RegistriesConfD is where containers/image reads drop-ins, relative to a
@@ -89,14 +90,20 @@ func (c *Cluster) seedRegistry(ctx context.Context) error {
 }
 
 func registryMirrorConf(addr string) string {
-	return fmt.Sprintf(`# The local registry, reached directly, mirrors the OpenShift images of
-# registry.redhat.io; quay.io is blocked. Drop-ins must be v2.
+	return fmt.Sprintf(`# The OpenShift images of registry.redhat.io are pulled only from the local
+# registry, reached directly: the source is blocked, its mirrors are not
+# (the second mirror is inside blocked quay.io: never contacted). Drop-ins
+# must be v2.
 [[registry]]
 prefix = "registry.redhat.io/openshift3"
 location = "registry.redhat.io/openshift3"
+blocked = true
 
 [[registry.mirror]]
 location = "%s/openshift3"
+
+[[registry.mirror]]
+location = "quay.io/openshift3-mirror"
 
 [[registry]]
 location = "quay.io"

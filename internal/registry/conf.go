@@ -7,6 +7,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 
@@ -15,62 +16,59 @@ import (
 	"github.com/day2ops/day2/model"
 )
 
-// rawConf is one registries.conf as written, before containers/image's
+// rawConf is one registries.conf in docker's v1 reading, before
 // normalization. Both the TOML and the YAML-like parser produce it.
 type rawConf struct {
-	version int
-	// search is nil when the file does not set it, so that a drop-in
-	// without it keeps the search list of the files before.
+	// search is nil when the file does not set it.
 	search          []string
-	insecure, block []string // v1 lists
-	registries      []rawRegistry
+	insecure, block []string
 }
 
-// rawRegistry is a v2 [[registry]] table.
-type rawRegistry struct {
-	Prefix   string      `toml:"prefix"`
-	Location string      `toml:"location"`
-	Insecure bool        `toml:"insecure"`
-	Blocked  bool        `toml:"blocked"`
-	Mirrors  []rawMirror `toml:"mirror"`
-}
-
-type rawMirror struct {
-	Location string `toml:"location"`
-	Insecure bool   `toml:"insecure"`
-}
-
-// tomlFile is every key of registries.conf we read; both versions at once
-// so that a file mixing them can be told apart from either.
-type tomlFile struct {
+// tomlV1 is the v1 tables, nested ([registries.search]) or, as RHEL 7's
+// registries migrator wrote them, quoted (["registries.search"]).
+type tomlV1 struct {
 	V1 struct {
-		Search   tomlList `toml:"search"`
-		Insecure tomlList `toml:"insecure"`
-		Block    tomlList `toml:"block"`
+		Search   *tomlList `toml:"search"`
+		Insecure *tomlList `toml:"insecure"`
+		Block    *tomlList `toml:"block"`
 	} `toml:"registries"`
-	UnqualifiedSearch []string      `toml:"unqualified-search-registries"`
-	Registry          []rawRegistry `toml:"registry"`
+	QSearch   *tomlList `toml:"registries.search"`
+	QInsecure *tomlList `toml:"registries.insecure"`
+	QBlock    *tomlList `toml:"registries.block"`
 }
 
 type tomlList struct {
 	Registries []string `toml:"registries"`
 }
 
-// v2Keys are the top-level keys only v2 has; short-name-mode and the rest
-// are not shown by day2 but still make a file v2.
-var v2Keys = []string{"unqualified-search-registries", "registry", "short-name-mode", "aliases",
-	"credential-helpers", "additional-layer-store-auth-helper"}
-
-// ParseRegistriesConf parses one registries.conf: v1 TOML ([registries.search]
-// and friends), the YAML-like v1 form of seed 003 §7.3.1-7.3.2, or v2 TOML
-// ([[registry]]), normalized as containers/image does. source names the file
-// in errors, which carry the line where the parser knows it.
-func ParseRegistriesConf(source string, data []byte) (model.RegistriesConfig, error) {
-	parse := parseTOML
-	if isYAMLLike(data) {
-		parse = parseYAMLLike
+func (l *tomlList) names() []string {
+	if l == nil {
+		return nil
 	}
-	raw, err := parse(data)
+	if l.Registries == nil {
+		return []string{}
+	}
+	return l.Registries
+}
+
+// ErrNotV1 means a registries.conf has none of docker's v1 forms: it is v2,
+// read by containers/image.
+var ErrNotV1 = errors.New("not a v1 registries.conf")
+
+// ParseRegistriesConf parses one registries.conf as RHEL 7's docker reads
+// it: the v1 TOML tables (nested or quoted) or the YAML-like form of seed
+// 003 §7.3.1-7.3.2, with unknown keys ignored as docker ignores them, and
+// CIDR entries of the insecure list kept as ranges. A v2 file (none of
+// those) is ErrNotV1. source names the file in errors, which carry the line
+// where the parser knows it.
+func ParseRegistriesConf(source string, data []byte) (model.RegistriesConfig, error) {
+	var raw rawConf
+	var err error
+	if isYAMLLike(data) {
+		raw, err = parseYAMLLike(data)
+	} else {
+		raw, err = parseV1TOML(data)
+	}
 	if err != nil {
 		return model.RegistriesConfig{}, fmt.Errorf("%s: %w", source, err)
 	}
@@ -82,135 +80,66 @@ func ParseRegistriesConf(source string, data []byte) (model.RegistriesConfig, er
 	return cfg, nil
 }
 
-func parseTOML(data []byte) (rawConf, error) {
-	var f tomlFile
+func parseV1TOML(data []byte) (rawConf, error) {
+	var f tomlV1
 	md, err := toml.Decode(string(data), &f)
 	if err != nil {
 		return rawConf{}, err // "toml: line N (last key ...): ..."
 	}
-	v1 := md.IsDefined("registries")
-	v2 := slices.ContainsFunc(v2Keys, func(k string) bool { return md.IsDefined(k) })
-	switch {
-	case v1 && v2:
-		// containers/image refuses such a file too.
-		return rawConf{}, errors.New("mixes v1 [registries.*] tables with v2 keys; use one format")
-	case v1:
-		return rawConf{version: 1, search: f.V1.Search.Registries, insecure: f.V1.Insecure.Registries, block: f.V1.Block.Registries}, nil
+	if !md.IsDefined("registries") && f.QSearch == nil && f.QInsecure == nil && f.QBlock == nil {
+		return rawConf{}, ErrNotV1
 	}
-	// A file with neither is v2, as containers/image reads it.
-	return rawConf{version: 2, search: f.UnqualifiedSearch, registries: f.Registry}, nil
+	pick := func(nested, quoted *tomlList) []string {
+		if quoted != nil {
+			return quoted.names()
+		}
+		return nested.names()
+	}
+	return rawConf{
+		search:   pick(f.V1.Search, f.QSearch),
+		insecure: pick(f.V1.Insecure, f.QInsecure),
+		block:    pick(f.V1.Block, f.QBlock),
+	}, nil
 }
 
-// normalize applies containers/image's rules: v1 lists become one entry per
-// name (blocked and/or insecure); v2 entries get their prefix or location
-// defaulted and checked; locations lose trailing slashes and may not carry
-// a URI scheme.
+// normalize makes one entry per name (blocked and/or insecure), as docker
+// and containers/image's v1 conversion do; a CIDR in the insecure list is
+// a range of addresses, not a registry.
 func (r rawConf) normalize() (model.RegistriesConfig, error) {
-	cfg := model.RegistriesConfig{Version: r.version}
+	cfg := model.RegistriesConfig{Version: 1}
 	var err error
 	if cfg.Search, err = cleanLocations(r.search, "search registry"); err != nil {
 		return model.RegistriesConfig{}, err
 	}
-	if r.version == 1 {
-		cfg.Registries, err = r.v1Entries()
-	} else {
-		cfg.Registries, err = r.v2Entries()
-	}
+	blocked, err := cleanLocations(r.block, "blocked registry")
 	if err != nil {
 		return model.RegistriesConfig{}, err
 	}
-	return withLists(cfg), nil
-}
-
-func (r rawConf) v1Entries() ([]model.RegistryEntry, error) {
-	blocked, err := cleanLocations(r.block, "blocked registry")
-	if err != nil {
-		return nil, err
-	}
 	insecure, err := cleanLocations(r.insecure, "insecure registry")
 	if err != nil {
-		return nil, err
+		return model.RegistriesConfig{}, err
 	}
-	var entries []model.RegistryEntry
 	index := map[string]int{}
 	entry := func(name string) *model.RegistryEntry {
 		i, ok := index[name]
 		if !ok {
-			i = len(entries)
+			i = len(cfg.Registries)
 			index[name] = i
-			entries = append(entries, model.RegistryEntry{Prefix: name, Location: name})
+			cfg.Registries = append(cfg.Registries, model.RegistryEntry{Prefix: name, Location: name})
 		}
-		return &entries[i]
+		return &cfg.Registries[i]
 	}
 	for _, name := range blocked {
 		entry(name).Blocked = true
 	}
 	for _, name := range insecure {
+		if _, _, err := net.ParseCIDR(name); err == nil {
+			cfg.InsecureRanges = append(cfg.InsecureRanges, name)
+			continue
+		}
 		entry(name).Insecure = true
 	}
-	return entries, nil
-}
-
-func (r rawConf) v2Entries() ([]model.RegistryEntry, error) {
-	var entries []model.RegistryEntry
-	byLocation := map[string]model.RegistryEntry{}
-	seenPrefix := map[string]bool{}
-	for i, raw := range r.registries {
-		e, err := raw.entry()
-		if err != nil {
-			return nil, fmt.Errorf("[[registry]] #%d: %w", i+1, err)
-		}
-		// One location may serve several prefixes, but not with different
-		// security settings.
-		key := e.Location
-		if key == "" {
-			key = e.Prefix
-		}
-		if other, ok := byLocation[key]; ok && (other.Insecure != e.Insecure || other.Blocked != e.Blocked) {
-			return nil, fmt.Errorf("registry %q is defined more than once with conflicting insecure or blocked settings", key)
-		}
-		byLocation[key] = e
-		// The first entry for a prefix wins; containers/image ignores later ones.
-		if !seenPrefix[e.Prefix] {
-			seenPrefix[e.Prefix] = true
-			entries = append(entries, e)
-		}
-	}
-	return entries, nil
-}
-
-func (raw rawRegistry) entry() (model.RegistryEntry, error) {
-	loc, err := cleanLocation(raw.Location)
-	if err != nil {
-		return model.RegistryEntry{}, err
-	}
-	prefix, err := cleanLocation(raw.Prefix)
-	if err != nil {
-		return model.RegistryEntry{}, err
-	}
-	wildcard := strings.HasPrefix(prefix, "*.")
-	switch {
-	case prefix == "" && loc == "":
-		return model.RegistryEntry{}, errors.New("neither prefix nor location is set")
-	case prefix == "":
-		prefix = loc
-	case wildcard && strings.ContainsAny(prefix, "/@:"):
-		return model.RegistryEntry{}, fmt.Errorf("wildcard prefix %q must look like *.example.com", prefix)
-	case loc == "" && !wildcard:
-		return model.RegistryEntry{}, fmt.Errorf("prefix %q has no location (only a *.example.com prefix may omit it)", prefix)
-	}
-	e := model.RegistryEntry{Prefix: prefix, Location: loc, Insecure: raw.Insecure, Blocked: raw.Blocked}
-	for _, m := range raw.Mirrors {
-		mloc, err := cleanLocation(m.Location)
-		if err != nil {
-			return model.RegistryEntry{}, err
-		}
-		if mloc == "" {
-			return model.RegistryEntry{}, fmt.Errorf("a mirror of %q has no location", prefix)
-		}
-		e.Mirrors = append(e.Mirrors, model.RegistryMirror{Location: mloc, Insecure: m.Insecure})
-	}
-	return e, nil
+	return withLists(cfg), nil
 }
 
 // cleanLocations cleans every name of a list that must not hold empty

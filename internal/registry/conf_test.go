@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -110,35 +111,48 @@ func TestParseYAMLLike(t *testing.T) {
 	}
 }
 
-func TestParseV2WithMirrors(t *testing.T) {
-	got, err := ParseRegistriesConf("r", []byte(v2WithMirrors))
+// quotedV1 is the v1 file as RHEL 7's registries migrator wrote it: quoted
+// table names, and a CIDR among the insecure registries.
+const quotedV1 = `# generated
+["registries.search"]
+registries = ["registry.access.redhat.com", "docker.io"]
+
+["registries.insecure"]
+registries = ["172.30.0.0/16", "registry.example.com:5000"]
+
+["registries.block"]
+registries = []
+`
+
+func TestParseQuotedV1TablesAndCIDR(t *testing.T) {
+	got, err := ParseRegistriesConf("r", []byte(quotedV1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := model.RegistriesConfig{
-		Version:  2,
-		Search:   []string{"registry.redhat.io", "docker.io"},
-		Insecure: []string{"localhost:5000"},
-		Blocked:  []string{"*.untrusted.example.com"},
-		Registries: []model.RegistryEntry{ // sorted by prefix; the second docker.io is ignored
-			{Prefix: "*.untrusted.example.com", Blocked: true},
-			{Prefix: "docker.io", Location: "docker-proxy.example.com:5000/hub", Mirrors: []model.RegistryMirror{
-				{Location: "mirror-a.example.com", Insecure: true},
-				{Location: "mirror-b.example.com:5000/ns"},
-			}},
-			{Prefix: "localhost:5000", Location: "localhost:5000", Insecure: true},
-		},
-		Sources: []string{"r"},
+		Version:        1,
+		Search:         []string{"registry.access.redhat.com", "docker.io"},
+		Insecure:       []string{"registry.example.com:5000"},
+		InsecureRanges: []string{"172.30.0.0/16"},
+		Registries:     []model.RegistryEntry{{Prefix: "registry.example.com:5000", Location: "registry.example.com:5000", Insecure: true}},
+		Sources:        []string{"r"},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+		t.Fatalf("got\n%+v\nwant\n%+v", got, want)
+	}
+	// A range is never something to probe.
+	for _, tg := range model.ProbeTargets(nil, got, nil) {
+		if strings.HasPrefix(tg.HostPort, "172.30.") {
+			t.Errorf("CIDR probed: %+v", tg)
+		}
 	}
 }
 
-func TestParseEmptyIsV2WithoutSearch(t *testing.T) {
-	got, err := ParseRegistriesConf("r", []byte("# nothing yet\n"))
-	if err != nil || got.Version != 2 || got.Search != nil || got.Registries != nil {
-		t.Errorf("got %+v, %v", got, err)
+func TestParseV2IsNotDockers(t *testing.T) {
+	for _, data := range []string{v2WithMirrors, "# nothing yet\n"} {
+		if _, err := ParseRegistriesConf("r", []byte(data)); !errors.Is(err, ErrNotV1) {
+			t.Errorf("%q: error = %v, want ErrNotV1", data, err)
+		}
 	}
 }
 
@@ -146,20 +160,10 @@ func TestParseRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name, data, want string
 	}{
-		{"mixed v1 and v2", "unqualified-search-registries = ['a']\n[registries.search]\nregistries = ['b']\n", "mixes v1"},
-		{"mixed v1 and short-name-mode", "short-name-mode = 'permissive'\n[registries.block]\nregistries = ['b']\n", "mixes v1"},
 		{"TOML syntax", "[registries.search]\nregistries = ['a'\n", "line 2"},
-		{"TOML type", "[[registry]]\nlocation = 'a'\ninsecure = 'yes'\n", "line 3"},
 		{"v1 list is a string", "[registries.search]\nregistries = 'a'\n", "line 2"},
-		{"URI scheme", "[[registry]]\nlocation = 'https://a.example.com'\n", "URI schemes"},
 		{"URI scheme in v1", "[registries.insecure]\nregistries = ['http://a']\n", "URI schemes"},
-		{"no prefix nor location", "[[registry]]\ninsecure = true\n", "[[registry]] #1: neither prefix nor location"},
-		{"prefix without location", "[[registry]]\nprefix = 'a.example.com'\n", "has no location"},
-		{"wildcard with port", "[[registry]]\nprefix = '*.example.com:5000'\n", "must look like *.example.com"},
-		{"mirror without location", "[[registry]]\nlocation = 'a'\n[[registry.mirror]]\ninsecure = true\n", "mirror of \"a\" has no location"},
-		{"conflicting settings", "[[registry]]\nprefix = 'a/x'\nlocation = 'a'\n[[registry]]\nprefix = 'a/y'\nlocation = 'a'\ninsecure = true\n", "conflicting"},
-		{"empty search name", "unqualified-search-registries = ['a', '']\n", "empty search registry"},
-		{"YAML unknown key", "registries:\n  - a\nadd_registry:\n  - b\n", "line 3: unknown key \"add_registry\""},
+		{"empty search name", "[registries.search]\nregistries = ['a', '']\n", "empty search registry"},
 		{"YAML key twice", "registries:\n  - a\nregistries:\n  - b\n", "line 3: registries is set twice"},
 		{"YAML item first", "# c\n  - a\nregistries:\n", "line 2: list item before any key"},
 		{"YAML inline value", "registries:\n  - a\nblock_registries: [all]\n", "line 3: want"},
@@ -175,8 +179,16 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// docker ignores keys it does not know in the YAML-like form, with their items.
+func TestParseYAMLLikeIgnoresUnknownKeys(t *testing.T) {
+	got, err := ParseRegistriesConf("r", []byte("registries:\n  - a\nadd_registry:\n  - b\nblock_registries:\n  - c\n"))
+	if err != nil || !reflect.DeepEqual(got.Search, []string{"a"}) || !reflect.DeepEqual(got.Blocked, []string{"c"}) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+}
+
 func FuzzParseRegistriesConf(f *testing.F) {
-	for _, seed := range []string{seedV1TOML, seedYAMLLike, v2WithMirrors, "", "registries:\n", "[[registry]]\nprefix='*.x'\n"} {
+	for _, seed := range []string{seedV1TOML, seedYAMLLike, quotedV1, v2WithMirrors, "", "registries:\n", "[[registry]]\nprefix='*.x'\n"} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -184,14 +196,14 @@ func FuzzParseRegistriesConf(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if cfg.Version != 1 && cfg.Version != 2 {
+		if cfg.Version != 1 {
 			t.Fatalf("Version = %d", cfg.Version)
 		}
 		if !reflect.DeepEqual(cfg.Sources, []string{"fuzz"}) {
 			t.Fatalf("Sources = %q", cfg.Sources)
 		}
 		for _, e := range cfg.Registries {
-			if e.Prefix == "" || (e.Location == "" && !strings.HasPrefix(e.Prefix, "*.")) {
+			if e.Prefix == "" || e.Location == "" {
 				t.Fatalf("entry without a usable prefix or location: %+v", e)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/day2ops/day2/model"
@@ -18,12 +17,17 @@ const (
 	RegistriesConfD = "etc/containers/registries.conf.d"
 )
 
-// LoadRegistriesConf reads <root>/etc/containers/registries.conf, then every
-// registries.conf.d/*.conf in lexical order, and merges them as
-// containers/image does: a drop-in replaces the entry of each prefix it
-// defines and, when it sets one, the search list. Drop-ins must be v2, as
-// containers/image requires. Sources are host paths. With neither the file
-// nor a drop-in the error wraps fs.ErrNotExist.
+// LoadRegistriesConf reads the host's registries configuration the way its
+// container runtime does (Reading says which, ReadingWhy on what evidence):
+//   - CRI-O and podman: /etc/containers/registries.conf then every
+//     registries.conf.d/*.conf, parsed and merged by containers/image's
+//     sysregistriesv2;
+//   - docker (a 3.11 node): the main file's v1 lists only (tables, quoted
+//     tables or the YAML-like form; drop-ins are not read, see Ignored); a
+//     main file in the v2 format is read by containers/image.
+//
+// Sources are host paths. With neither the file nor a drop-in the error
+// wraps fs.ErrNotExist.
 func LoadRegistriesConf(root string) (model.RegistriesConfig, error) {
 	files, err := confFiles(root)
 	if err != nil {
@@ -32,22 +36,37 @@ func LoadRegistriesConf(root string) (model.RegistriesConfig, error) {
 	if len(files) == 0 {
 		return model.RegistriesConfig{}, fmt.Errorf("no /%s nor /%s/*.conf under %s: %w", RegistriesConf, RegistriesConfD, root, fs.ErrNotExist)
 	}
-	var merged model.RegistriesConfig
-	for _, rel := range files {
-		data, err := os.ReadFile(filepath.Join(root, rel))
-		if err != nil {
-			return model.RegistriesConfig{}, fmt.Errorf("read /%s: %w", rel, err)
+	reading, why := DetectReading(root)
+	var cfg model.RegistriesConfig
+	switch {
+	case reading == model.ReadingDocker && files[0] == RegistriesConf:
+		cfg, err = loadDockerConf(root)
+		for _, f := range files[1:] {
+			cfg.Ignored = append(cfg.Ignored, "/"+f)
 		}
-		cfg, err := ParseRegistriesConf("/"+rel, data)
-		if err != nil {
-			return model.RegistriesConfig{}, err
-		}
-		if rel != RegistriesConf && cfg.Version == 1 {
-			return model.RegistriesConfig{}, fmt.Errorf("/%s: a registries.conf.d drop-in must be in the v2 format", rel)
-		}
-		merged = merge(merged, cfg)
+	case reading == model.ReadingDocker:
+		return model.RegistriesConfig{}, fmt.Errorf("no /%s under %s (docker reads no drop-ins): %w", RegistriesConf, root, fs.ErrNotExist)
+	default:
+		cfg, err = loadContainersConf(root, files)
 	}
-	return merged, nil
+	if err != nil {
+		return model.RegistriesConfig{}, err
+	}
+	cfg.Reading, cfg.ReadingWhy = reading, why
+	return cfg, nil
+}
+
+// loadDockerConf reads the main file as docker does.
+func loadDockerConf(root string) (model.RegistriesConfig, error) {
+	data, err := os.ReadFile(filepath.Join(root, RegistriesConf))
+	if err != nil {
+		return model.RegistriesConfig{}, fmt.Errorf("read /%s: %w", RegistriesConf, err)
+	}
+	cfg, err := ParseRegistriesConf("/"+RegistriesConf, data)
+	if errors.Is(err, ErrNotV1) {
+		return loadContainersConf(root, []string{RegistriesConf})
+	}
+	return cfg, err
 }
 
 // confFiles lists the files to read, relative to root: the main file if it
@@ -70,24 +89,4 @@ func confFiles(root string) ([]string, error) {
 		}
 	}
 	return files, nil
-}
-
-// merge lays next over base with containers/image's drop-in semantics.
-func merge(base, next model.RegistriesConfig) model.RegistriesConfig {
-	out := model.RegistriesConfig{
-		Version: max(base.Version, next.Version),
-		Search:  base.Search,
-		Sources: slices.Concat(base.Sources, next.Sources),
-	}
-	if next.Search != nil {
-		out.Search = next.Search
-	}
-	byPrefix := map[string]model.RegistryEntry{}
-	for _, e := range slices.Concat(base.Registries, next.Registries) {
-		byPrefix[e.Prefix] = e
-	}
-	for _, e := range byPrefix {
-		out.Registries = append(out.Registries, e)
-	}
-	return withLists(out)
 }

@@ -16,7 +16,8 @@ import (
 //
 // Only that shape is accepted: top-level keys at column 0 each followed by
 // "- name" items, and # comments. The file header of that era names the
-// three keys: registries, insecure_registries and block_registries.
+// three keys: registries, insecure_registries and block_registries; docker
+// ignores any other key with its items.
 
 var (
 	yamlKeyLine  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*):\s*$`)
@@ -37,8 +38,9 @@ func isYAMLLike(data []byte) bool {
 }
 
 func parseYAMLLike(data []byte) (rawConf, error) {
-	raw := rawConf{version: 1}
+	var raw rawConf
 	var list *[]string
+	ignore := false
 	seen := map[string]bool{}
 	for i, line := range strings.Split(string(data), "\n") {
 		n := i + 1
@@ -49,8 +51,10 @@ func parseYAMLLike(data []byte) (rawConf, error) {
 		if m := yamlKeyLine.FindStringSubmatch(text); m != nil {
 			key := m[1]
 			if list = raw.yamlList(key); list == nil {
-				return rawConf{}, fmt.Errorf("line %d: unknown key %q (want registries, insecure_registries or block_registries)", n, key)
+				ignore = true // docker ignores keys it does not know, and their items
+				continue
 			}
+			ignore = false
 			if seen[key] {
 				return rawConf{}, fmt.Errorf("line %d: %s is set twice", n, key)
 			}
@@ -60,6 +64,8 @@ func parseYAMLLike(data []byte) (rawConf, error) {
 		}
 		m := yamlItemLine.FindStringSubmatch(text)
 		switch {
+		case ignore && m != nil:
+			continue
 		case m == nil:
 			return rawConf{}, fmt.Errorf("line %d: want \"key:\" or \"- registry\", got %q", n, strings.TrimSpace(line))
 		case list == nil:
