@@ -25,18 +25,63 @@ type spec struct {
 	title  string
 	params []Param
 	build  func(s *Session, p params) (*Procedure, error)
+	// rights are the Kubernetes rights its steps use, reviewed before the
+	// procedure is offered and again before its first step (access.go).
+	rights []model.Right
+	// etcdAccess: its steps write through the etcd API, so the client
+	// certificate must be accepted (a read) before anything is planned.
+	etcdAccess bool
 }
+
+// The rights each procedure's steps use, verb by verb (the tests run a
+// drain as a user granted exactly drainRights). Rights on nodes and pods
+// are asked for in all namespaces: which namespaces a node's pods live in
+// is known only once its pods are listed, and changes while it drains.
+var (
+	cordonRights = model.Rights("", "nodes", "", "", "get", "patch")
+	drainRights  = model.UniqueRights(
+		model.Rights("", "nodes", "", "", "get", "list", "patch"),
+		model.Rights("", "pods", "", "", "get", "list"),
+		model.Rights("", "pods", "eviction", "", "create"),
+		model.Rights("policy", "poddisruptionbudgets", "", "", "get", "list"),
+		// kubectl's drain reads each DaemonSet pod's owner.
+		model.Rights("apps", "daemonsets", "", "", "get"),
+	)
+	// The router's and registry's DeploymentConfigs (3.11) or Deployments
+	// in default, scaled by decommission's scale-infra.
+	infraScaleRights = model.UniqueRights(
+		model.Rights("apps", "deployments", "", "default", "get", "patch"),
+		model.Rights("apps.openshift.io", "deploymentconfigs", "", "default", "get", "patch"),
+	)
+	deleteNodeRights = model.Rights("", "nodes", "", "", "delete")
+	// etcd-backup (and the backup membership changes take first) reads the
+	// ClusterOperators on OpenShift 4: a rollout under way marks it dirty.
+	backupRights = model.Rights("config.openshift.io", "clusteroperators", "", "", "list")
+	// The etcd rebuilds prove the API serves again by listing namespaces.
+	rebuildRights = model.Rights("", "namespaces", "", "", "list")
+	// etcd-replace-member's diagnosis reads the member's Node and etcd pod;
+	// on OpenShift 4 (groups served only there) its Machine and the etcd
+	// operator's object, which it patches to redeploy.
+	replaceRights = model.UniqueRights(
+		model.Rights("", "nodes", "", "", "get"),
+		model.Rights("", "pods", "", etcdNamespace, "get"),
+		model.Rights("machine.openshift.io", "machines", "", "openshift-machine-api", "list"),
+		model.Rights("operator.openshift.io", "etcds", "", "", "get", "patch"),
+	)
+)
 
 var catalog = map[string]spec{
 	"drain": {
 		title:  "Drain a node: cordon it and evict its pods (seed 003 §5.3.1, §7.1.1)",
 		params: drainParams("the node to drain"),
 		build:  buildDrain,
+		rights: drainRights,
 	},
 	"decommission": {
 		title:  "Deprecate a node host: drain, take it out of the load balancer, delete the Node (seed 003 §5.3.1)",
 		params: drainParams("the node to decommission"),
 		build:  buildDecommission,
+		rights: model.UniqueRights(drainRights, infraScaleRights, deleteNodeRights),
 	},
 	"deprecate-master": {
 		title: "Deprecate a master host: back up, take it out of the load balancer, remove its etcd member safely, delete the Node (seed 003 §5.2.1)",
@@ -44,7 +89,9 @@ var catalog = map[string]spec{
 			{Name: "master-root", Help: "the deprecated master's files (its host root) when reachable from here; otherwise those steps are manual"},
 			{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true},
 		}, backupParams),
-		build: buildDeprecateMaster,
+		build:      buildDeprecateMaster,
+		rights:     model.UniqueRights(drainRights, deleteNodeRights, backupRights, model.Rights("", "endpoints", "", "default", "get")),
+		etcdAccess: true,
 	},
 	"etcd-add-member": {
 		title: "Add an etcd member: as a learner, started on its host, promoted once in sync; before etcd 3.4 prepared, added as a voter and started at once (seed 003 §5.4.4)",
@@ -56,7 +103,9 @@ var catalog = map[string]spec{
 			{Name: "timeout", Help: "give up promoting the learner after this long", Default: "5m"},
 			allowSingleVoterParam,
 		}, backupParams...),
-		build: buildEtcdAddMember,
+		build:      buildEtcdAddMember,
+		rights:     backupRights,
+		etcdAccess: true,
 	},
 	"etcd-remove-member": {
 		title: "Remove an etcd member by its hex ID, guarded by quorum (seed 003 §5.2.1.4, §5.4.5)",
@@ -65,7 +114,9 @@ var catalog = map[string]spec{
 			{Name: "allow-two-members", Help: "override: allow shrinking etcd to or from two members", Bool: true},
 			{Name: "member-root", Help: "the member's host files (its host root) when reachable from here: its etcd static pod is stopped"},
 		}, slices.Concat(backupParams, recordedMemberParams)...),
-		build: buildEtcdRemoveMember,
+		build:      buildEtcdRemoveMember,
+		rights:     backupRights,
+		etcdAccess: true,
 	},
 	"etcd-replace-member": {
 		title: "Replace an etcd member: find out why it is unhealthy, then retire it add-first or replace it remove-first (seed 003 §5.4.3, seed 001 §5.2)",
@@ -82,22 +133,27 @@ var catalog = map[string]spec{
 			{Name: "redeploy-reason", Help: "recorded: the forceRedeploymentReason set on OpenShift 4"},
 			{Name: "voters", Help: "recorded: the voting members when diagnosed, which the etcd operator brings back on OpenShift 4"},
 		}, slices.Concat(backupParams, recordedMemberParams)...),
-		build: buildEtcdReplaceMember,
+		build:      buildEtcdReplaceMember,
+		rights:     model.UniqueRights(replaceRights, backupRights),
+		etcdAccess: true,
 	},
 	"etcd-defrag": {
-		title:  "Compact and defragment etcd one member at a time, the leader last; then disarm NOSPACE once under quota",
-		params: []Param{{Name: "timeout", Help: "give up defragmenting one member after this long", Default: "5m"}},
-		build:  buildEtcdDefrag,
+		title:      "Compact and defragment etcd one member at a time, the leader last; then disarm NOSPACE once under quota",
+		params:     []Param{{Name: "timeout", Help: "give up defragmenting one member after this long", Default: "5m"}},
+		build:      buildEtcdDefrag,
+		etcdAccess: true,
 	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},
 		build:  buildCordon,
+		rights: cordonRights,
 	},
 	"uncordon": {
 		title:  "Make a node schedulable again (seed 003 §5.3.4)",
 		params: []Param{{Name: "node", Help: "the node to uncordon", Required: true}},
 		build:  buildUncordon,
+		rights: cordonRights,
 	},
 	"etcd-backup": {
 		title: "Back up etcd: a verified snapshot of one member with its manifest, this host's /etc/etcd, OpenShift 4 static pod resources (seed 003 §5.4.1, seed 001 §5.1)",
@@ -107,7 +163,8 @@ var catalog = map[string]spec{
 			{Name: "keep", Help: "etcd-backup: keep the newest N verified backups in --backup-dir, removing older ones day2 wrote and unverified leftovers older than the newest verified (0 keeps all)", Default: "0"},
 			{Name: "force", Help: "etcd-backup: back up even while a control-plane ClusterOperator is Progressing; the files are marked " + model.DirtyMarker, Bool: true},
 		},
-		build: buildEtcdBackup,
+		build:  buildEtcdBackup,
+		rights: backupRights,
 	},
 	"etcd-verify-snapshot": {
 		title:  "Verify an etcd snapshot: SHA-256 trailer and a read-only bbolt consistency check",
@@ -118,6 +175,7 @@ var catalog = map[string]spec{
 		title:  "Restore etcd from a snapshot: the WHOLE cluster returns to the snapshot's point in time, then grows back member by member (seed 003 §5.4.2, seed 001 §5.3.2)",
 		params: append([]Param{{Name: "snapshot", Help: "the snapshot file (a host path)", Required: true}}, rebuildParams...),
 		build:  buildEtcdRestore,
+		rights: rebuildRights,
 	},
 	"etcd-recover-quorum": {
 		title: "Recover etcd after quorum loss: rebuild a one-member cluster on this survivor, then grow back member by member (seed 004, seed 001 §5.3)",
@@ -126,7 +184,8 @@ var catalog = map[string]spec{
 			{Name: "from-member-data", Help: "typed override, DATA LOSS: rebuild from this member's own database (no checksum) instead of a snapshot", Bool: true},
 			{Name: "survivor", Help: "etcd-recover-quorum: this host's member name, to rebuild here although another member has newer data"},
 		}, rebuildParams...),
-		build: buildEtcdRecoverQuorum,
+		build:  buildEtcdRecoverQuorum,
+		rights: rebuildRights,
 	},
 }
 
@@ -171,6 +230,9 @@ func ProcedureTitle(name string) string { return catalog[name].title }
 // ProcedureParams lists a procedure's parameters.
 func ProcedureParams(name string) []Param { return catalog[name].params }
 
+// ProcedureRights lists the Kubernetes rights a procedure's steps use.
+func ProcedureRights(name string) []model.Right { return catalog[name].rights }
+
 // params are a procedure's validated parameters.
 type params map[string]string
 
@@ -210,6 +272,7 @@ func (s *Session) Procedure(name string, given map[string]string) (*Procedure, e
 	if proc.State == nil {
 		proc.State = NewRunState()
 	}
+	proc.Precheck = s.precheck(name, sp)
 	for _, st := range proc.Steps {
 		if st.Explain != "" {
 			continue // a shared step constructor chose it (AddMemberSteps)

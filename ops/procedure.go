@@ -52,4 +52,9 @@ type Procedure struct {
 	// State is the run's explicit state (see RunState): journaled with
 	// every record and restored before any step on resume.
 	State *RunState
+	// Precheck, when set, runs before the first step that runs (also on
+	// resume) until it passes: the operator's rights, etcd accepting our
+	// certificate. A failure blocks that step, so nothing starts that
+	// would fail halfway.
+	Precheck func(ctx context.Context) error
 }

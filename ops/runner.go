@@ -99,6 +99,8 @@ type runner struct {
 	log     *journal.Run
 	runID   string
 	session int
+	// prechecked: the procedure's Precheck passed (or a dry run showed it).
+	prechecked bool
 }
 
 // Run runs proc step by step with op, writing the journal before and after
@@ -208,7 +210,10 @@ func (r *runner) step(ctx context.Context, i int, st *Step) error {
 		r.notify(i, st, StateChecking, "", nil)
 		problem := ""
 		var plan Plan
-		err := call(ctx, st.Check)
+		err := r.precheck(ctx)
+		if err == nil {
+			err = call(ctx, st.Check)
+		}
 		if st.Plan != nil {
 			// The plan is shown even when the check fails: what would happen
 			// is part of why it is blocked.
@@ -355,6 +360,16 @@ func (r *runner) interrupted(i int, st *Step, started bool, cause error) error {
 		return errors.Join(ErrInterrupted, err)
 	}
 	return fmt.Errorf("%w: %v", ErrInterrupted, cause)
+}
+
+// precheck runs the procedure's Precheck until it passes once.
+func (r *runner) precheck(ctx context.Context) error {
+	if r.prechecked || r.proc.Precheck == nil {
+		return nil
+	}
+	err := r.proc.Precheck(ctx)
+	r.prechecked = err == nil || r.opts.DryRun
+	return err
 }
 
 func call(ctx context.Context, f func(context.Context) error) error {

@@ -59,6 +59,8 @@ type Session struct {
 
 	opts SessionOptions
 	runs sync.WaitGroup
+	// granted caches the access reviews (access.go).
+	granted granted
 }
 
 // NewSession resolves the kubeconfig and the etcd endpoints. A missing
@@ -102,7 +104,7 @@ func NewSession(o SessionOptions) (*Session, error) {
 func (s *Session) Info() model.ClusterInfo { return s.info }
 
 // Run feeds send with snapshots (model.Nodes, model.EtcdCluster,
-// model.CSRs, model.ClusterInfo) until ctx ends. send may block; adapters
+// model.CSRs, model.ClusterInfo, once model.ProcedureAccess) until ctx ends. send may block; adapters
 // coalesce.
 func (s *Session) Run(ctx context.Context, send func(any)) {
 	freed := false
@@ -126,6 +128,7 @@ func (s *Session) Run(ctx context.Context, send func(any)) {
 		send(model.EtcdCluster{Err: s.etcdErr.Error(), Source: s.etcdSrc})
 	}
 	go s.watchVersion(ctx, send)
+	go func() { send(s.ProcedureAccess(ctx)) }()
 }
 
 // watchVersion reads the server version, retrying while the API is down.

@@ -102,6 +102,8 @@ type Model struct {
 	// late result from the current one.
 	preparing *pendingBuild
 	buildSeq  int
+	// access says which procedures the operator's rights rule out.
+	access model.ProcedureAccess
 }
 
 // pendingBuild is a procedure being built in the background.
@@ -279,6 +281,8 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.certs.setCSRs(msg, m.now())
 	case model.ClusterInfo:
 		m.info = msg
+	case model.ProcedureAccess:
+		m.access = msg
 	}
 	return m, nil
 }
@@ -659,6 +663,9 @@ func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
 		if !key.Matches(msg, a.key) {
 			continue
 		}
+		if m.refuse(a.proc) {
+			return nil
+		}
 		given := map[string]string{}
 		if a.member {
 			row, ok := m.etcd.table.Selected()
@@ -701,6 +708,9 @@ func (m *Model) resumeSelected() tea.Cmd {
 // launchRun builds the procedure in the background ("preparing…"); its
 // wizard opens when the build is done.
 func (m *Model) launchRun(name string, params map[string]string, resume *model.RunSummary) tea.Cmd {
+	if m.refuse(name) {
+		return nil
+	}
 	if m.preparing != nil {
 		m.notice = "still preparing " + m.preparing.name + "… (esc cancels it)"
 		return nil
@@ -857,7 +867,7 @@ func (m *Model) helpView() string {
 	for _, g := range m.keys.FullHelp() {
 		for _, b := range g {
 			keyWidth = max(keyWidth, len([]rune(b.Help().Key)))
-			descWidth = max(descWidth, len([]rune(b.Help().Desc)))
+			descWidth = max(descWidth, len([]rune(m.helpDesc(b.Help().Key, b.Help().Desc))))
 		}
 	}
 	for i, g := range m.keys.FullHelp() {
@@ -865,7 +875,7 @@ func (m *Model) helpView() string {
 			items = append(items, "")
 		}
 		for _, b := range g {
-			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+b.Help().Desc)
+			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+m.helpDesc(b.Help().Key, b.Help().Desc))
 		}
 	}
 	height := max(m.bodyHeight()-2, 1)

@@ -15,14 +15,12 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/day2ops/day2/internal/buildinfo"
 	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/logging"
 	"github.com/day2ops/day2/ops"
 	"github.com/day2ops/day2/ui"
 )
-
-// version is stamped by the Makefile.
-var version = "dev"
 
 type globalFlags struct {
 	session  ops.SessionOptions
@@ -51,7 +49,7 @@ func newRootCmd() *cobra.Command {
 (--kubeconfig, KUBECONFIG, ~/.kube/config, the master's admin kubeconfig under
 --host-root, then in-cluster) and etcd (--etcd-* flags, ETCDCTL_* variables,
 then /etc/etcd/etcd.conf under --host-root).`,
-		Version:       version,
+		Version:       buildinfo.Read().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -73,6 +71,8 @@ then /etc/etcd/etcd.conf under --host-root).`,
 	f.StringVar(&g.session.RegistryAddress, "registry-address", "", "host:port to probe the integrated registry at instead of its Service's ClusterIP")
 	f.StringVar(&g.session.JournalDir, "journal-dir", journal.DefaultDir(), "where procedure runs are journaled")
 	g.session.User, g.session.Host = currentUser(), hostname()
+	// The version text is complete lines of its own (see internal/buildinfo).
+	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(newDemoCmd(g), newRunCmd(g))
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,10 @@ type AuditEvent struct {
 	User       struct {
 		Username string `json:"username"`
 	} `json:"user"`
+	// ImpersonatedUser is who the request acted as (rest.Config.Impersonate).
+	ImpersonatedUser *struct {
+		Username string `json:"username"`
+	} `json:"impersonatedUser"`
 	ObjectRef *struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
@@ -24,8 +29,12 @@ type AuditEvent struct {
 	StageTimestamp time.Time `json:"stageTimestamp"`
 }
 
-// Mutating reports verbs that change state.
+// Mutating reports verbs that change state. Creating an access or token
+// review only asks a question: nothing is stored.
 func (e AuditEvent) Mutating() bool {
+	if e.ObjectRef != nil && strings.HasSuffix(e.ObjectRef.Resource, "reviews") {
+		return false
+	}
 	switch e.Verb {
 	case "create", "update", "patch", "delete", "deletecollection":
 		return true
@@ -33,8 +42,8 @@ func (e AuditEvent) Mutating() bool {
 	return false
 }
 
-// AuditEvents reads the audit log: every request by user since the given
-// time (the log is written synchronously, so a request that returned is in it).
+// AuditEvents reads the audit log: every request by user (or made as user,
+// impersonated) since the given time (the log is written synchronously, so a request that returned is in it).
 func (c *Cluster) AuditEvents(user string, since time.Time) ([]AuditEvent, error) {
 	f, err := os.Open(c.AuditLog)
 	if err != nil {
@@ -49,11 +58,19 @@ func (c *Cluster) AuditEvents(user string, since time.Time) ([]AuditEvent, error
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
-		if e.User.Username == user && !e.StageTimestamp.Before(since) {
+		if e.actor() == user && !e.StageTimestamp.Before(since) {
 			out = append(out, e)
 		}
 	}
 	return out, sc.Err()
+}
+
+// actor is who the request acted as: the impersonated user if any.
+func (e AuditEvent) actor() string {
+	if e.ImpersonatedUser != nil {
+		return e.ImpersonatedUser.Username
+	}
+	return e.User.Username
 }
 
 // MasterAdmin is the identity of a master's admin.kubeconfig: what day2 uses

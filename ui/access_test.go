@@ -1,0 +1,64 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/day2ops/day2/model"
+)
+
+// Actions the operator's rights rule out are marked in `?`, and pressing
+// their key says why in the status bar instead of starting anything.
+func TestActionsWithoutRightsAreMarkedAndRefused(t *testing.T) {
+	m := sized(120, 40)
+	rec := &recordingActions{}
+	WithActions(context.Background(), rec)(m)
+	m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{{Name: "node-0", Readiness: model.NodeReady, Created: fixedNow.Add(-time.Hour)}}})
+	m.Update(etcdSnapshot(true, true, true))
+	press(m, "?")
+	if s := screen(m); strings.Contains(s, deniedMark) {
+		t.Fatalf("marked before any review answered:\n%s", s)
+	}
+	press(m, "?")
+	m.Update(model.ProcedureAccess{Missing: map[string][]model.Right{
+		"drain":       {{Verb: "create", Resource: "pods", Subresource: "eviction"}},
+		"etcd-backup": {{Verb: "list", Group: "config.openshift.io", Resource: "clusteroperators"}},
+	}})
+	marked := map[string]bool{}
+	press(m, "?")
+	for range 20 { // scroll through all of the help
+		for _, l := range strings.Split(screen(m), "\n") {
+			if strings.Contains(l, deniedMark) {
+				marked[strings.Join(strings.Fields(l), " ")] = true
+			}
+		}
+		press(m, "j")
+	}
+	if len(marked) != 2 || !marked["d drain node"+deniedMark] || !marked["b etcd: back up the selected member"+deniedMark] {
+		t.Errorf("want exactly drain and etcd-backup marked: %v", marked)
+	}
+	press(m, "?")
+
+	press(m, "d")
+	if rec.name != "" || m.wiz != nil {
+		t.Errorf("drain was started (%q)", rec.name)
+	}
+	if s := screen(m); !strings.Contains(s, "drain: your credentials may not create pods/eviction in all namespaces") {
+		t.Errorf("status bar does not say why:\n%s", s)
+	}
+	// cordon is allowed: its build starts (in a command, as the console runs it).
+	if _, cmd := m.Update(keyMsg("u")); cmd != nil {
+		cmd()
+	}
+	if rec.name != "cordon" {
+		t.Errorf("cordon is allowed, yet %q was asked for", rec.name)
+	}
+
+	rec.name = ""
+	press(m, paneKey(paneEtcd), "b")
+	if m.form != nil || rec.name != "" || !strings.Contains(m.notice, "etcd-backup: your credentials may not list clusteroperators.config.openshift.io") {
+		t.Errorf("etcd-backup: form %v, started %q, notice %q", m.form, rec.name, m.notice)
+	}
+}
