@@ -185,7 +185,7 @@ func (b *etcdBackup) roomFor(size int64) error {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return fmt.Errorf("free space under %s: %w", b.dir, err)
 	}
-	if free := int64(st.Bavail) * st.Bsize; free < size+size/10 {
+	if free := int64(st.Bavail) * int64(st.Bsize); free < size+size/10 {
 		return fmt.Errorf("%s has %s free, a snapshot of this member needs about %s", b.dir, model.HumanBytes(free), model.HumanBytes(size+size/10))
 	}
 	return nil
