@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -142,5 +143,16 @@ func TestMoveRefusesToOverwrite(t *testing.T) {
 	}
 	if err := f.Move("/etc/origin/node/pods/disabled/old.yaml", "/etc/origin/node/pods/disabled/apiserver.yaml"); err == nil {
 		t.Fatal("move over an existing file must be refused")
+	}
+}
+
+func TestLocalHostRunReportsExitAndTimeout(t *testing.T) {
+	h := New("/")
+	r, err := h.Run(context.Background(), Command{Line: "echo out; echo err >&2; exit 3"})
+	if err != nil || r.Exit != 3 || r.Stdout != "out\n" || r.Stderr != "err\n" || r.Err() == nil {
+		t.Fatalf("run = %+v, %v", r, err)
+	}
+	if _, err := h.Run(context.Background(), Command{Line: "sleep 5", Timeout: 100 * time.Millisecond}); err == nil || !strings.Contains(err.Error(), "no answer within") {
+		t.Fatalf("timeout err = %v", err)
 	}
 }
