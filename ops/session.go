@@ -15,6 +15,7 @@ import (
 
 	"github.com/day2ops/day2/internal/certs"
 	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/kube"
 	"github.com/day2ops/day2/internal/logging"
@@ -44,6 +45,18 @@ type SessionOptions struct {
 	// recorded with every record.
 	JournalDir string
 	User, Host string
+
+	// HostAccess reaches the cluster's other hosts (internal/hostssh); nil
+	// means this host only (--no-ssh).
+	HostAccess HostAccess
+}
+
+// HostAccess opens the cluster's hosts for host steps and checks.
+type HostAccess interface {
+	// Open connects to a host (bounded by ctx); the result is shared and
+	// stays open until Close.
+	Open(ctx context.Context, h model.Host) (hostfs.Host, error)
+	Close() error
 }
 
 // Session is one console's connection to one cluster.
