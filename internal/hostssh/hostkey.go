@@ -44,14 +44,14 @@ func hostKeys(t target) (ssh.HostKeyCallback, []string, error) {
 				key.Type(), ssh.FingerprintSHA256(key), re.Revoked.Filename, re.Revoked.Line)
 		case errors.As(err, &ke) && len(ke.Want) == 0:
 			return fmt.Errorf("%w: %s (%s) offers %s %s, which no known_hosts file (%s) holds for %s; check the fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then add it: ssh-keyscan %s >> ~/.ssh/known_hosts",
-				ErrHostKey, t.name, t.addr(), key.Type(), ssh.FingerprintSHA256(key), strings.Join(files, ", "), t.knownName(), keyscanArgs(t))
+				ErrHostKey, t.name, t.addr(), key.Type(), ssh.FingerprintSHA256(key), strings.Join(files, ", "), knownhosts.Normalize(t.knownName()), keyscanArgs(t))
 		case errors.As(err, &ke):
 			var want []string
 			for _, k := range ke.Want {
 				want = append(want, fmt.Sprintf("%s %s (%s:%d)", k.Key.Type(), ssh.FingerprintSHA256(k.Key), k.Filename, k.Line))
 			}
 			return fmt.Errorf("%w: the host key of %s (%s) CHANGED: it offers %s %s, known_hosts has %s; a reinstalled host or someone in between: check the host, then replace the old key (ssh-keygen -R %s; ssh-keyscan %s >> ~/.ssh/known_hosts)",
-				ErrHostKey, t.name, t.addr(), key.Type(), ssh.FingerprintSHA256(key), strings.Join(want, ", "), quoteName(t.knownName()), keyscanArgs(t))
+				ErrHostKey, t.name, t.addr(), key.Type(), ssh.FingerprintSHA256(key), strings.Join(want, ", "), quoteName(knownhosts.Normalize(t.knownName())), keyscanArgs(t))
 		}
 		return err
 	}

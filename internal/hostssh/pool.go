@@ -130,9 +130,16 @@ func closeAll(cs []*ssh.Client) {
 // handshake opens one SSH connection to t, directly or through via, within
 // t's dial timeout.
 func (p *Pool) handshake(ctx context.Context, t target, via *ssh.Client) (*ssh.Client, error) {
-	cb, algos, err := hostKeys(t)
+	check, algos, err := hostKeys(t)
 	if err != nil {
 		return nil, err
+	}
+	// The refusal is returned as hostKeys words it, not inside the
+	// handshake's error.
+	var keyErr error
+	cb := func(host string, remote net.Addr, key ssh.PublicKey) error {
+		keyErr = check(host, remote, key)
+		return keyErr
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
@@ -155,8 +162,8 @@ func (p *Pool) handshake(ctx context.Context, t target, via *ssh.Client) (*ssh.C
 	c, chans, reqs, err := ssh.NewClientConn(nc, t.addr(), cfg)
 	if err != nil {
 		nc.Close()
-		if errors.Is(err, ErrHostKey) {
-			return nil, err
+		if keyErr != nil {
+			return nil, keyErr
 		}
 		if ctx.Err() != nil {
 			return nil, dialError(ctx, t, err)
