@@ -32,7 +32,10 @@ type Host struct {
 	c  *conn
 }
 
-var _ hostfs.Host = (*Host)(nil)
+var (
+	_ hostfs.Host   = (*Host)(nil)
+	_ hostfs.Opener = (*Host)(nil)
+)
 
 // conn is one live connection to a host: the SSH client, the jump hosts'
 // clients it goes through and the SFTP client over it.
@@ -224,6 +227,19 @@ func (h *Host) ReadFile(p string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Open opens a host file for reading (hostfs.Opener: backups stream it).
+func (h *Host) Open(p string) (io.ReadCloser, error) {
+	var f *sftp.File
+	err := h.files("open", p, func(c *sftp.Client) (err error) {
+		f, err = c.Open(path.Clean(p))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Stat stats a host file, following links.
