@@ -19,6 +19,11 @@ type Inventory struct {
 	// the inventory has an entry, in the order HostOrder lists them.
 	HostVars  map[string]map[string]string
 	HostOrder []string
+
+	// memberOf is each host's groups, its groups' ancestors included, and
+	// depth each group's depth below "all": worked out once after parsing.
+	memberOf map[string]map[string]bool
+	depth    map[string]int
 }
 
 // InventoryGroup is one [group] with its [group:children] and [group:vars].
@@ -32,8 +37,9 @@ type InventoryGroup struct {
 // the order a host's Groups list them.
 var ClusterGroups = []string{"masters", "etcd", "nodes", "lb", "new_masters", "new_nodes"}
 
-// maxInventoryHosts bounds what host ranges may expand to.
-const maxInventoryHosts = 100000
+// maxInventoryHosts bounds what host ranges may expand to (a 3.11 cluster
+// has at most 2000 nodes).
+const maxInventoryHosts = 10000
 
 // ErrYAMLInventory means the inventory is YAML, which day2 does not read.
 var ErrYAMLInventory = errors.New("this is a YAML inventory: day2 reads INI inventories (openshift-ansible 3.11's form, as in /etc/ansible/hosts); give one with --inventory")
@@ -102,7 +108,48 @@ func ParseInventory(data []byte) (Inventory, error) {
 	if err := inv.checkCycles(); err != nil {
 		return inv, err
 	}
+	inv.depth = inv.depths()
+	inv.memberOf = inv.membership()
 	return inv, nil
+}
+
+// membership is each host's groups, with every ancestor of each.
+func (inv Inventory) membership() map[string]map[string]bool {
+	parents := inv.parents()
+	out := map[string]map[string]bool{}
+	for name, g := range inv.Groups {
+		ancestors := map[string]bool{}
+		var up func(string)
+		up = func(n string) {
+			if ancestors[n] {
+				return
+			}
+			ancestors[n] = true
+			for _, p := range parents[n] {
+				up(p)
+			}
+		}
+		up(name)
+		for _, h := range g.Hosts {
+			if out[h] == nil {
+				out[h] = map[string]bool{}
+			}
+			for a := range ancestors {
+				out[h][a] = true
+			}
+		}
+	}
+	return out
+}
+
+func (inv Inventory) parents() map[string][]string {
+	parents := map[string][]string{}
+	for name, g := range inv.Groups {
+		for _, c := range g.Children {
+			parents[c] = append(parents[c], name)
+		}
+	}
+	return parents
 }
 
 // yamlKeyRE is a YAML mapping key alone on its line ("all:", "children:"),
@@ -132,6 +179,9 @@ func (inv *Inventory) hostLine(group, line string) error {
 	// IPv6 address has several).
 	if i := strings.LastIndexByte(pattern, ':'); i > 0 && isDigits(pattern[i+1:]) && !strings.Contains(rangeRE.ReplaceAllString(pattern[:i], ""), ":") {
 		pattern, port = pattern[:i], pattern[i+1:]
+	}
+	if pattern == "" {
+		return fmt.Errorf("empty host name in %q", line)
 	}
 	vars := map[string]string{}
 	for _, f := range fields[1:] {
@@ -364,29 +414,9 @@ func (inv Inventory) checkCycles() error {
 // GroupHosts are the hosts of a group and of its children, recursively, in
 // inventory order.
 func (inv Inventory) GroupHosts(group string) []string {
-	in := map[string]bool{}
-	var walk func(g string)
-	seen := map[string]bool{}
-	walk = func(g string) {
-		grp := inv.Groups[g]
-		if grp == nil || seen[g] {
-			return
-		}
-		seen[g] = true
-		for _, h := range grp.Hosts {
-			in[h] = true
-		}
-		for _, c := range grp.Children {
-			walk(c)
-		}
-	}
-	if group == "all" {
-		return append([]string(nil), inv.HostOrder...)
-	}
-	walk(group)
 	var out []string
 	for _, h := range inv.HostOrder {
-		if in[h] {
+		if group == "all" || inv.memberOf[h][group] {
 			out = append(out, h)
 		}
 	}
@@ -400,10 +430,10 @@ func (inv Inventory) Var(host, key string) (string, bool) {
 	if v, ok := inv.HostVars[host][key]; ok {
 		return v, true
 	}
-	depth := inv.depths()
+	depth := inv.depth
 	var groups []string
-	for name := range inv.Groups {
-		if name != "all" && contains(inv.GroupHosts(name), host) {
+	for name := range inv.memberOf[host] {
+		if name != "all" {
 			groups = append(groups, name)
 		}
 	}
@@ -427,12 +457,7 @@ func (inv Inventory) Var(host, key string) (string, bool) {
 // depths is each group's depth below "all": 1 for a top group, one more
 // than its deepest parent for a child.
 func (inv Inventory) depths() map[string]int {
-	parents := map[string][]string{}
-	for name, g := range inv.Groups {
-		for _, c := range g.Children {
-			parents[c] = append(parents[c], name)
-		}
-	}
+	parents := inv.parents()
 	d := map[string]int{}
 	var depth func(g string, guard int) int
 	depth = func(g string, guard int) int {
@@ -480,10 +505,10 @@ func (inv Inventory) Hosts(source string) ([]Host, error) {
 			continue
 		}
 		h := Host{Name: name, Address: name, Groups: in[name], Source: "inventory " + source}
-		if v, ok := inv.first(name, "ansible_host", "ansible_ssh_host"); ok {
+		if v, ok := inv.first(name, "ansible_host", "ansible_ssh_host"); ok && v != "" {
 			h.Address = v
 		}
-		if v, ok := inv.first(name, "ansible_user", "ansible_ssh_user"); ok {
+		if v, ok := inv.first(name, "ansible_user", "ansible_ssh_user"); ok && v != "" {
 			h.User = v
 		}
 		if v, ok := inv.first(name, "ansible_port", "ansible_ssh_port"); ok {
