@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -239,7 +240,7 @@ func FuzzParseInventory(f *testing.F) {
 				t.Fatalf("bad host %+v", h)
 			}
 			for _, g := range h.Groups {
-				if !contains(inv.GroupHosts(g), h.Name) {
+				if !slices.Contains(inv.GroupHosts(g), h.Name) {
 					t.Fatalf("%s listed in %s, which does not hold it", h.Name, g)
 				}
 			}
