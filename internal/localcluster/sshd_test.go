@@ -241,3 +241,18 @@ func TestShutdownOverSSH(t *testing.T) {
 		t.Errorf("after power on: %v %q", err, out)
 	}
 }
+
+// The guide's own commands answer on the hosts: df -hT lists / and /var
+// (seed 003 §3.6), master-1's /var/lib/docker is a real xfs with ftype=1
+// (§3.7), timedatectl (§2.1) answers from the simulator.
+func TestGuideCommandsOnHosts(t *testing.T) {
+	out, err := sshRun(t, sshHost(t, "master-1.example.com"), "df -hT; stat -f -c %T /var/lib/docker; xfs_info /var/lib/docker | grep -o 'ftype=1'; timedatectl")
+	if err != nil {
+		t.Fatalf("ssh master-1: %v\n%s", err, out)
+	}
+	for _, want := range []string{" /var\n", "tmpfs", "50G", "/var/lib/docker\n", "\nxfs\nftype=1\n", "NTP synchronized: yes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("master-1's output lacks %q:\n%s", want, out)
+		}
+	}
+}
