@@ -56,6 +56,9 @@ func hostHealthFiles(fs *fileSet, h hostInfo, p hostProfile) {
 		driver = "devicemapper"
 	}
 	fs.add("var/lib/docker/image/"+driver+"/repositories.json", []byte(`{"Repositories":{}}`))
+	if driver == "devicemapper" {
+		fs.add(simThinPool, []byte(simThinPoolUse))
+	}
 	if p.crio {
 		fs.add("var/lib/containers/storage/overlay-images/images.json", []byte("[]"))
 	}
