@@ -604,3 +604,83 @@ func TestSSHConfigAlone(t *testing.T) {
 		t.Errorf("Name %q, Where %q", host.Name(), host.Where())
 	}
 }
+
+// freezer forwards TCP connections to target until frozen, then keeps them
+// open and silent, as a host that vanished without a FIN.
+type freezer struct {
+	l      net.Listener
+	frozen chan struct{}
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{l: l, frozen: make(chan struct{})}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			t.Cleanup(func() { in.Close(); out.Close() })
+			pipe := func(dst, src net.Conn) {
+				buf := make([]byte, 32*1024)
+				for {
+					n, err := src.Read(buf)
+					select {
+					case <-f.frozen:
+						return // drop everything from now on
+					default:
+					}
+					if err != nil {
+						return
+					}
+					if _, err := dst.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}
+			go pipe(out, in)
+			go pipe(in, out)
+		}
+	}()
+	return f
+}
+
+// A connection that goes silent fails the next call within about two dial
+// timeouts (the keepalive's interval), not never.
+func TestSilentConnectionFails(t *testing.T) {
+	sh := simHost(t, localcluster.RoleCompute, 0)
+	f := newFreezer(t, "127.0.0.1:"+strconv.Itoa(sh.Port))
+	port := f.l.Addr().(*net.TCPAddr).Port
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := fmt.Sprintf("[127.0.0.1]:%d %s", port, ssh.MarshalAuthorizedKey(knownKey(t, sh.Port)))
+	if err := os.WriteFile(kh, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, func(c *Config) { c.DialTimeout = 2 * time.Second; c.KnownHosts = []string{kh} })
+	host, err := p.Open(ctxT(t, 30*time.Second), model.Host{Name: sh.Name, Address: "127.0.0.1", Port: port, User: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := host.ReadFile("/etc/hostname"); err != nil {
+		t.Fatal(err)
+	}
+	close(f.frozen)
+	start := time.Now()
+	_, err = host.ReadFile("/etc/hostname")
+	if err == nil {
+		t.Fatal("a read over a silent connection succeeded")
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("failed after %s, want within about two 2s intervals", took)
+	}
+}

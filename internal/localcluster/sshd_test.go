@@ -329,3 +329,38 @@ func TestHostSpread(t *testing.T) {
 		}
 	}
 }
+
+// A cluster whose process died without stopping it (a test binary killed by
+// its timeout) is unmounted and removed by the next cluster's start; a
+// running one's is not.
+func TestReapStaleCluster(t *testing.T) {
+	stale, err := sshClusterDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, ownerFile), []byte("999999999 1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(stale, "hosts", "h", "var")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := mountTmpfs(mnt, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := sshClusterDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer removeClusterDir(fresh)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale cluster dir %s still there: %v", stale, err)
+		_ = removeClusterDir(stale)
+	}
+	if left, _ := mountsUnder(stale); len(left) > 0 {
+		t.Errorf("mounts left: %v", left)
+	}
+	if _, err := os.Stat(cluster.Dir); err != nil {
+		t.Errorf("the running cluster's dir went too: %v", err)
+	}
+}
