@@ -260,6 +260,32 @@ func StripObject(obj map[string]any) (string, bool) {
 	return "", true
 }
 
+// allocated are the spec fields the cluster fills in on create that a
+// strip removes and an update may not change.
+var allocated = map[string][]string{
+	"Service":               {"clusterIP", "clusterIPs"},
+	"PersistentVolumeClaim": {"volumeName"},
+	"Pod":                   {"nodeName"},
+}
+
+// KeepAllocated carries into obj, before it replaces live (an update), the
+// values the cluster allocated to live that the backup stripped: an update
+// that changed a Service's ClusterIP, a claim's volume or a pod's node
+// would be refused.
+func KeepAllocated(obj, live map[string]any) {
+	spec, _ := obj["spec"].(map[string]any)
+	liveSpec, _ := live["spec"].(map[string]any)
+	if spec == nil || liveSpec == nil {
+		return
+	}
+	kind, _ := obj["kind"].(string)
+	for _, f := range allocated[kind] {
+		if _, set := spec[f]; !set && liveSpec[f] != nil {
+			spec[f] = liveSpec[f]
+		}
+	}
+}
+
 // stripJobSelector removes the selector and labels the Job controller
 // generates from the Job's uid; created again with them, the API refuses
 // the Job (the selector must be generated) unless manualSelector is set.

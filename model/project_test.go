@@ -189,6 +189,22 @@ func TestProjectManifestCheck(t *testing.T) {
 	}
 }
 
+func TestKeepAllocated(t *testing.T) {
+	for _, c := range []struct{ name, obj, live, want string }{
+		{"pod", `{"kind":"Pod","spec":{"containers":[]}}`, `{"kind":"Pod","spec":{"nodeName":"n1"}}`, `{"kind":"Pod","spec":{"containers":[],"nodeName":"n1"}}`},
+		{"pvc", `{"kind":"PersistentVolumeClaim","spec":{}}`, `{"spec":{"volumeName":"pv-1"}}`, `{"kind":"PersistentVolumeClaim","spec":{"volumeName":"pv-1"}}`},
+		{"service", `{"kind":"Service","spec":{}}`, `{"spec":{"clusterIP":"10.0.0.1","clusterIPs":["10.0.0.1"]}}`, `{"kind":"Service","spec":{"clusterIP":"10.0.0.1","clusterIPs":["10.0.0.1"]}}`},
+		{"headless kept", `{"kind":"Service","spec":{"clusterIP":"None"}}`, `{"spec":{"clusterIP":"None","clusterIPs":["None"]}}`, `{"kind":"Service","spec":{"clusterIP":"None","clusterIPs":["None"]}}`},
+		{"other kinds untouched", `{"kind":"ConfigMap","spec":{}}`, `{"spec":{"nodeName":"n1"}}`, `{"kind":"ConfigMap","spec":{}}`},
+	} {
+		o := obj(t, c.obj)
+		KeepAllocated(o, obj(t, c.live))
+		if !reflect.DeepEqual(o, obj(t, c.want)) {
+			t.Errorf("%s: %v", c.name, o)
+		}
+	}
+}
+
 func TestRestoreReport(t *testing.T) {
 	r := RestoreReport{
 		{Kind: "ServiceAccount", Name: "default", Outcome: RestoreSkipped, Detail: "exists"},

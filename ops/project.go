@@ -46,7 +46,7 @@ func buildProjectBackup(s *Session, p params) (*Procedure, error) {
 	if !path.IsAbs(p["backup-dir"]) {
 		return nil, fmt.Errorf("--backup-dir %q: want an absolute host path", p["backup-dir"])
 	}
-	b := &projectBackup{s: s, c: project.New(s.client), host: hostfs.New(s.opts.HostRoot), ns: p["namespace"],
+	b := &projectBackup{s: s, c: project.New(s.client, s.dynamic), host: hostfs.New(s.opts.HostRoot), ns: p["namespace"],
 		dir: path.Clean(p["backup-dir"]), state: NewRunState()}
 	return &Procedure{State: b.state, Steps: []*Step{b.preflightStep(), b.exportStep()}}, nil
 }
@@ -182,7 +182,7 @@ func buildProjectRestore(s *Session, p params) (*Procedure, error) {
 	if !path.IsAbs(p["backup"]) {
 		return nil, fmt.Errorf("--backup %q: want an absolute host path", p["backup"])
 	}
-	r := &projectRestore{s: s, c: project.New(s.client), host: hostfs.New(s.opts.HostRoot), file: path.Clean(p["backup"]),
+	r := &projectRestore{s: s, c: project.New(s.client, s.dynamic), host: hostfs.New(s.opts.HostRoot), file: path.Clean(p["backup"]),
 		to: p["namespace"], replace: p.bool("replace"), state: NewRunState()}
 	return &Procedure{State: r.state, Steps: []*Step{r.verifyStep(), r.namespaceStep(), r.createStep()}}, nil
 }

@@ -30,10 +30,11 @@ type Client struct {
 	dyn  dynamic.Interface
 }
 
-// New uses client's connection (JSON: the dynamic client cannot decode
-// protobuf, which custom resources and OpenShift's APIs do not speak).
-func New(client kubernetes.Interface) *Client {
-	return &Client{disc: client.Discovery(), dyn: dynamic.New(client.Discovery().RESTClient())}
+// New reads with client's discovery and reads and writes objects with dyn
+// (a dynamic client on a JSON connection: custom resources and OpenShift's
+// APIs speak no protobuf).
+func New(client kubernetes.Interface, dyn dynamic.Interface) *Client {
+	return &Client{disc: client.Discovery(), dyn: dyn}
 }
 
 // Types are the namespaced types the API serves, in the preferred version
@@ -247,6 +248,7 @@ func (c *Client) Restore(ctx context.Context, b *Backup, o RestoreOptions) (mode
 			case err == nil && !o.Replace:
 				res.Outcome, res.Detail = model.RestoreSkipped, "exists (--replace replaces it)"
 			case err == nil:
+				model.KeepAllocated(obj, live.Object)
 				u.SetResourceVersion(live.GetResourceVersion())
 				_, err = r.Update(ctx, u, metav1.UpdateOptions{DryRun: dry})
 				res.Outcome = outcome(model.RestoreReplaced, err, &res)
