@@ -445,9 +445,14 @@ func (r RestoreReport) Count(o RestoreOutcome) int {
 	return n
 }
 
-// Summary is "created 5, replaced 0, skipped 2, failed 1".
-func (r RestoreReport) Summary() string {
-	return fmt.Sprintf("created %d, replaced %d, skipped %d, failed %d",
+// Summary is "created 5, replaced 0, skipped 2, failed 1"; of a dry run,
+// "would create 5, replace 0, skip 2, fail 1".
+func (r RestoreReport) Summary(dryRun bool) string {
+	format := "created %d, replaced %d, skipped %d, failed %d"
+	if dryRun {
+		format = "would create %d, replace %d, skip %d, fail %d"
+	}
+	return fmt.Sprintf(format,
 		r.Count(RestoreCreated), r.Count(RestoreReplaced), r.Count(RestoreSkipped), r.Count(RestoreFailed))
 }
 

@@ -211,8 +211,11 @@ func TestRestoreReport(t *testing.T) {
 		{Kind: "Deployment", Name: "frontend", Outcome: RestoreCreated},
 		{Kind: "Pod", Name: "debug", Outcome: RestoreFailed, Detail: "forbidden"},
 	}
-	if s := r.Summary(); s != "created 1, replaced 0, skipped 1, failed 1" {
+	if s := r.Summary(false); s != "created 1, replaced 0, skipped 1, failed 1" {
 		t.Errorf("summary %q", s)
+	}
+	if s := r.Summary(true); s != "would create 1, replace 0, skip 1, fail 1" {
+		t.Errorf("dry-run summary %q", s)
 	}
 	want := []string{"skipped ServiceAccount default: exists", "would be created Deployment frontend", "would fail Pod debug: forbidden"}
 	if got := r.Lines(true); !reflect.DeepEqual(got, want) {

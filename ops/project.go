@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -300,7 +301,7 @@ func (r *projectRestore) namespaceStep() *Step {
 				model.RenameNamespace(obj, r.target())
 			}
 			meta, _ := obj["metadata"].(map[string]any)
-			return Plan{fmt.Sprintf("create namespace %s with the backup's labels %v and annotations %v", r.target(), meta["labels"], meta["annotations"])}, nil
+			return Plan{fmt.Sprintf("create namespace %s with the backup's labels (%s) and annotations (%s)", r.target(), keyValues(meta["labels"]), keyValues(meta["annotations"]))}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			b, err := r.load()
@@ -358,7 +359,7 @@ func (r *projectRestore) createStep() *Step {
 			if err != nil {
 				return plan, err
 			}
-			plan = append(plan, "server-side dry run (dryRun=All: admitted and validated, nothing stored): "+report.Summary())
+			plan = append(plan, "server-side dry run (dryRun=All: admitted and validated, nothing stored): "+report.Summary(true))
 			if report.Count(model.RestoreFailed) > 0 {
 				plan = append(plan, "  (a dry run cannot see objects the restore creates before the one it checks: a ServiceAccount a pod runs as is only there once created)")
 			}
@@ -379,7 +380,7 @@ func (r *projectRestore) createStep() *Step {
 			if err != nil {
 				return err
 			}
-			progress(report.Summary())
+			progress(report.Summary(false))
 			if n := report.Count(model.RestoreFailed); n > 0 {
 				var failed []string
 				for _, x := range report {
@@ -387,7 +388,7 @@ func (r *projectRestore) createStep() *Step {
 						failed = append(failed, fmt.Sprintf("%s %s: %s", x.Kind, x.Name, x.Detail))
 					}
 				}
-				return fmt.Errorf("%s; failed: %s (retry creates what is missing)", report.Summary(), strings.Join(failed, "; "))
+				return fmt.Errorf("%s; failed: %s (retry creates what is missing)", report.Summary(false), strings.Join(failed, "; "))
 			}
 			return nil
 		},
@@ -406,4 +407,19 @@ func (r *projectRestore) createStep() *Step {
 			return nil
 		},
 	}
+}
+
+// keyValues says a labels or annotations map as k=v, sorted; "none" when
+// empty.
+func keyValues(v any) string {
+	m, _ := v.(map[string]any)
+	if len(m) == 0 {
+		return "none"
+	}
+	out := make([]string, 0, len(m))
+	for k, x := range m {
+		out = append(out, fmt.Sprintf("%s=%v", k, x))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -335,7 +335,7 @@ func TestBackupDeleteRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if dry.Count(model.RestoreFailed) > 0 || dry.Count(model.RestoreCreated) < b.Manifest.Objects()-1 {
-		t.Fatalf("dry run: %s\n%s", dry.Summary(), strings.Join(dry.Lines(true), "\n"))
+		t.Fatalf("dry run: %s\n%s", dry.Summary(true), strings.Join(dry.Lines(true), "\n"))
 	}
 	if missing, err := c.Missing(ctx, b, ns); err != nil || len(missing) < b.Manifest.Objects()-1 {
 		t.Fatalf("the dry run stored objects: only %v missing (%v)", missing, err)
@@ -347,14 +347,14 @@ func TestBackupDeleteRestore(t *testing.T) {
 		}
 	}})
 	if err != nil || report.Count(model.RestoreFailed) > 0 {
-		t.Fatalf("restore: %v %s\n%s", err, report.Summary(), strings.Join(report.Lines(false), "\n"))
+		t.Fatalf("restore: %v %s\n%s", err, report.Summary(false), strings.Join(report.Lines(false), "\n"))
 	}
 	wantOrder := []string{"ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "Service",
 		"DeploymentConfig", "Deployment", "Pod", "PodDisruptionBudget", "Route"}
 	if !reflect.DeepEqual(order, wantOrder) {
 		t.Errorf("restore order %v, want %v", order, wantOrder)
 	}
-	t.Logf("restore: %s", report.Summary())
+	t.Logf("restore: %s", report.Summary(false))
 	compare(t, ctx, c, b, ns)
 	nsObj, err := cluster.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil || nsObj.Labels["team"] != "web" || nsObj.Annotations["openshift.io/display-name"] != "My App" || nsObj.Annotations["openshift.io/sa.scc.uid-range"] == "" {
@@ -373,7 +373,7 @@ func TestBackupDeleteRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if report, err := c.Restore(ctx, b, RestoreOptions{Namespace: to}); err != nil || report.Count(model.RestoreFailed) > 0 {
-		t.Fatalf("restore into %s: %v %s\n%s", to, err, report.Summary(), strings.Join(report.Lines(false), "\n"))
+		t.Fatalf("restore into %s: %v %s\n%s", to, err, report.Summary(false), strings.Join(report.Lines(false), "\n"))
 	}
 	compare(t, ctx, c, b, to)
 	rb, err := cluster.Client.RbacV1().RoleBindings(to).Get(ctx, "scaler", metav1.GetOptions{})
@@ -388,11 +388,11 @@ func TestBackupDeleteRestore(t *testing.T) {
 	// Again: what exists is skipped; with Replace, replaced.
 	again, err := c.Restore(ctx, b, RestoreOptions{})
 	if err != nil || again.Count(model.RestoreSkipped) != b.Manifest.Objects() {
-		t.Errorf("restore over itself: %v %s", err, again.Summary())
+		t.Errorf("restore over itself: %v %s", err, again.Summary(false))
 	}
 	replaced, err := c.Restore(ctx, b, RestoreOptions{Replace: true})
 	if err != nil || replaced.Count(model.RestoreReplaced) != b.Manifest.Objects() {
-		t.Errorf("replace: %v %s\n%s", err, replaced.Summary(), strings.Join(replaced.Lines(false), "\n"))
+		t.Errorf("replace: %v %s\n%s", err, replaced.Summary(false), strings.Join(replaced.Lines(false), "\n"))
 	}
 	compare(t, ctx, c, b, ns)
 }
