@@ -501,6 +501,51 @@ func TestEtcdPaneFormAsksThenLaunches(t *testing.T) {
 	}
 }
 
+// :project-backup and :project-restore open their procedure's form; with
+// --readonly (no actions) they are no command at all.
+func TestCommandLineStartsProjectProcedures(t *testing.T) {
+	m := sized(80, 24)
+	typeCommand := func(s string) {
+		press(m, ":")
+		for _, r := range s {
+			press(m, string(r))
+		}
+		m.Update(keyMsg("enter"))
+	}
+	typeCommand("project-backup")
+	if m.form != nil || !strings.Contains(m.notice, "no pane or node") {
+		t.Fatalf("read-only console: form %v notice %q", m.form, m.notice)
+	}
+	rec := &recordingActions{}
+	WithActions(context.Background(), rec)(m)
+	typeCommand("project-backup")
+	s := screen(m)
+	for _, want := range []string{"project-backup", "> --namespace", "(required)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("form lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	press(m, "m", "y", "a", "p", "p")
+	m.Update(keyMsg("enter"))
+	if !strings.Contains(screen(m), "> --backup-dir /backup/projects") {
+		t.Errorf("the backup dir should be asked next, with its default:\n%s", screen(m))
+	}
+	settle(m, keyMsg("enter"))
+	if rec.name != "project-backup" || rec.params["namespace"] != "myapp" || rec.params["backup-dir"] != "/backup/projects" {
+		t.Errorf("launched %s %v", rec.name, rec.params)
+	}
+	rec.name = ""
+	typeCommand("project-restore")
+	if s := screen(m); !strings.Contains(s, "> --backup") {
+		t.Errorf("restore form:\n%s", s)
+	}
+	m.Update(keyMsg("esc"))
+	if m.form != nil || rec.name != "" {
+		t.Errorf("esc: form %v, launched %q", m.form, rec.name)
+	}
+}
+
 func TestHelpListsEveryKeyAt80x24(t *testing.T) {
 	m := sized(80, 24)
 	WithActions(context.Background(), &recordingActions{})(m)
