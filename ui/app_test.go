@@ -287,27 +287,29 @@ func TestSlashFiltersTheActiveTable(t *testing.T) {
 	}
 }
 
+// typeCommand types a : command line and enter.
+func typeCommand(m *Model, s string) {
+	press(m, ":")
+	for _, r := range s {
+		press(m, string(r))
+	}
+	m.Update(keyMsg("enter"))
+}
+
 func TestCommandLineJumpsToPanesAndNodes(t *testing.T) {
 	m := sized(80, 24)
 	m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{
 		{Name: "master-0", Readiness: model.NodeReady}, {Name: "worker-0", Readiness: model.NodeReady}, {Name: "worker-1", Readiness: model.NodeReady},
 	}})
-	typeCommand := func(s string) {
-		press(m, ":")
-		for _, r := range s {
-			press(m, string(r))
-		}
-		m.Update(keyMsg("enter"))
-	}
-	typeCommand("etc")
+	typeCommand(m, "etc")
 	if m.active != paneEtcd {
 		t.Fatalf(":etc went to pane %d, want etcd", m.active)
 	}
-	typeCommand("worker")
+	typeCommand(m, "worker")
 	if m.active != paneEtcd || !strings.Contains(m.notice, "matches 2 nodes") {
 		t.Errorf("ambiguous :worker: pane %d notice %q", m.active, m.notice)
 	}
-	typeCommand("worker-1")
+	typeCommand(m, "worker-1")
 	if m.active != paneNodes || m.nodes.detail == nil || m.nodes.detail.name != "worker-1" {
 		t.Fatalf(":worker-1 did not open the node's details (pane %d)", m.active)
 	}
@@ -338,7 +340,7 @@ func TestCommandLineJumpsToPanesAndNodes(t *testing.T) {
 	if m.nodes.detail != nil {
 		t.Error("esc did not close the details")
 	}
-	typeCommand("nosuch")
+	typeCommand(m, "nosuch")
 	if !strings.Contains(m.notice, "no pane or node") {
 		t.Errorf("notice %q", m.notice)
 	}
@@ -505,20 +507,13 @@ func TestEtcdPaneFormAsksThenLaunches(t *testing.T) {
 // --readonly (no actions) they are no command at all.
 func TestCommandLineStartsProjectProcedures(t *testing.T) {
 	m := sized(80, 24)
-	typeCommand := func(s string) {
-		press(m, ":")
-		for _, r := range s {
-			press(m, string(r))
-		}
-		m.Update(keyMsg("enter"))
-	}
-	typeCommand("project-backup")
+	typeCommand(m, "project-backup")
 	if m.form != nil || !strings.Contains(m.notice, "no pane or node") {
 		t.Fatalf("read-only console: form %v notice %q", m.form, m.notice)
 	}
 	rec := &recordingActions{}
 	WithActions(context.Background(), rec)(m)
-	typeCommand("project-backup")
+	typeCommand(m, "project-backup")
 	s := screen(m)
 	for _, want := range []string{"project-backup", "> --namespace", "(required)"} {
 		if !strings.Contains(s, want) {
@@ -536,7 +531,7 @@ func TestCommandLineStartsProjectProcedures(t *testing.T) {
 		t.Errorf("launched %s %v", rec.name, rec.params)
 	}
 	rec.name = ""
-	typeCommand("project-restore")
+	typeCommand(m, "project-restore")
 	if s := screen(m); !strings.Contains(s, "> --backup") {
 		t.Errorf("restore form:\n%s", s)
 	}
