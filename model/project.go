@@ -176,6 +176,7 @@ var StrippedFields = []string{
 	"controller-set annotations (deployment revision, PV binding, provisioner, selected node)",
 	"Service spec.clusterIP/clusterIPs (not None)", "PVC spec.volumeName", "Pod spec.nodeName",
 	"Job selector and controller-uid labels", "Route spec.host when generated",
+	"ServiceAccount references to the token and registry secrets left out",
 }
 
 // controllerAnnotations are annotations controllers set on what they act
@@ -258,6 +259,31 @@ func StripObject(obj map[string]any) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// DropSecretRefs removes from a ServiceAccount its references to secrets
+// the backup left out (dropped, by name): the token and registry secrets
+// the cluster made for it (OpenShift 3.11 lists them in `secrets` and
+// `imagePullSecrets`) are made anew, under new names, for the restored one.
+func DropSecretRefs(sa map[string]any, dropped map[string]bool) {
+	for _, field := range []string{"secrets", "imagePullSecrets"} {
+		refs, ok := sa[field].([]any)
+		if !ok {
+			continue
+		}
+		kept := []any{}
+		for _, r := range refs {
+			ref, _ := r.(map[string]any)
+			if name, _ := ref["name"].(string); !dropped[name] {
+				kept = append(kept, r)
+			}
+		}
+		if len(kept) == 0 {
+			delete(sa, field)
+		} else {
+			sa[field] = kept
+		}
+	}
 }
 
 // allocated are the spec fields the cluster fills in on create that a

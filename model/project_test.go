@@ -189,6 +189,17 @@ func TestProjectManifestCheck(t *testing.T) {
 	}
 }
 
+func TestDropSecretRefs(t *testing.T) {
+	dropped := map[string]bool{"default-token-8mmrk": true, "default-dockercfg-5x2kq": true}
+	sa := obj(t, `{"kind":"ServiceAccount","metadata":{"name":"default"},
+		"secrets":[{"name":"default-token-8mmrk"},{"name":"default-dockercfg-5x2kq"},{"name":"git-ssh"}],
+		"imagePullSecrets":[{"name":"default-dockercfg-5x2kq"}]}`)
+	DropSecretRefs(sa, dropped)
+	if want := obj(t, `{"kind":"ServiceAccount","metadata":{"name":"default"},"secrets":[{"name":"git-ssh"}]}`); !reflect.DeepEqual(sa, want) {
+		t.Errorf("service account: %v", sa)
+	}
+}
+
 func TestKeepAllocated(t *testing.T) {
 	for _, c := range []struct{ name, obj, live, want string }{
 		{"pod", `{"kind":"Pod","spec":{"containers":[]}}`, `{"kind":"Pod","spec":{"nodeName":"n1"}}`, `{"kind":"Pod","spec":{"containers":[],"nodeName":"n1"}}`},

@@ -124,7 +124,9 @@ func (c *Client) Export(ctx context.Context, ns string, types []model.ResourceTy
 	if err := b.add(model.ProjectNamespaceFile, nsObj.Object); err != nil {
 		return nil, err
 	}
-	for _, t := range types {
+	kept := make([][]any, len(types))
+	dropped := map[string]bool{} // secrets left out, by name
+	for i, t := range types {
 		if t.Group == "apps.openshift.io" || t.Group == "route.openshift.io" {
 			b.Manifest.OpenShift = true
 		}
@@ -132,22 +134,31 @@ func (c *Client) Export(ctx context.Context, ns string, types []model.ResourceTy
 		if err != nil {
 			return nil, err
 		}
-		var kept []any
 		for _, o := range items {
 			if why, keep := model.StripObject(o.Object); !keep {
 				b.Manifest.Dropped = append(b.Manifest.Dropped, model.Dropped{Kind: o.GetKind(), Name: o.GetName(), Reason: why})
+				if o.GetKind() == "Secret" {
+					dropped[o.GetName()] = true
+				}
 				continue
 			}
-			kept = append(kept, o.Object)
+			kept[i] = append(kept[i], o.Object)
 		}
-		if len(kept) == 0 {
+	}
+	for i, t := range types {
+		if len(kept[i]) == 0 {
 			continue
 		}
-		list := map[string]any{"apiVersion": "v1", "kind": "List", "items": kept}
+		if t.Group == "" && t.Kind == "ServiceAccount" {
+			for _, sa := range kept[i] {
+				model.DropSecretRefs(sa.(map[string]any), dropped)
+			}
+		}
+		list := map[string]any{"apiVersion": "v1", "kind": "List", "items": kept[i]}
 		if err := b.add(t.FileName(), list); err != nil {
 			return nil, err
 		}
-		b.Manifest.Files = append(b.Manifest.Files, model.ProjectFile{File: t.FileName(), ResourceType: t, Count: len(kept), SHA256: sha(b.Files[t.FileName()])})
+		b.Manifest.Files = append(b.Manifest.Files, model.ProjectFile{File: t.FileName(), ResourceType: t, Count: len(kept[i]), SHA256: sha(b.Files[t.FileName()])})
 	}
 	return b, nil
 }

@@ -102,7 +102,10 @@ func seedProject(t *testing.T, ctx context.Context, dyn dynamic.Interface) {
 		StringData: map[string]string{"password": "s3cret"}}, metav1.CreateOptions{}))
 	must(cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "frontend-config"},
 		Data: map[string]string{"LOG_LEVEL": "info"}}, metav1.CreateOptions{}))
-	must(cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer-bot"}}, metav1.CreateOptions{}))
+	// As OpenShift 3.11 lists them: the token secret (left out) and
+	// a secret of the project's own (kept).
+	must(cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "deployer-bot"},
+		Secrets: []corev1.ObjectReference{{Name: "deployer-bot-token"}, {Name: "db-credentials"}}}, metav1.CreateOptions{}))
 	must(cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "deployer-bot-token",
 		Annotations: map[string]string{corev1.ServiceAccountNameKey: "deployer-bot"}}, Type: corev1.SecretTypeServiceAccountToken}, metav1.CreateOptions{}))
 	must(cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "scaler"},
@@ -308,6 +311,12 @@ func TestBackupDeleteRestore(t *testing.T) {
 	}
 	if owned != 4+2 { // frontend's 3 pods and cache's 1, their 2 ReplicaSets
 		t.Errorf("%d owned pods and ReplicaSets left out, want 6: %v", owned, dropped)
+	}
+	sas, _ := b.Objects("serviceaccounts.yaml")
+	for _, sa := range sas {
+		if sa["metadata"].(map[string]any)["name"] == "deployer-bot" && !reflect.DeepEqual(normal(t, sa["secrets"]), normal(t, []any{map[string]any{"name": "db-credentials"}})) {
+			t.Errorf("deployer-bot's secrets: %v", sa["secrets"])
+		}
 	}
 	svc, _ := b.Objects("services.yaml")
 	if spec := svc[0]["spec"].(map[string]any); spec["clusterIP"] != nil || spec["clusterIPs"] != nil {
