@@ -190,3 +190,28 @@ func TestProjectBackupNeedsListOnEveryType(t *testing.T) {
 		t.Errorf("a refused backup wrote %s: %v", dir, err)
 	}
 }
+
+// project-backup and project-restore interrupted in every step and
+// resumed: the backup keeps the archive its first session named (one file,
+// though the sessions are seconds apart), the restore's verifies tell a
+// created namespace and created objects from missing ones.
+func TestProjectResumeAfterEveryStep(t *testing.T) {
+	dir := "/backup/projects-resume"
+	r := &resumer{t: t, s: session(t), pause: 1100 * time.Millisecond}
+	out := r.run("project-backup", map[string]string{"namespace": localcluster.AppNamespace, "backup-dir": dir})
+	out.complete(t, "project-backup")
+	archive, _ := projectArchiveKey.Get(&RunState{values: out.sum.State})
+	matches, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), dir, "*.tar.gz"))
+	if len(matches) != 1 || matches[0] != filepath.Join(cluster.HostRoot(0), archive) {
+		t.Fatalf("archives %v, the run's %s", matches, archive)
+	}
+
+	to := "myapp-resumed"
+	t.Cleanup(func() { dropNamespace(t, to) })
+	r = &resumer{t: t, s: session(t)}
+	out = r.run("project-restore", map[string]string{"backup": archive, "namespace": to})
+	out.complete(t, "project-restore")
+	if _, err := cluster.Client.AppsV1().Deployments(to).Get(context.Background(), "frontend", metav1.GetOptions{}); err != nil {
+		t.Error(err)
+	}
+}
