@@ -58,8 +58,6 @@ func hasVerb(verbs []string, v string) bool {
 var notBackedUp = map[string]string{
 	"events":                                          "records of what happened, not objects to re-create",
 	"events.events.k8s.io":                            "records of what happened, not objects to re-create",
-	"endpoints":                                       "kept by the endpoints controller from the Services",
-	"endpointslices.discovery.k8s.io":                 "kept by the endpointslice controller from the Services",
 	"controllerrevisions.apps":                        "history kept by the StatefulSet and DaemonSet controllers",
 	"leases.coordination.k8s.io":                      "held by running components (leader election), re-taken when they run",
 	"csistoragecapacities.storage.k8s.io":             "published by the CSI driver",
@@ -259,6 +257,29 @@ func StripObject(obj map[string]any) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// ControllerKept says whether an Endpoints or EndpointSlice object is kept
+// by a controller, and by which: the endpoints of a Service with a selector
+// (selected holds their names), and the slices a controller manages (the
+// endpointslice controller's, the mirroring of hand-made Endpoints). The
+// Endpoints of a Service without a selector are the project's own (an
+// outside database behind a Service) and are backed up.
+func ControllerKept(obj map[string]any, selected map[string]bool) (string, bool) {
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	switch obj["kind"] {
+	case "Endpoints":
+		if selected[name] {
+			return "kept by the endpoints controller from Service " + name + "'s selector", true
+		}
+	case "EndpointSlice":
+		labels, _ := meta["labels"].(map[string]any)
+		if m, _ := labels["endpointslice.kubernetes.io/managed-by"].(string); m != "" {
+			return "kept by " + m, true
+		}
+	}
+	return "", false
 }
 
 // DropSecretRefs removes from a ServiceAccount its references to secrets
@@ -495,6 +516,30 @@ func (r RestoreReport) Lines(dryRun bool) []string {
 		out[i] = fmt.Sprintf("%s %s %s", o, x.Kind, x.Name)
 		if x.Detail != "" {
 			out[i] += ": " + x.Detail
+		}
+	}
+	return out
+}
+
+// PinnedImages are the container images of a DeploymentConfig's template
+// pinned by digest, "container=image". The guide warns of them (seed 003
+// §4.7): an image built into the internal registry is referenced by its
+// sha, which a restored environment does not have until it is built or
+// pushed again.
+func PinnedImages(obj map[string]any) []string {
+	if obj["kind"] != "DeploymentConfig" {
+		return nil
+	}
+	spec, _ := obj["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	pod, _ := tmpl["spec"].(map[string]any)
+	var out []string
+	for _, field := range []string{"initContainers", "containers"} {
+		for _, c := range slice(pod[field]) {
+			ctr, _ := c.(map[string]any)
+			if img, _ := ctr["image"].(string); strings.Contains(img, "@sha256:") {
+				out = append(out, fmt.Sprintf("%v=%s", ctr["name"], img))
+			}
 		}
 	}
 	return out

@@ -29,8 +29,7 @@ func TestSkipType(t *testing.T) {
 		{ResourceType{Group: "example.com", Version: "v1", Resource: "widgets", Kind: "Widget", Verbs: all}, ""},
 		{ResourceType{Version: "v1", Resource: "events", Kind: "Event", Verbs: all}, "records of what happened"},
 		{ResourceType{Group: "events.k8s.io", Version: "v1", Resource: "events", Kind: "Event", Verbs: all}, "records of what happened"},
-		{ResourceType{Version: "v1", Resource: "endpoints", Kind: "Endpoints", Verbs: all}, "endpoints controller"},
-		{ResourceType{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Kind: "EndpointSlice", Verbs: all}, "endpointslice controller"},
+		{ResourceType{Version: "v1", Resource: "endpoints", Kind: "Endpoints", Verbs: all}, ""},
 		{ResourceType{Group: "apps", Version: "v1", Resource: "controllerrevisions", Kind: "ControllerRevision", Verbs: all}, "StatefulSet and DaemonSet"},
 		{ResourceType{Group: "extensions", Version: "v1beta1", Resource: "deployments", Kind: "Deployment", Verbs: all}, "the same objects as deployments.apps"},
 		{ResourceType{Group: "authorization.openshift.io", Version: "v1", Resource: "rolebindings", Kind: "RoleBinding", Verbs: all}, "rbac.authorization.k8s.io"},
@@ -189,6 +188,25 @@ func TestProjectManifestCheck(t *testing.T) {
 	}
 }
 
+func TestControllerKept(t *testing.T) {
+	selected := map[string]bool{"frontend": true}
+	for _, c := range []struct {
+		in, why string // "" = the project's own
+	}{
+		{`{"kind":"Endpoints","metadata":{"name":"frontend"}}`, "endpoints controller from Service frontend's selector"},
+		{`{"kind":"Endpoints","metadata":{"name":"external-db"},"subsets":[{"addresses":[{"ip":"10.1.2.3"}]}]}`, ""},
+		{`{"kind":"EndpointSlice","metadata":{"name":"frontend-x7","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslice-controller.k8s.io"}}}`, "kept by endpointslice-controller.k8s.io"},
+		{`{"kind":"EndpointSlice","metadata":{"name":"external-db-k2","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslicemirroring-controller.k8s.io"}}}`, "endpointslicemirroring"},
+		{`{"kind":"EndpointSlice","metadata":{"name":"by-hand"}}`, ""},
+		{`{"kind":"ConfigMap","metadata":{"name":"frontend"}}`, ""},
+	} {
+		why, kept := ControllerKept(obj(t, c.in), selected)
+		if kept != (c.why != "") || !strings.Contains(why, c.why) {
+			t.Errorf("%s: %v %q, want %q", c.in, kept, why, c.why)
+		}
+	}
+}
+
 func TestDropSecretRefs(t *testing.T) {
 	dropped := map[string]bool{"default-token-8mmrk": true, "default-dockercfg-5x2kq": true}
 	sa := obj(t, `{"kind":"ServiceAccount","metadata":{"name":"default"},
@@ -197,6 +215,20 @@ func TestDropSecretRefs(t *testing.T) {
 	DropSecretRefs(sa, dropped)
 	if want := obj(t, `{"kind":"ServiceAccount","metadata":{"name":"default"},"secrets":[{"name":"git-ssh"}]}`); !reflect.DeepEqual(sa, want) {
 		t.Errorf("service account: %v", sa)
+	}
+}
+
+func TestPinnedImages(t *testing.T) {
+	dc := obj(t, `{"kind":"DeploymentConfig","spec":{"template":{"spec":{
+		"initContainers":[{"name":"init","image":"busybox:1.36"}],
+		"containers":[{"name":"ruby-ex","image":"10.111.255.221:5000/myproject/ruby-ex@sha256:880c720b23c8d15a53b01db52f7abdcbb2280e03f686a5c8edfef1a2a7b21cee"},{"name":"side","image":"registry.redhat.io/rhel7:7.9"}]}}}}`)
+	want := []string{"ruby-ex=10.111.255.221:5000/myproject/ruby-ex@sha256:880c720b23c8d15a53b01db52f7abdcbb2280e03f686a5c8edfef1a2a7b21cee"}
+	if got := PinnedImages(dc); !reflect.DeepEqual(got, want) {
+		t.Errorf("pinned %v", got)
+	}
+	dc["kind"] = "Deployment"
+	if got := PinnedImages(dc); got != nil {
+		t.Errorf("a Deployment: %v", got)
 	}
 }
 

@@ -254,6 +254,12 @@ func (r *projectRestore) verifyStep() *Step {
 			if r.target() != m.Namespace {
 				plan = append(plan, fmt.Sprintf("restore into %s: metadata.namespace and RoleBinding subjects naming %s are rewritten", r.target(), m.Namespace))
 			}
+			if pinned := b.PinnedImages(); len(pinned) > 0 {
+				plan = append(plan, "WARNING (seed 003 §4.7): DeploymentConfig images pinned by digest; one built or pushed into the internal registry does not exist in a restored environment until built or pushed again, and its pods will not start:")
+				for _, p := range pinned {
+					plan = append(plan, "  "+p)
+				}
+			}
 			return append(plan, model.PVCDataPlan(b.Claims(), r.target())...), nil
 		},
 	}

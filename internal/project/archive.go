@@ -262,3 +262,22 @@ func (b *Backup) Claims() []string {
 	}
 	return out
 }
+
+// PinnedImages lists the DeploymentConfigs whose images are pinned by
+// digest (model.PinnedImages), "name: container=image".
+func (b *Backup) PinnedImages() []string {
+	var out []string
+	for _, f := range b.Manifest.Files {
+		if f.Kind != "DeploymentConfig" {
+			continue
+		}
+		objs, _ := b.Objects(f.File)
+		for _, o := range objs {
+			meta, _ := o["metadata"].(map[string]any)
+			for _, img := range model.PinnedImages(o) {
+				out = append(out, fmt.Sprintf("%v: %s", meta["name"], img))
+			}
+		}
+	}
+	return out
+}

@@ -145,8 +145,28 @@ func (c *Client) Export(ctx context.Context, ns string, types []model.ResourceTy
 			kept[i] = append(kept[i], o.Object)
 		}
 	}
+	selected := map[string]bool{} // Services with a selector
 	for i, t := range types {
-		if len(kept[i]) == 0 {
+		if t.Group == "" && t.Kind == "Service" {
+			for _, o := range kept[i] {
+				u := unstructured.Unstructured{Object: o.(map[string]any)}
+				if sel, _, _ := unstructured.NestedMap(u.Object, "spec", "selector"); len(sel) > 0 {
+					selected[u.GetName()] = true
+				}
+			}
+		}
+	}
+	for i, t := range types {
+		var own []any
+		for _, o := range kept[i] {
+			u := unstructured.Unstructured{Object: o.(map[string]any)}
+			if why, ctl := model.ControllerKept(u.Object, selected); ctl {
+				b.Manifest.Dropped = append(b.Manifest.Dropped, model.Dropped{Kind: u.GetKind(), Name: u.GetName(), Reason: why})
+				continue
+			}
+			own = append(own, o)
+		}
+		if kept[i] = own; len(kept[i]) == 0 {
 			continue
 		}
 		if t.Group == "" && t.Kind == "ServiceAccount" {

@@ -118,6 +118,12 @@ func seedProject(t *testing.T, ctx context.Context, dyn dynamic.Interface) {
 		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}},
 		metav1.CreateOptions{}))
+	// An outside database behind a Service without a selector: its
+	// Endpoints are the project's own.
+	must(cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "external-db"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 5432}}}}, metav1.CreateOptions{}))
+	must(cs.CoreV1().Endpoints(ns).Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "external-db"},
+		Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: "10.20.30.40"}}, Ports: []corev1.EndpointPort{{Port: 5432}}}}}, metav1.CreateOptions{}))
 	if err := cluster.InstallDeploymentConfigAPI(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +250,7 @@ func TestBackupDeleteRestore(t *testing.T) {
 	for _, s := range skipped {
 		left[s.Resource] = s.Reason
 	}
-	for _, want := range []string{"events", "events.events.k8s.io", "endpoints", "endpointslices.discovery.k8s.io", "controllerrevisions.apps", "leases.coordination.k8s.io", "localsubjectaccessreviews.authorization.k8s.io"} {
+	for _, want := range []string{"events", "events.events.k8s.io", "controllerrevisions.apps", "leases.coordination.k8s.io", "localsubjectaccessreviews.authorization.k8s.io"} {
 		if left[want] == "" {
 			t.Errorf("%s not left out with a reason: %v", want, left)
 		}
@@ -283,7 +289,7 @@ func TestBackupDeleteRestore(t *testing.T) {
 		t.Errorf("manifest %+v", b.Manifest)
 	}
 	for kind, want := range map[string][]string{
-		"Deployment": {"cache", "frontend"}, "Service": {"frontend"}, "Pod": {"debug"}, "ConfigMap": {"frontend-config"},
+		"Deployment": {"cache", "frontend"}, "Service": {"external-db", "frontend"}, "Endpoints": {"external-db"}, "EndpointSlice": nil, "Pod": {"debug"}, "ConfigMap": {"frontend-config"},
 		"Secret": {"db-credentials", "frontend-cert"}, "ServiceAccount": {"default", "deployer-bot"}, "Role": {"scaler"}, "RoleBinding": {"scaler"},
 		"PersistentVolumeClaim": {"uploads"}, "DeploymentConfig": {"ruby-ex"}, "Route": {"frontend"}, "PodDisruptionBudget": {"frontend"},
 		"ReplicaSet": nil,
@@ -298,6 +304,7 @@ func TestBackupDeleteRestore(t *testing.T) {
 	}
 	for what, why := range map[string]string{
 		"Secret deployer-bot-token": "token of ServiceAccount deployer-bot", "ConfigMap kube-root-ca.crt": "published into every namespace",
+		"Endpoints frontend": "kept by the endpoints controller from Service frontend's selector",
 	} {
 		if !strings.Contains(dropped[what], why) {
 			t.Errorf("%s: dropped %q, want %q", what, dropped[what], why)
@@ -318,9 +325,14 @@ func TestBackupDeleteRestore(t *testing.T) {
 			t.Errorf("deployer-bot's secrets: %v", sa["secrets"])
 		}
 	}
-	svc, _ := b.Objects("services.yaml")
-	if spec := svc[0]["spec"].(map[string]any); spec["clusterIP"] != nil || spec["clusterIPs"] != nil {
-		t.Errorf("service keeps its ClusterIP: %v", spec)
+	if p := b.PinnedImages(); len(p) != 1 || !strings.HasPrefix(p[0], "ruby-ex: ruby-ex=docker-registry.default.svc:5000/myapp/ruby-ex@sha256:") {
+		t.Errorf("pinned images %v", p)
+	}
+	svcs, _ := b.Objects("services.yaml")
+	for _, svc := range svcs {
+		if spec := svc["spec"].(map[string]any); spec["clusterIP"] != nil || spec["clusterIPs"] != nil {
+			t.Errorf("service keeps its ClusterIP: %v", spec)
+		}
 	}
 
 	// Delete the project and wait for it to go.
@@ -359,7 +371,7 @@ func TestBackupDeleteRestore(t *testing.T) {
 		t.Fatalf("restore: %v %s\n%s", err, report.Summary(false), strings.Join(report.Lines(false), "\n"))
 	}
 	wantOrder := []string{"ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Role", "RoleBinding", "Service",
-		"DeploymentConfig", "Deployment", "Pod", "PodDisruptionBudget", "Route"}
+		"DeploymentConfig", "Deployment", "Pod", "Endpoints", "PodDisruptionBudget", "Route"}
 	if !reflect.DeepEqual(order, wantOrder) {
 		t.Errorf("restore order %v, want %v", order, wantOrder)
 	}
