@@ -115,7 +115,7 @@ func (b *projectBackup) exportStep() *Step {
 			return Plan{
 				fmt.Sprintf("list every object of those types in %s (paged), as `oc get -o yaml` per type does (seed 003 §4.7)", b.ns),
 				"strip what a re-create cannot carry: " + strings.Join(model.StrippedFields, ", "),
-				"leave out objects a controller owns (pods of ReplicaSets, ReplicaSets of Deployments...), service-account tokens, the CA ConfigMaps controllers publish",
+				"leave out objects a controller owns (pods of ReplicaSets, ReplicaSets of Deployments...), the Endpoints of Services with a selector and managed EndpointSlices, service-account tokens, the CA ConfigMaps controllers publish",
 				fmt.Sprintf("write %s %s: tar.gz, mode 0600 (it holds Secrets), one YAML List per kind, namespace.yaml and manifest.json (API versions, counts, cluster version, time); %s.sha256 beside it", b.archive(), b.host.Where(), path.Base(b.archive())),
 				"re-read it: sha256, manifest, every file parses",
 			}, nil
@@ -134,7 +134,7 @@ func (b *projectBackup) exportStep() *Step {
 				progress(fmt.Sprintf("%s: %d %s", f.File, f.Count, f.APIVersion()))
 			}
 			if n := len(bk.Manifest.Dropped); n > 0 {
-				progress(fmt.Sprintf("left out %d objects (owned by controllers, tokens, CA ConfigMaps); the manifest names each with why", n))
+				progress(fmt.Sprintf("left out %d objects (kept by controllers, tokens, CA ConfigMaps); the manifest names each with why", n))
 			}
 			sum, err := bk.Write(b.host, file)
 			if err == nil {
