@@ -143,6 +143,13 @@ var catalog = map[string]spec{
 		build:      buildEtcdDefrag,
 		etcdAccess: true,
 	},
+	"cluster-shutdown": {
+		title:      "Shut the whole cluster down gracefully: check when it must run again, a fresh etcd backup, cordon every node, then the hosts — workers, infra, masters last (seed 001 ch. 2)",
+		params:     shutdownParams,
+		build:      buildClusterShutdown,
+		rights:     shutdownRights,
+		etcdAccess: true,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},

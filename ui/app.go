@@ -382,7 +382,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
 		return m.nodeAction(msg)
 	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, etcdBindings()...):
-		return m.etcdAction(msg)
+		return m.paneAction(etcdActions, msg)
+	case m.actions != nil && m.active == paneHealth && !m.showHelp && key.Matches(msg, healthBindings()...):
+		return m.paneAction(healthActions, msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
@@ -656,10 +658,11 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 	return m.launch(name, map[string]string{"node": row.Key})
 }
 
-// etcdAction opens the parameter form of an etcd procedure (or its wizard
-// when it asks nothing), with the selected member where it takes one.
-func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
-	for _, a := range etcdActions {
+// paneAction opens the parameter form of a pane's procedure (or its
+// wizard when it asks nothing), with the selected etcd member where it
+// takes one.
+func (m *Model) paneAction(actions []paneAction, msg tea.KeyPressMsg) tea.Cmd {
+	for _, a := range actions {
 		if !key.Matches(msg, a.key) {
 			continue
 		}
