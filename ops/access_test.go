@@ -98,7 +98,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"decommission":        append(slices.Clone(viewerDrain), "delete nodes", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get nodes", listCOs},
 			"etcd-backup":         {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
-			"csr-approve":         csr, "csr-deny": csr,
+			"csr-approve": csr, "csr-deny": csr,
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,

@@ -130,9 +130,13 @@ func (a CSRApproval) selects(c model.CSR) bool {
 }
 
 // The run state of an approval set, under its Prefix.
-func (a CSRApproval) approvedKey() stateKey[[]string] { return stateKey[[]string](a.Prefix + "csr-approve") }
-func (a CSRApproval) seenKey() stateKey[[]string]     { return stateKey[[]string](a.Prefix + "csr-seen") }
-func (a CSRApproval) untilKey() stateKey[time.Time]   { return stateKey[time.Time](a.Prefix + "csr-watch-until") }
+func (a CSRApproval) approvedKey() stateKey[[]string] {
+	return stateKey[[]string](a.Prefix + "csr-approve")
+}
+func (a CSRApproval) seenKey() stateKey[[]string] { return stateKey[[]string](a.Prefix + "csr-seen") }
+func (a CSRApproval) untilKey() stateKey[time.Time] {
+	return stateKey[time.Time](a.Prefix + "csr-watch-until")
+}
 func (a CSRApproval) roundKey(i int) stateKey[[]string] {
 	return stateKey[[]string](fmt.Sprintf("%scsr-follow-up-%d", a.Prefix, i))
 }
