@@ -81,6 +81,8 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 	node := cluster.Workers[0]
 	const listCOs = "list clusteroperators.config.openshift.io"
 	viewerDrain := []string{"create pods/eviction in all namespaces", "get nodes", "list nodes", "patch nodes"}
+	csr := []string{"approve signers.certificates.k8s.io", "get certificatesigningrequests.certificates.k8s.io",
+		"list certificatesigningrequests.certificates.k8s.io", "update certificatesigningrequests.certificates.k8s.io/approval"}
 	operatorDrain := []string{"create pods/eviction in all namespaces", "get daemonsets.apps in all namespaces", "get pods in all namespaces",
 		"get poddisruptionbudgets.policy in all namespaces", "list poddisruptionbudgets.policy in all namespaces", "list pods in all namespaces"}
 	// What each may not do, by procedure. Of OpenShift's groups the local
@@ -96,6 +98,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"decommission":        append(slices.Clone(viewerDrain), "delete nodes", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get nodes", listCOs},
 			"etcd-backup":         {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
+			"csr-approve": csr, "csr-deny": csr,
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -104,6 +107,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"etcd-replace-member": {"get pods in openshift-etcd", listCOs},
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
 			"etcd-backup": {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
+			"csr-approve": csr, "csr-deny": csr,
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {

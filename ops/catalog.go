@@ -162,6 +162,22 @@ var catalog = map[string]spec{
 		build:  buildUncordon,
 		rights: cordonRights,
 	},
+	"csr-approve": {
+		title: "Approve CSRs, each guarded by its verdict; then watch for the CSRs that follow (seed 001 §3.2, §5.3.3, seed 004 step 2)",
+		params: []Param{
+			{Name: "csr", Help: "the CSR(s), comma-separated, as the CSRs table names them"},
+			{Name: "all-valid", Help: "csr-approve: every pending CSR day2 finds valid, listed and asked once", Bool: true},
+			csrWatchParam,
+		},
+		build:  buildCSRApprove,
+		rights: csrRights,
+	},
+	"csr-deny": {
+		title:  "Deny CSRs: the answer to an INVALID request",
+		params: []Param{{Name: "csr", Help: "the CSR(s), comma-separated, as the CSRs table names them", Required: true}},
+		build:  buildCSRDeny,
+		rights: csrRights,
+	},
 	"etcd-backup": {
 		title: "Back up etcd: a verified snapshot of one member with its manifest, this host's /etc/etcd, OpenShift 4 static pod resources (seed 003 §5.4.1, seed 001 §5.1)",
 		params: []Param{

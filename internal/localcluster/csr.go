@@ -115,3 +115,26 @@ func requestPEM(cn string, dns, ips []string) ([]byte, error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
 }
+
+// NodeCSR is a kubelet's request as a test makes it, the way the kubelet
+// does: a client certificate asked by the 3.11 node bootstrapper, or a
+// serving certificate asked by the node itself for its addresses.
+type NodeCSR struct {
+	Name, Node string
+	Serving    bool
+	// IPs and DNSNames of a serving request (the node's own, for a valid
+	// one).
+	IPs, DNSNames []string
+}
+
+// CreateNodeCSR creates the request as its requester would.
+func (c *Cluster) CreateNodeCSR(ctx context.Context, r NodeCSR) error {
+	s := csrSeed{name: r.Name, requester: nodeBootstrapper, signer: certv1.KubeAPIServerClientKubeletSignerName, cn: "system:node:" + r.Node,
+		usages: []certv1.KeyUsage{certv1.UsageDigitalSignature, certv1.UsageKeyEncipherment, certv1.UsageClientAuth}}
+	if r.Serving {
+		s.requester, s.groups, s.signer = "system:node:"+r.Node, []string{"system:nodes"}, certv1.KubeletServingSignerName
+		s.dns, s.ips = r.DNSNames, r.IPs
+		s.usages = []certv1.KeyUsage{certv1.UsageDigitalSignature, certv1.UsageKeyEncipherment, certv1.UsageServerAuth}
+	}
+	return c.createCSR(ctx, s)
+}
