@@ -150,6 +150,12 @@ var catalog = map[string]spec{
 		rights:     shutdownRights,
 		etcdAccess: true,
 	},
+	"cluster-restart": {
+		title:  "Restart the cluster after a graceful shutdown: hosts powered on, masters then the other nodes Ready (approving their valid CSRs), uncordon what the shutdown cordoned, verify (seed 001 ch. 3)",
+		params: restartParams,
+		build:  buildClusterRestart,
+		rights: restartRights,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},

@@ -1,0 +1,397 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/day2ops/day2/internal/journal"
+	"github.com/day2ops/day2/internal/localcluster"
+	"github.com/day2ops/day2/model"
+)
+
+// kwokManaged is the annotation kwok plays a node by: without it nothing
+// renews the node's status, as with a host that is powered off.
+const kwokManaged = "kwok.x-k8s.io/node"
+
+// setPower imitates a host going down (its Node NotReady: Ready Unknown,
+// nobody posting status) or coming up (kwok plays it again and marks it
+// Ready), and waits until the Node shows it.
+func setPower(t *testing.T, name string, on bool) {
+	t.Helper()
+	if err := power(name, on); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func power(name string, on bool) error {
+	ctx := context.Background()
+	nodes := cluster.Client.CoreV1().Nodes()
+	err := waitFor(ctx, 30*time.Second, 300*time.Millisecond, func() (bool, string) {
+		n, err := nodes.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		ready := false
+		for _, c := range n.Status.Conditions {
+			ready = ready || c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+		}
+		_, played := n.Annotations[kwokManaged]
+		switch {
+		case on && played:
+			return ready, "not Ready yet"
+		case on:
+			n.Annotations[kwokManaged] = "fake"
+			_, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
+			return false, fmt.Sprint("power on: ", err)
+		case played:
+			delete(n.Annotations, kwokManaged)
+			_, err = nodes.Update(ctx, n, metav1.UpdateOptions{})
+			return false, fmt.Sprint("power off: ", err)
+		case ready:
+			// kwok may have marked it Ready once more before it let go.
+			for i := range n.Status.Conditions {
+				if n.Status.Conditions[i].Type == corev1.NodeReady {
+					n.Status.Conditions[i].Status, n.Status.Conditions[i].Reason = corev1.ConditionUnknown, "NodeStatusUnknown"
+					n.Status.Conditions[i].Message = "Kubelet stopped posting node status."
+				}
+			}
+			_, err = nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{})
+			return false, fmt.Sprint("still Ready: ", err)
+		}
+		return true, ""
+	})
+	if err != nil {
+		return fmt.Errorf("power %s on=%v: %w", name, on, err)
+	}
+	return nil
+}
+
+func allNodeNames() []string {
+	out := slices.Concat(cluster.Infra, cluster.Workers)
+	for _, m := range cluster.Masters {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+// signer creates the OpenShift 4 kube-apiserver-to-kubelet signer secret
+// the way the kube-apiserver operator writes it, expiring at notAfter.
+func signer(t *testing.T, notAfter time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kubeletSignerNamespace}}
+	if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: kubeletSignerNamespace, Name: kubeletSignerName, Annotations: map[string]string{
+			model.CertNotAfterAnnotation:             notAfter.UTC().Format(time.RFC3339),
+			"auth.openshift.io/certificate-not-before": notAfter.Add(-365 * 24 * time.Hour).UTC().Format(time.RFC3339),
+			"auth.openshift.io/certificate-issuer":     "kube-apiserver-to-kubelet-signer",
+		}},
+		Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: nil, corev1.TLSPrivateKeyKey: nil},
+	}
+	if _, err := cluster.Client.CoreV1().Secrets(kubeletSignerNamespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cluster.Client.CoreV1().Secrets(kubeletSignerNamespace).Delete(ctx, kubeletSignerName, metav1.DeleteOptions{})
+	})
+}
+
+// journaledSession is a console on master-0 with a journal of its own, so
+// cluster-restart finds the shutdown's run in it.
+func journaledSession(t *testing.T) (*Session, *journal.Journal) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := NewSession(SessionOptions{
+		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
+		HostRoot:   cluster.HostRoot(0), Getenv: func(string) string { return "" }, JournalDir: dir, User: "lifecycle-test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.poller.Close)
+	j, err := journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, j
+}
+
+// lifecycleOp proceeds at every prompt, calling the step's hook first (the
+// operator's hands for manual steps); a step that waits for the cluster to
+// settle is retried a few times, any other problem aborts.
+type lifecycleOp struct {
+	scripted
+	hooks   map[string]func(Prompt)
+	retries int
+}
+
+func (o *lifecycleOp) Ask(ctx context.Context, p Prompt) (Answer, error) {
+	o.prompts = append(o.prompts, p)
+	if p.Problem != "" {
+		if (p.Step.ID == "verify" || strings.HasPrefix(p.Step.ID, "ready-")) && o.retries < 10 {
+			o.retries++
+			time.Sleep(2 * time.Second)
+			return Answer{Decision: Retry}, nil
+		}
+		return Answer{Decision: Abort}, nil
+	}
+	if h := o.hooks[p.Step.ID]; h != nil {
+		h(p)
+	}
+	return Answer{Decision: Proceed, Typed: p.Step.Confirm}, nil
+}
+
+// The signer expires in two days: a shutdown expected to last three is
+// refused before anything happens, with the date in the plan; so is one
+// while a ClusterOperator is Progressing.
+func TestClusterShutdownRefusedPastTheSigner(t *testing.T) {
+	notAfter := time.Now().Add(48 * time.Hour).Truncate(time.Second)
+	signer(t, notAfter)
+	s, j := journaledSession(t)
+	p, err := s.Procedure("cluster-shutdown", map[string]string{"expected-downtime": "72h", "backup-dir": "/backup/etcd-refused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &lifecycleOp{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j}); err == nil {
+		t.Fatal("a shutdown outlasting the signer ran")
+	}
+	step, problem := lastProblem(op.prompts)
+	if step != "preflight" || !strings.Contains(problem, "refused: an expected downtime of 72h0m0s outlasts "+notAfter.UTC().Format(time.RFC3339)+" (secret openshift-kube-apiserver-operator/kube-apiserver-to-kubelet-signer)") {
+		t.Fatalf("want the preflight refused for the signer: %s: %s", step, problem)
+	}
+	if !strings.Contains(problem, "kube-apiserver Progressing") {
+		t.Errorf("the seeded kube-apiserver rollout must refuse it too: %s", problem)
+	}
+	plan := strings.Join(op.prompts[len(op.prompts)-1].Plan, "\n")
+	if !strings.Contains(plan, "restart the cluster before "+notAfter.UTC().Format(time.RFC3339)) {
+		t.Errorf("the plan must show the date:\n%s", plan)
+	}
+	for _, n := range allNodeNames() {
+		if slices.Contains(cluster.Workers, n) && unschedulable(t, n) {
+			t.Errorf("%s cordoned by a refused shutdown", n)
+		}
+	}
+	if backups, _ := s.EtcdBackups("/backup/etcd-refused"); len(backups) > 0 {
+		t.Errorf("a refused shutdown took a backup: %v", backups)
+	}
+}
+
+// Shut the cluster down and start it again (seed 001 ch. 2, 3), the host
+// steps manual (the test's operator powers the hosts off and on): a fresh
+// verified backup; every node cordoned, the ones cordoned before (the
+// masters, an infra node set aside) recorded; workers, infra, masters
+// down in that order, each wave NotReady before the next. Then the restart:
+// master-1 stays NotReady until its client CSR is approved — shown with
+// an INVALID one beside it, only the valid one approved, then its serving
+// CSR that follows; uncordon exactly what the shutdown cordoned; verify.
+func TestClusterShutdownAndRestart(t *testing.T) {
+	begin := time.Now()
+	ctx := context.Background()
+	settle(t, cluster)
+	if err := cluster.SetOperatorCondition(ctx, "ingress", "Degraded", false, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cluster.SetOperatorCondition(ctx, "ingress", "Degraded", true, "IngressControllersDegraded",
+			"The \"default\" ingress controller reports Degraded=True: DeploymentReplicasNotAvailable: 1/2 of replicas are available"); err != nil {
+			t.Error(err)
+		}
+	})
+	signer(t, time.Now().Add(30*24*time.Hour))
+	s, j := journaledSession(t)
+	setAside := cluster.Infra[2]
+	if err := newDrainer(s).Cordon(ctx, setAside, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, n := range allNodeNames() {
+			setPower(t, n, true)
+		}
+		for _, n := range slices.Concat(cluster.Infra, cluster.Workers) {
+			_ = newDrainer(s).Cordon(ctx, n, false)
+		}
+	})
+
+	// Shutdown.
+	var waves []string
+	down := func(role string, nodes []string) func(Prompt) {
+		return func(p Prompt) {
+			plan := strings.Join(p.Plan, "\n")
+			for _, n := range nodes {
+				if !strings.Contains(plan, "on "+n+": shutdown -h 1") {
+					t.Errorf("%s: no command for %s:\n%s", p.Step.ID, n, plan)
+				}
+			}
+			waves = append(waves, role)
+			for _, n := range nodes {
+				setPower(t, n, false)
+			}
+		}
+	}
+	masters := []string{cluster.Masters[0].Name, cluster.Masters[1].Name, cluster.Masters[2].Name}
+	op := &lifecycleOp{hooks: map[string]func(Prompt){
+		"shutdown-workers": down("workers", cluster.Workers),
+		"shutdown-infra":   down("infra", cluster.Infra),
+		"shutdown-masters": down("masters", masters),
+	}}
+	p, err := s.Procedure("cluster-shutdown", map[string]string{"expected-downtime": "24h", "backup-dir": "/backup/etcd-shutdown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(ctx, p, op, RunOptions{Journal: j}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("shutdown: %v (%s: %s)", err, step, problem)
+	}
+	t.Logf("shutdown done in %s", time.Since(begin).Round(time.Second))
+	runs, err := j.Runs()
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("journal: %v %v", runs, err)
+	}
+	recs, err := journal.ReadRun(runs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started []string
+	for _, r := range recs {
+		if r.Event == model.EventStepStart {
+			started = append(started, r.Step)
+		}
+	}
+	if want := []string{"preflight", "etcd-backup", "cordon", "shutdown-workers", "shutdown-infra", "shutdown-masters"}; !slices.Equal(started, want) {
+		t.Errorf("journal order %v, want %v", started, want)
+	}
+	if !slices.Equal(waves, []string{"workers", "infra", "masters"}) {
+		t.Errorf("waves %v", waves)
+	}
+	state := NewRunState()
+	state.restore(runs[0].State)
+	cordoned, _ := cordonedKey.Get(state)
+	already, _ := alreadyCordonedKey.Get(state)
+	wantCordoned := slices.Concat(cluster.Workers, []string{cluster.Infra[0], cluster.Infra[1]})
+	slices.Sort(wantCordoned)
+	slices.Sort(cordoned)
+	if !slices.Equal(cordoned, wantCordoned) {
+		t.Errorf("cordoned by the shutdown: %v, want %v", cordoned, wantCordoned)
+	}
+	slices.Sort(already)
+	if want := append([]string{setAside}, masters...); !slices.Equal(already, want) {
+		t.Errorf("cordoned already: %v, want %v", already, want)
+	}
+	backups, err := s.EtcdBackups("/backup/etcd-shutdown")
+	if err != nil || len(backups) != 1 || backups[0].TakenAt.Before(begin.Add(-time.Second)) || len(backups[0].SHA256) != 64 {
+		t.Errorf("the shutdown's fresh backup: %+v %v", backups, err)
+	}
+	for _, n := range allNodeNames() {
+		if !unschedulable(t, n) {
+			t.Errorf("%s schedulable after the shutdown", n)
+		}
+	}
+
+	// Restart.
+	master := cluster.Masters[1].Name
+	client, serving, bad := "csr-restart-client-"+master, "csr-restart-serving-"+master, "csr-restart-bad-"+master
+	t.Cleanup(func() {
+		for _, n := range []string{client, serving, bad} {
+			_ = cluster.Client.CertificatesV1().CertificateSigningRequests().Delete(ctx, n, metav1.DeleteOptions{})
+		}
+	})
+	for _, r := range []localcluster.NodeCSR{
+		{Name: client, Node: master},
+		{Name: bad, Node: master, Serving: true, IPs: []string{"198.51.100.7"}, DNSNames: []string{master}},
+	} {
+		if err := cluster.CreateNodeCSR(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ips := nodeIPs(t, master)
+	kctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// master-1's kubelet: Ready once its client certificate is approved,
+	// then asks for its serving one.
+	kubelet := make(chan error, 1)
+	go func() {
+		for kctx.Err() == nil {
+			if c, err := cluster.Client.CertificatesV1().CertificateSigningRequests().Get(kctx, client, metav1.GetOptions{}); err == nil && len(c.Status.Certificate) > 0 {
+				err := cluster.CreateNodeCSR(kctx, localcluster.NodeCSR{Name: serving, Node: master, Serving: true, IPs: ips, DNSNames: []string{master}})
+				if err == nil {
+					err = power(master, true)
+				}
+				kubelet <- err
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		kubelet <- kctx.Err()
+	}()
+	var approvePlan, followPlan string
+	op = &lifecycleOp{hooks: map[string]func(Prompt){
+		"power-on": func(p Prompt) {
+			for _, n := range allNodeNames() {
+				if n != master {
+					setPower(t, n, true)
+				}
+			}
+		},
+		"masters-approve-valid-csrs": func(p Prompt) { approvePlan = strings.Join(p.Plan, "\n") },
+		"masters-csr-follow-ups-1":   func(p Prompt) { followPlan = strings.Join(p.Plan, "\n") },
+	}}
+	p, err = s.Procedure("cluster-restart", map[string]string{"timeout": "60s", "watch": "10s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(ctx, p, op, RunOptions{Journal: j}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("restart: %v (%s: %s)", err, step, problem)
+	}
+	if err := <-kubelet; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("shutdown and restart done in %s", time.Since(begin).Round(time.Second))
+	if !strings.Contains(approvePlan, "csr "+client+": ") || !strings.Contains(approvePlan, "not approved: csr "+bad+" is INVALID") {
+		t.Errorf("the masters' approval plan:\n%s", approvePlan)
+	}
+	if strings.Contains(approvePlan, localcluster.ValidCSR) {
+		t.Errorf("a Ready worker's request is not the masters' business:\n%s", approvePlan)
+	}
+	if !strings.Contains(followPlan, "csr "+serving+": ") {
+		t.Errorf("the serving request that followed was not shown:\n%s", followPlan)
+	}
+	for _, n := range []string{client, serving} {
+		if c := getCSR(t, n); len(c.Status.Certificate) == 0 {
+			t.Errorf("csr %s not approved and issued: %+v", n, c.Status.Conditions)
+		}
+	}
+	wantPending(t, bad)
+	for _, n := range allNodeNames() {
+		want := n == setAside || slices.Contains(masters, n)
+		if got := unschedulable(t, n); got != want {
+			t.Errorf("%s unschedulable=%v after the restart, want %v", n, got, want)
+		}
+	}
+	runs, err = j.Runs()
+	if err != nil || len(runs) != 2 || runs[0].Procedure != "cluster-restart" {
+		t.Fatalf("journal: %+v %v", runs, err)
+	}
+	for id, want := range map[string]model.Outcome{
+		"power-on": model.OutcomeOK, "masters-approve-valid-csrs": model.OutcomeOK, "masters-csr-follow-ups-1": model.OutcomeOK,
+		"ready-masters": model.OutcomeOK, "workers-approve-valid-csrs": model.OutcomeSkipped, "uncordon": model.OutcomeOK, "verify": model.OutcomeOK,
+	} {
+		if got := stepOutcome(t, runs[0], id); got != want {
+			t.Errorf("restart step %s: %s, want %s", id, got, want)
+		}
+	}
+}
