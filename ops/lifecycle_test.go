@@ -94,7 +94,7 @@ func signer(t *testing.T, notAfter time.Time) {
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: kubeletSignerNamespace, Name: kubeletSignerName, Annotations: map[string]string{
-			model.CertNotAfterAnnotation:             notAfter.UTC().Format(time.RFC3339),
+			model.CertNotAfterAnnotation:               notAfter.UTC().Format(time.RFC3339),
 			"auth.openshift.io/certificate-not-before": notAfter.Add(-365 * 24 * time.Hour).UTC().Format(time.RFC3339),
 			"auth.openshift.io/certificate-issuer":     "kube-apiserver-to-kubelet-signer",
 		}},
