@@ -92,14 +92,17 @@ func (d RestartDeadline) CheckDowntime(now time.Time, expected time.Duration) er
 	return nil
 }
 
-// RestartCertificate reports whether a certificate found on an OpenShift 3.11
-// host is one the cluster needs to start again: the masters', the nodes' and
-// etcd's (under /etc/origin/master, /etc/origin/node, /etc/etcd). The router
-// and registry serving certificates kept beside them are the applications'
-// way in, not what the control plane or the kubelets start with.
+// restartCertDirs hold the certificates a cluster starts with: OpenShift
+// 3.11's masters', nodes' and etcd's, and kubeadm's.
+var restartCertDirs = []string{"/etc/origin/master/", "/etc/origin/node/", "/etc/etcd/", "/etc/kubernetes/pki/"}
+
+// RestartCertificate reports whether a certificate found on a host is one
+// the cluster needs to start again (under restartCertDirs). The router and
+// registry serving certificates kept beside them are the applications' way
+// in, not what the control plane or the kubelets start with.
 func RestartCertificate(c Certificate) bool {
 	src, _, _ := strings.Cut(c.Source, " ") // "path (user ...)" for kubeconfigs
-	if !strings.HasPrefix(src, "/etc/origin/master/") && !strings.HasPrefix(src, "/etc/origin/node/") && !strings.HasPrefix(src, "/etc/etcd/") {
+	if !slices.ContainsFunc(restartCertDirs, func(dir string) bool { return strings.HasPrefix(src, dir) }) {
 		return false
 	}
 	switch path.Base(src) {

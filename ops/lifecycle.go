@@ -47,7 +47,7 @@ var (
 var shutdownParams = []Param{
 	{Name: "expected-downtime", Help: "how long the cluster will stay down (e.g. 72h): a shutdown that would outlast the certificates' expiry is refused"},
 	{Name: "backup-dir", Help: "where the fresh etcd backup goes (a host path)", Default: etcdBackupDir},
-	{Name: "timeout", Help: "how long to wait for each wave of hosts to go down (or, on restart, for nodes to turn Ready)", Default: "10m"},
+	{Name: "timeout", Help: "how long to wait for each wave of hosts to go down", Default: "10m"},
 }
 
 // lifecycleRights are the rights shutdown and restart share: read every
@@ -94,8 +94,8 @@ func buildClusterShutdown(s *Session, p params) (*Procedure, error) {
 
 // restartDeadline reads when the cluster must run again: on OpenShift 4 the
 // kube-apiserver-to-kubelet signer's certificate-not-after annotation; on
-// 3.11 (no such secret, no ClusterOperators) the soonest expiry of this
-// master's control-plane, node and etcd certificates.
+// 3.11 (no such secret, no ClusterOperators) or kubeadm the soonest expiry
+// of this master's control-plane, node and etcd certificates.
 func (s *Session) restartDeadline(ctx context.Context) (model.RestartDeadline, error) {
 	secret, err := s.client.CoreV1().Secrets(kubeletSignerNamespace).Get(ctx, kubeletSignerName, metav1.GetOptions{})
 	src := "secret " + kubeletSignerNamespace + "/" + kubeletSignerName
@@ -119,10 +119,17 @@ func (s *Session) restartDeadline(ctx context.Context) (model.RestartDeadline, e
 	if ocp.present {
 		return model.RestartDeadline{}, fmt.Errorf("OpenShift 4 without %s: cannot tell when the kubelets' certificates expire", src)
 	}
-	found, _ := certs.ScanHost(s.hostRoot())
+	return hostRestartDeadline(s.hostRoot())
+}
+
+// hostRestartDeadline is an OpenShift 3.11 (or kubeadm) master's: the
+// soonest expiry of the certificates under root that the cluster starts
+// with.
+func hostRestartDeadline(root string) (model.RestartDeadline, error) {
+	found, _ := certs.ScanHost(root)
 	d, ok := model.EarliestRestartDeadline(found)
 	if !ok {
-		return d, fmt.Errorf("no master, node or etcd certificate found under %s to tell when the cluster must run again", s.hostRoot())
+		return d, fmt.Errorf("no master, node or etcd certificate found under %s to tell when the cluster must run again", root)
 	}
 	d.Source = "this host's " + d.Source
 	return d, nil

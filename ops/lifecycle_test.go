@@ -395,3 +395,24 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 		}
 	}
 }
+
+// On an OpenShift 3.11 master the deadline is the soonest expiry among the
+// certificates the cluster starts with: the local master's proxy client
+// certificate (25 days), not the router's expired serving certificate
+// beside it nor the registry's (5 days).
+func TestHostRestartDeadline(t *testing.T) {
+	d, err := hostRestartDeadline(cluster.HostRoot(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := time.Until(d.NotAfter)
+	if !strings.Contains(d.Source, "/etc/origin/master/master.proxy-client.crt") || left < 24*24*time.Hour || left > 26*24*time.Hour {
+		t.Fatalf("deadline %s, %s left", d, left)
+	}
+	if err := d.CheckDowntime(time.Now(), 30*24*time.Hour); err == nil || !strings.Contains(err.Error(), "master.proxy-client.crt") {
+		t.Errorf("30 days down must be refused: %v", err)
+	}
+	if err := d.CheckDowntime(time.Now(), 7*24*time.Hour); err != nil {
+		t.Errorf("a week down is fine: %v", err)
+	}
+}
