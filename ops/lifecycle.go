@@ -294,9 +294,11 @@ func (l *lifecycle) wave(role string) model.ShutdownGroup {
 
 // shutdownWaveStep shuts one wave's hosts down with `shutdown -h 1` and
 // waits until each of their nodes is NotReady. Through the session's host
-// access it runs the command itself (a typed confirmation: the wave's
+// access it runs the command on each node's host itself (the hosts as
+// Session.Hosts ties them to their nodes; a typed confirmation: the wave's
 // name); without it the step is manual, with the exact command per host.
 func (l *lifecycle) shutdownWaveStep(role string) *Step {
+	var hosts []model.Host
 	st := &Step{
 		ID: "shutdown-" + role, Title: "Shut down the " + role,
 		Applies: func(context.Context) (bool, string) {
@@ -306,17 +308,18 @@ func (l *lifecycle) shutdownWaveStep(role string) *Step {
 			return true, ""
 		},
 		Plan: func(ctx context.Context) (Plan, error) {
-			g := l.wave(role)
 			var plan Plan
-			nodes := l.nodesByName(ctx)
-			for _, n := range g.Nodes {
-				addr := n
-				if ip := nodes[n].InternalIP; ip != "" {
-					addr = ip
+			if l.s.opts.HostAccess != nil {
+				for _, h := range hosts {
+					plan = append(plan, fmt.Sprintf("on %s (node %s, ssh %s): %s", h.Name, h.Node, hostAddress(h), shutdownCommand))
 				}
-				if l.s.opts.HostAccess != nil {
-					plan = append(plan, fmt.Sprintf("on %s (%s): %s", n, addr, shutdownCommand))
-				} else {
+			} else {
+				nodes := l.nodesByName(ctx)
+				for _, n := range l.wave(role).Nodes {
+					addr := n
+					if ip := nodes[n].InternalIP; ip != "" {
+						addr = ip
+					}
 					plan = append(plan, fmt.Sprintf("on %s: %s    (e.g. ssh root@%s %s; OpenShift 4: oc debug node/%s -- chroot /host %s)",
 						n, shutdownCommand, addr, shutdownCommand, n, shutdownCommand))
 				}
@@ -337,18 +340,64 @@ func (l *lifecycle) shutdownWaveStep(role string) *Step {
 		return st
 	}
 	st.Destructive, st.Confirm = true, role
+	st.Check = func(ctx context.Context) error {
+		var err error
+		hosts, err = l.waveHosts(ctx, role)
+		return err
+	}
 	st.Run = func(ctx context.Context, progress func(string)) error {
-		nodes := l.nodesByName(ctx)
-		for _, n := range l.wave(role).Nodes {
-			res, err := l.runOn(ctx, nodes[n], shutdownCommand)
+		var failed []error
+		for _, h := range hosts {
+			res, err := l.runOn(ctx, h, shutdownCommand)
 			if err != nil {
-				return err
+				// A host already down does not answer: the wait tells.
+				progress(err.Error())
+				failed = append(failed, err)
+				continue
 			}
-			progress(fmt.Sprintf("%s: %s", n, firstLine(res.Stdout+res.Stderr)))
+			progress(fmt.Sprintf("%s: %s", h.Name, firstLine(res.Stdout+res.Stderr)))
 		}
-		return l.waitFor(ctx, progress, func(ctx context.Context) error { return l.waveDown(ctx, role) })
+		err := l.waitFor(ctx, progress, func(ctx context.Context) error { return l.waveDown(ctx, role) })
+		if err != nil {
+			return errors.Join(append([]error{err}, failed...)...)
+		}
+		return nil
 	}
 	return st
+}
+
+// waveHosts are the hosts of one wave's nodes, as Session.Hosts ties them
+// (the inventory's, else one per node).
+func (l *lifecycle) waveHosts(ctx context.Context, role string) ([]model.Host, error) {
+	all, err := l.s.Hosts(ctx)
+	if len(all) == 0 && err != nil {
+		return nil, err
+	}
+	var out []model.Host
+	var missing []string
+	for _, n := range l.wave(role).Nodes {
+		i := slices.IndexFunc(all, func(h model.Host) bool { return h.Node == n })
+		if i < 0 {
+			missing = append(missing, n)
+			continue
+		}
+		out = append(out, all[i])
+	}
+	if len(missing) > 0 {
+		return out, fmt.Errorf("no host known for node %s: name it in the inventory, or run with --no-ssh to shut the hosts down by hand", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+func hostAddress(h model.Host) string {
+	addr := h.Address
+	if addr == "" {
+		addr = h.Name
+	}
+	if h.Port != 0 {
+		addr = fmt.Sprintf("%s:%d", addr, h.Port)
+	}
+	return addr
 }
 
 // nodesByName reads the nodes now (empty when the API does not answer).
@@ -361,15 +410,11 @@ func (l *lifecycle) nodesByName(ctx context.Context) map[string]model.Node {
 	return out
 }
 
-// runOn runs a command on a node's host through the session's host access.
-func (l *lifecycle) runOn(ctx context.Context, n model.Node, line string) (hostfs.Result, error) {
-	h := model.Host{Name: n.Name, Address: n.InternalIP, Groups: n.Roles, Node: n.Name, Source: "node InternalIP"}
-	if h.Address == "" {
-		h.Address = n.Name
-	}
+// runOn runs a command on a host through the session's host access.
+func (l *lifecycle) runOn(ctx context.Context, h model.Host, line string) (hostfs.Result, error) {
 	host, err := l.s.opts.HostAccess.Open(ctx, h)
 	if err != nil {
-		return hostfs.Result{}, fmt.Errorf("reach %s: %w", n.Name, err)
+		return hostfs.Result{}, fmt.Errorf("reach %s: %w", h.Name, err)
 	}
 	res, err := host.Run(ctx, hostfs.Command{Line: line})
 	if err == nil {
@@ -378,10 +423,16 @@ func (l *lifecycle) runOn(ctx context.Context, n model.Node, line string) (hostf
 	return res, err
 }
 
+// apiProbeTimeout bounds one look at the nodes while the control plane
+// goes down: with etcd stopped a list hangs until the API server gives up.
+const apiProbeTimeout = 5 * time.Second
+
 // waveDown passes once every node of the wave is NotReady; for the masters
 // an API that no longer answers counts too (it runs on them).
 func (l *lifecycle) waveDown(ctx context.Context, role string) error {
 	g := l.wave(role)
+	ctx, cancel := context.WithTimeout(ctx, apiProbeTimeout)
+	defer cancel()
 	nodes, err := kube.ListNodes(ctx, l.s.client)
 	if err != nil {
 		if role == model.ShutdownMasters {

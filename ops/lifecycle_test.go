@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
@@ -190,17 +193,24 @@ func TestClusterShutdownRefusedPastTheSigner(t *testing.T) {
 	}
 }
 
-// Shut the cluster down and start it again (seed 001 ch. 2, 3), the host
-// steps manual (the test's operator powers the hosts off and on): a fresh
-// verified backup; every node cordoned, the ones cordoned before (the
-// masters, an infra node set aside) recorded; workers, infra, masters
-// down in that order, each wave NotReady before the next. Then the restart:
-// master-1 stays NotReady until its client CSR is approved — shown with
-// an INVALID one beside it, only the valid one approved, then its serving
-// CSR that follows; uncordon exactly what the shutdown cordoned; verify.
-func TestClusterShutdownAndRestart(t *testing.T) {
-	begin := time.Now()
+// lifecycleRun is one shutdown-and-restart test's cluster set-up: the
+// ClusterOperators settled, a signer 30 days out, infra-2 cordoned by an
+// administrator beforehand; all undone at the end.
+type lifecycleRun struct {
+	begin    time.Time
+	s        *Session
+	j        *journal.Journal
+	masters  []string
+	setAside string
+}
+
+func newLifecycleRun(t *testing.T, s *Session, j *journal.Journal) *lifecycleRun {
+	t.Helper()
 	ctx := context.Background()
+	r := &lifecycleRun{begin: time.Now(), s: s, j: j, setAside: cluster.Infra[2]}
+	for _, m := range cluster.Masters {
+		r.masters = append(r.masters, m.Name)
+	}
 	settle(t, cluster)
 	if err := cluster.SetOperatorCondition(ctx, "ingress", "Degraded", false, "", ""); err != nil {
 		t.Fatal(err)
@@ -212,70 +222,58 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 		}
 	})
 	signer(t, time.Now().Add(30*24*time.Hour))
-	s, j := journaledSession(t)
-	setAside := cluster.Infra[2]
-	if err := newDrainer(s).Cordon(ctx, setAside, true); err != nil {
+	if err := newDrainer(s).Cordon(ctx, r.setAside, true); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		for _, h := range cluster.SSHHosts() {
+			if err := cluster.PowerOn(ctx, h.Name); err != nil {
+				t.Error(err)
+			}
+		}
 		for _, n := range allNodeNames() {
-			setPower(t, n, true)
+			if err := power(n, true); err != nil {
+				t.Error(err)
+			}
 		}
 		for _, n := range slices.Concat(cluster.Infra, cluster.Workers) {
 			_ = newDrainer(s).Cordon(ctx, n, false)
 		}
 	})
+	return r
+}
 
-	// Shutdown.
-	var waves []string
-	down := func(role string, nodes []string) func(Prompt) {
-		return func(p Prompt) {
-			plan := strings.Join(p.Plan, "\n")
-			for _, n := range nodes {
-				if !strings.Contains(plan, "on "+n+": shutdown -h 1") {
-					t.Errorf("%s: no command for %s:\n%s", p.Step.ID, n, plan)
-				}
-			}
-			waves = append(waves, role)
-			for _, n := range nodes {
-				setPower(t, n, false)
-			}
-		}
-	}
-	masters := []string{cluster.Masters[0].Name, cluster.Masters[1].Name, cluster.Masters[2].Name}
-	op := &lifecycleOp{hooks: map[string]func(Prompt){
-		"shutdown-workers": down("workers", cluster.Workers),
-		"shutdown-infra":   down("infra", cluster.Infra),
-		"shutdown-masters": down("masters", masters),
-	}}
-	p, err := s.Procedure("cluster-shutdown", map[string]string{"expected-downtime": "24h", "backup-dir": "/backup/etcd-shutdown"})
+// shutdown runs cluster-shutdown with op and checks what it did: a fresh
+// verified backup; every node cordoned, the ones cordoned before (the
+// masters, the node set aside) recorded as such; its steps journaled in
+// the guide's order.
+func (r *lifecycleRun) shutdown(t *testing.T, op *lifecycleOp) {
+	t.Helper()
+	p, err := r.s.Procedure("cluster-shutdown", map[string]string{"expected-downtime": "24h", "backup-dir": "/backup/etcd-shutdown", "timeout": "90s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Run(ctx, p, op, RunOptions{Journal: j}); err != nil {
+	if err := Run(context.Background(), p, op, RunOptions{Journal: r.j}); err != nil {
 		step, problem := lastProblem(op.prompts)
 		t.Fatalf("shutdown: %v (%s: %s)", err, step, problem)
 	}
-	t.Logf("shutdown done in %s", time.Since(begin).Round(time.Second))
-	runs, err := j.Runs()
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("journal: %v %v", runs, err)
+	t.Logf("shutdown done in %s", time.Since(r.begin).Round(time.Second))
+	runs, err := r.j.Runs()
+	if err != nil || len(runs) != 1 || !runs[0].Finished || runs[0].Outcome != model.OutcomeOK {
+		t.Fatalf("journal: %+v %v", runs, err)
 	}
 	recs, err := journal.ReadRun(runs[0].Path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var started []string
-	for _, r := range recs {
-		if r.Event == model.EventStepStart {
-			started = append(started, r.Step)
+	for _, rec := range recs {
+		if rec.Event == model.EventStepStart {
+			started = append(started, rec.Step)
 		}
 	}
 	if want := []string{"preflight", "etcd-backup", "cordon", "shutdown-workers", "shutdown-infra", "shutdown-masters"}; !slices.Equal(started, want) {
 		t.Errorf("journal order %v, want %v", started, want)
-	}
-	if !slices.Equal(waves, []string{"workers", "infra", "masters"}) {
-		t.Errorf("waves %v", waves)
 	}
 	state := NewRunState()
 	state.restore(runs[0].State)
@@ -288,20 +286,197 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 		t.Errorf("cordoned by the shutdown: %v, want %v", cordoned, wantCordoned)
 	}
 	slices.Sort(already)
-	if want := append([]string{setAside}, masters...); !slices.Equal(already, want) {
+	if want := append([]string{r.setAside}, r.masters...); !slices.Equal(already, want) {
 		t.Errorf("cordoned already: %v, want %v", already, want)
 	}
-	backups, err := s.EtcdBackups("/backup/etcd-shutdown")
-	if err != nil || len(backups) != 1 || backups[0].TakenAt.Before(begin.Add(-time.Second)) || len(backups[0].SHA256) != 64 {
-		t.Errorf("the shutdown's fresh backup: %+v %v", backups, err)
+	backup, _ := backupSetKey.Get(state)
+	m, err := etcdManifest(cluster.HostRoot(0), "/backup/etcd-shutdown", backup)
+	if err != nil || m.TakenAt.Before(r.begin.Add(-time.Second)) || len(m.SHA256) != 64 {
+		t.Errorf("the shutdown's fresh backup %+v: %+v %v", backup, m, err)
+	}
+}
+
+// Shut the cluster down and start it again (seed 001 ch. 2, 3), the host
+// steps manual: the test's operator powers each wave off when asked, and
+// the step goes on only once its nodes are NotReady; then the restart
+// (lifecycleRun.restart).
+func TestClusterShutdownAndRestartManual(t *testing.T) {
+	s, j := journaledSession(t)
+	r := newLifecycleRun(t, s, j)
+	var waves []string
+	down := func(role string, nodes []string) func(Prompt) {
+		return func(p Prompt) {
+			if !p.Step.Manual {
+				t.Errorf("%s: without host access the step is manual", p.Step.ID)
+			}
+			plan := strings.Join(p.Plan, "\n")
+			for _, n := range nodes {
+				if !strings.Contains(plan, "on "+n+": shutdown -h 1") {
+					t.Errorf("%s: no command for %s:\n%s", p.Step.ID, n, plan)
+				}
+			}
+			waves = append(waves, role)
+			for _, n := range nodes {
+				setPower(t, n, false)
+			}
+		}
+	}
+	r.shutdown(t, &lifecycleOp{hooks: map[string]func(Prompt){
+		"shutdown-workers": down("workers", cluster.Workers),
+		"shutdown-infra":   down("infra", cluster.Infra),
+		"shutdown-masters": down("masters", r.masters),
+	}})
+	if !slices.Equal(waves, []string{"workers", "infra", "masters"}) {
+		t.Errorf("waves %v", waves)
 	}
 	for _, n := range allNodeNames() {
 		if !unschedulable(t, n) {
 			t.Errorf("%s schedulable after the shutdown", n)
 		}
 	}
+	r.restart(t, func() {
+		for _, n := range allNodeNames() {
+			setPower(t, n, true)
+		}
+	})
+}
 
-	// Restart.
+// The same over SSH: day2 runs `shutdown -h 1` on each host through the
+// local cluster's sshd (its simulated systemd records the request; the
+// test lets the minute pass at once), workers, infra, then masters — whose
+// etcd members stop with them, taking the API down, which counts as down.
+// The operator powers the hosts on for the restart.
+func TestClusterShutdownAndRestartOverSSH(t *testing.T) {
+	pool, err := hostssh.New(hostssh.Config{KeyFiles: []string{cluster.SSHKeyPath()}, ConfigFile: cluster.SSHConfigPath(),
+		KnownHosts: []string{cluster.SSHKnownHostsPath()}, AgentSocket: "none", Home: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pool.Close() })
+	dir := t.TempDir()
+	s, err := NewSession(SessionOptions{
+		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig), HostRoot: cluster.HostRoot(0),
+		Getenv: func(string) string { return "" }, JournalDir: dir, HostAccess: pool, Inventory: cluster.InventoryPath(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.poller.Close)
+	j, err := journal.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newLifecycleRun(t, s, j)
+
+	// The machines: each carries out its shutdown as soon as it is asked
+	// (the test does not wait the minute), recording who asked when.
+	ctx, cancel := context.WithCancel(context.Background())
+	var order []string
+	requests := map[string]localcluster.ShutdownRequest{}
+	machines := make(chan error, 1)
+	go func() {
+		defer close(machines)
+		for ctx.Err() == nil {
+			for _, h := range cluster.SSHHosts() {
+				req, ok := cluster.ShutdownRequested(h.Name)
+				if !ok || cluster.PoweredOff(h.Name) {
+					continue
+				}
+				order, requests[h.Name] = append(order, h.Name), req
+				// Once etcd has lost its quorum the Node cannot be marked
+				// any more: the machine is off all the same.
+				pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+				err := cluster.PowerOff(pctx, h.Name)
+				pcancel()
+				if err != nil && !cluster.PoweredOff(h.Name) {
+					machines <- err
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	var plans []string
+	keep := func(p Prompt) {
+		if p.Step.Manual || p.Step.Confirm == "" {
+			t.Errorf("%s: with host access day2 runs the command, on the wave's typed name", p.Step.ID)
+		}
+		plans = append(plans, strings.Join(p.Plan, "\n"))
+	}
+	r.shutdown(t, &lifecycleOp{hooks: map[string]func(Prompt){"shutdown-workers": keep, "shutdown-infra": keep, "shutdown-masters": keep}})
+	cancel()
+	if err := <-machines; err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Concat(cluster.Workers, cluster.Infra, r.masters)
+	if len(order) != len(want) {
+		t.Fatalf("hosts shut down: %v, want %v", order, want)
+	}
+	for i, n := range order {
+		if wave := func(n string) int { return slices.Index(want, n) / 3 }; wave(n) != wave(want[i]) {
+			t.Errorf("hosts shut down in the order %v, want the waves of %v", order, want)
+			break
+		}
+		if req := requests[n]; req.Action != "poweroff" || time.Until(req.Due) > time.Minute || time.Until(req.Due) < 30*time.Second {
+			t.Errorf("%s: want a poweroff a minute out (shutdown -h 1): %+v", n, req)
+		}
+	}
+	if len(plans) != 3 || !strings.Contains(plans[0], "on "+cluster.Workers[0]+" (node "+cluster.Workers[0]+", ssh ") || !strings.Contains(plans[2], "shutdown -h 1") {
+		t.Errorf("plans of the waves:\n%s", strings.Join(plans, "\n--\n"))
+	}
+	r.restart(t, func() {
+		// The masters first, together: etcd needs two members for quorum
+		// before the API answers.
+		var wg sync.WaitGroup
+		for _, m := range r.masters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := cluster.PowerOn(context.Background(), m); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, n := range slices.Concat(cluster.Infra, cluster.Workers) {
+			if err := cluster.PowerOn(context.Background(), n); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
+
+// On an OpenShift 3.11 master the deadline is the soonest expiry among the
+// certificates the cluster starts with: the local master's proxy client
+// certificate (25 days), not the router's expired serving certificate
+// beside it nor the registry's (5 days).
+func TestHostRestartDeadline(t *testing.T) {
+	d, err := hostRestartDeadline(cluster.HostRoot(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := time.Until(d.NotAfter)
+	if !strings.Contains(d.Source, "/etc/origin/master/master.proxy-client.crt") || left < 24*24*time.Hour || left > 26*24*time.Hour {
+		t.Fatalf("deadline %s, %s left", d, left)
+	}
+	if err := d.CheckDowntime(time.Now(), 30*24*time.Hour); err == nil || !strings.Contains(err.Error(), "master.proxy-client.crt") {
+		t.Errorf("30 days down must be refused: %v", err)
+	}
+	if err := d.CheckDowntime(time.Now(), 7*24*time.Hour); err != nil {
+		t.Errorf("a week down is fine: %v", err)
+	}
+}
+
+// restart runs cluster-restart after the shutdown in the run's journal,
+// powerOn being the operator's hands at the power-on step: master-1 stays
+// NotReady until its client CSR is approved — shown with an INVALID one
+// beside it, only the valid one approved, then its serving CSR that follows
+// — and the restart uncordons exactly what the shutdown cordoned, and
+// verifies.
+func (r *lifecycleRun) restart(t *testing.T, powerOn func()) {
+	t.Helper()
+	ctx := context.Background()
+	s, j, begin, masters, setAside := r.s, r.j, r.begin, r.masters, r.setAside
 	master := cluster.Masters[1].Name
 	client, serving, bad := "csr-restart-client-"+master, "csr-restart-serving-"+master, "csr-restart-bad-"+master
 	t.Cleanup(func() {
@@ -309,16 +484,8 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 			_ = cluster.Client.CertificatesV1().CertificateSigningRequests().Delete(ctx, n, metav1.DeleteOptions{})
 		}
 	})
-	for _, r := range []localcluster.NodeCSR{
-		{Name: client, Node: master},
-		{Name: bad, Node: master, Serving: true, IPs: []string{"198.51.100.7"}, DNSNames: []string{master}},
-	} {
-		if err := cluster.CreateNodeCSR(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ips := nodeIPs(t, master)
-	kctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ips := []string{cluster.Masters[1].IP}
+	kctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	// master-1's kubelet: Ready once its client certificate is approved,
 	// then asks for its serving one.
@@ -338,18 +505,25 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 		kubelet <- kctx.Err()
 	}()
 	var approvePlan, followPlan string
-	op = &lifecycleOp{hooks: map[string]func(Prompt){
-		"power-on": func(p Prompt) {
-			for _, n := range allNodeNames() {
-				if n != master {
-					setPower(t, n, true)
+	op := &lifecycleOp{hooks: map[string]func(Prompt){
+		"power-on": func(Prompt) {
+			powerOn()
+			// master-1's host runs, but its kubelet posts no status
+			// until its client certificate is approved.
+			setPower(t, master, false)
+			for _, req := range []localcluster.NodeCSR{
+				{Name: client, Node: master},
+				{Name: bad, Node: master, Serving: true, IPs: []string{"198.51.100.7"}, DNSNames: []string{master}},
+			} {
+				if err := cluster.CreateNodeCSR(ctx, req); err != nil {
+					t.Fatal(err)
 				}
 			}
 		},
 		"masters-approve-valid-csrs": func(p Prompt) { approvePlan = strings.Join(p.Plan, "\n") },
 		"masters-csr-follow-ups-1":   func(p Prompt) { followPlan = strings.Join(p.Plan, "\n") },
 	}}
-	p, err = s.Procedure("cluster-restart", map[string]string{"timeout": "60s", "watch": "10s"})
+	p, err := s.Procedure("cluster-restart", map[string]string{"timeout": "60s", "watch": "10s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +556,7 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 			t.Errorf("%s unschedulable=%v after the restart, want %v", n, got, want)
 		}
 	}
-	runs, err = j.Runs()
+	runs, err := j.Runs()
 	if err != nil || len(runs) != 2 || runs[0].Procedure != "cluster-restart" {
 		t.Fatalf("journal: %+v %v", runs, err)
 	}
@@ -396,23 +570,7 @@ func TestClusterShutdownAndRestart(t *testing.T) {
 	}
 }
 
-// On an OpenShift 3.11 master the deadline is the soonest expiry among the
-// certificates the cluster starts with: the local master's proxy client
-// certificate (25 days), not the router's expired serving certificate
-// beside it nor the registry's (5 days).
-func TestHostRestartDeadline(t *testing.T) {
-	d, err := hostRestartDeadline(cluster.HostRoot(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := time.Until(d.NotAfter)
-	if !strings.Contains(d.Source, "/etc/origin/master/master.proxy-client.crt") || left < 24*24*time.Hour || left > 26*24*time.Hour {
-		t.Fatalf("deadline %s, %s left", d, left)
-	}
-	if err := d.CheckDowntime(time.Now(), 30*24*time.Hour); err == nil || !strings.Contains(err.Error(), "master.proxy-client.crt") {
-		t.Errorf("30 days down must be refused: %v", err)
-	}
-	if err := d.CheckDowntime(time.Now(), 7*24*time.Hour); err != nil {
-		t.Errorf("a week down is fine: %v", err)
-	}
+// etcdManifest reads the manifest of a backup set in dir under root.
+func etcdManifest(root, dir string, set model.BackupSet) (model.SnapshotManifest, error) {
+	return etcd.ReadManifest(filepath.Join(root, dir, set.Manifest))
 }
