@@ -99,6 +99,8 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"etcd-replace-member": {"get nodes", listCOs},
 			"etcd-backup":         {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
 			"csr-approve": csr, "csr-deny": csr,
+			"cluster-shutdown": {"get nodes", "list nodes", "patch nodes", listCOs, "get secrets in openshift-kube-apiserver-operator"},
+			"cluster-restart":  append([]string{"get nodes", "list nodes", "patch nodes", listCOs}, csr...),
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -108,6 +110,8 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
 			"etcd-backup": {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
 			"csr-approve": csr, "csr-deny": csr,
+			"cluster-shutdown": {listCOs, "get secrets in openshift-kube-apiserver-operator"},
+			"cluster-restart":  append([]string{listCOs, "get deployments.apps in default", "list pods in default"}, csr...),
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
@@ -263,13 +267,14 @@ func TestProcedureRightsCompose(t *testing.T) {
 			t.Errorf("%s deletes the Node but does not ask for it", name)
 		}
 	}
-	for _, name := range []string{"etcd-add-member", "etcd-remove-member", "etcd-replace-member", "etcd-defrag", "deprecate-master"} {
+	for _, name := range []string{"etcd-add-member", "etcd-remove-member", "etcd-replace-member", "etcd-defrag", "deprecate-master", "cluster-shutdown"} {
 		if !catalog[name].etcdAccess {
 			t.Errorf("%s writes to etcd without checking the certificate first", name)
 		}
 	}
-	// Restoring works while etcd (and so the API) may be down: no etcd read first.
-	for _, name := range []string{"etcd-restore", "etcd-recover-quorum", "etcd-verify-snapshot"} {
+	// Restoring and restarting work while etcd (and so the API) may be
+	// down: no etcd read first.
+	for _, name := range []string{"etcd-restore", "etcd-recover-quorum", "etcd-verify-snapshot", "cluster-restart"} {
 		if catalog[name].etcdAccess {
 			t.Errorf("%s would be blocked by an etcd that does not answer", name)
 		}
