@@ -113,13 +113,15 @@ func signer(t *testing.T, notAfter time.Time) {
 }
 
 // journaledSession is a console on master-0 with a journal of its own, so
-// cluster-restart finds the shutdown's run in it.
-func journaledSession(t *testing.T) (*Session, *journal.Journal) {
+// cluster-restart finds the shutdown's run in it; access and inventory
+// reach the other hosts (nil and "": this host only, --no-ssh).
+func journaledSession(t *testing.T, access HostAccess, inventory string) (*Session, *journal.Journal) {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := NewSession(SessionOptions{
 		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
 		HostRoot:   cluster.HostRoot(0), Getenv: func(string) string { return "" }, JournalDir: dir, User: "lifecycle-test",
+		HostAccess: access, Inventory: inventory,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +165,7 @@ func (o *lifecycleOp) Ask(ctx context.Context, p Prompt) (Answer, error) {
 func TestClusterShutdownRefusedPastTheSigner(t *testing.T) {
 	notAfter := time.Now().Add(48 * time.Hour).Truncate(time.Second)
 	signer(t, notAfter)
-	s, j := journaledSession(t)
+	s, j := journaledSession(t, nil, "")
 	p, err := s.Procedure("cluster-shutdown", map[string]string{"expected-downtime": "72h", "backup-dir": "/backup/etcd-refused"})
 	if err != nil {
 		t.Fatal(err)
@@ -190,6 +192,54 @@ func TestClusterShutdownRefusedPastTheSigner(t *testing.T) {
 	}
 	if backups, _ := s.EtcdBackups("/backup/etcd-refused"); len(backups) > 0 {
 		t.Errorf("a refused shutdown took a backup: %v", backups)
+	}
+}
+
+// A dry run shows every step's plan — the date, each cordon, each host's
+// command, wave by wave — and changes nothing: no node cordoned, no backup.
+func TestClusterShutdownDryRun(t *testing.T) {
+	settle(t, cluster)
+	notAfter := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
+	signer(t, notAfter)
+	s, j := journaledSession(t, nil, "")
+	p, err := s.Procedure("cluster-shutdown", map[string]string{"expected-downtime": "24h", "backup-dir": "/backup/etcd-dry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &lifecycleOp{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j, DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	plans := map[string]string{}
+	for _, e := range op.events {
+		if e.State == StatePlanned {
+			if e.Message != "" {
+				t.Errorf("%s blocked in the dry run: %s", e.Step, e.Message)
+			}
+			plans[e.Step] = strings.Join(e.Plan, "\n")
+		}
+	}
+	for step, want := range map[string][]string{
+		"preflight":        {"restart the cluster before " + notAfter.UTC().Format(time.RFC3339), "expected downtime 24h0m0s: back by"},
+		"etcd-backup":      {"take a fresh etcd backup in /backup/etcd-dry"},
+		"cordon":           {"PATCH /api/v1/nodes/" + cluster.Workers[0] + " {\"spec\":{\"unschedulable\":true}}", "already cordoned, left as they are"},
+		"shutdown-workers": {"on " + cluster.Workers[0] + ": shutdown -h 1"},
+		"shutdown-infra":   {"on " + cluster.Infra[0] + ": shutdown -h 1"},
+		"shutdown-masters": {"on " + cluster.Masters[0].Name + ": shutdown -h 1", "the API goes down with the masters"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(plans[step], w) {
+				t.Errorf("%s plan lacks %q:\n%s", step, w, plans[step])
+			}
+		}
+	}
+	for _, n := range slices.Concat(cluster.Workers, cluster.Infra) {
+		if unschedulable(t, n) {
+			t.Errorf("the dry run cordoned %s", n)
+		}
+	}
+	if backups, _ := s.EtcdBackups("/backup/etcd-dry"); len(backups) > 0 {
+		t.Errorf("the dry run took a backup: %v", backups)
 	}
 }
 
@@ -301,7 +351,7 @@ func (r *lifecycleRun) shutdown(t *testing.T, op *lifecycleOp) {
 // the step goes on only once its nodes are NotReady; then the restart
 // (lifecycleRun.restart).
 func TestClusterShutdownAndRestartManual(t *testing.T) {
-	s, j := journaledSession(t)
+	s, j := journaledSession(t, nil, "")
 	r := newLifecycleRun(t, s, j)
 	var waves []string
 	down := func(role string, nodes []string) func(Prompt) {
@@ -353,19 +403,7 @@ func TestClusterShutdownAndRestartOverSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pool.Close() })
-	dir := t.TempDir()
-	s, err := NewSession(SessionOptions{
-		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig), HostRoot: cluster.HostRoot(0),
-		Getenv: func(string) string { return "" }, JournalDir: dir, HostAccess: pool, Inventory: cluster.InventoryPath(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.poller.Close)
-	j, err := journal.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, j := journaledSession(t, pool, cluster.InventoryPath())
 	r := newLifecycleRun(t, s, j)
 
 	// The machines: each carries out its shutdown as soon as it is asked
