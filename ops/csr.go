@@ -180,10 +180,27 @@ func (s *Session) ApproveValidCSRSteps(state *RunState, a CSRApproval) ([]*Step,
 		}
 		a.seenKey().Set(state, seen)
 		a.approvedKey().Set(state, valid)
-		if len(valid) == 0 && a.Watch == 0 {
-			return errors.New("no valid pending CSR to approve")
-		}
 		return nil
+	}
+	st.Applies = func(ctx context.Context) (bool, string) {
+		api, err := kube.NewCSRAPI(s.client)
+		if err != nil {
+			return true, "" // the check says why
+		}
+		snap := api.List(ctx)
+		if snap.Err != "" || slices.ContainsFunc(snap.Items, a.selects) {
+			return true, ""
+		}
+		if a.Watch > 0 {
+			// Nothing to approve now, but what follows is still watched
+			// for: the watch starts from what exists now.
+			var seen []string
+			for _, c := range snap.Items {
+				seen = append(seen, c.Name)
+			}
+			a.seenKey().Set(state, seen)
+		}
+		return false, "no pending CSR of " + a.What
 	}
 	st.Plan = func(ctx context.Context) (Plan, error) {
 		approve, _ := a.approvedKey().Get(state)
