@@ -231,11 +231,10 @@ func (s *Session) csrSetPlan(ctx context.Context, items []model.CSR, a CSRApprov
 			plan = append(plan, "  → "+s.approvalCall(c, true))
 			continue
 		}
-		_, err := model.ApprovalGuard(c)
-		switch {
-		case err != nil:
-			plan = append(plan, "  → not approved: "+err.Error())
-		default:
+		// Only pending requests are selected, so the verdict is the guard.
+		if c.Verdict.Kind == model.CSRInvalid {
+			plan = append(plan, "  → not approved: INVALID requests never are (deny it: day2 run csr-deny --csr "+c.Name+")")
+		} else {
 			plan = append(plan, fmt.Sprintf("  → not approved here: %s needs a typed word (day2 run csr-approve --csr %s)", c.Verdict.Kind, c.Name))
 		}
 	}
