@@ -184,6 +184,15 @@ var catalog = map[string]spec{
 		build:  buildCSRDeny,
 		rights: csrRights,
 	},
+	"recover-expired-certs": {
+		title: "Recover after expired control-plane certificates: find NotReady nodes and pending kubelet CSRs, approve the valid node-bootstrapper CSRs, then the serving ones as they arrive (seed 001 §5.3.3)",
+		params: []Param{
+			csrWatchParam,
+			{Name: "timeout", Help: "recover-expired-certs: give up waiting for the nodes to be Ready after this long", Default: "5m"},
+		},
+		build:  buildRecoverExpiredCerts,
+		rights: recoverRights,
+	},
 	"etcd-backup": {
 		title: "Back up etcd: a verified snapshot of one member with its manifest, this host's /etc/etcd, OpenShift 4 static pod resources (seed 003 §5.4.1, seed 001 §5.1)",
 		params: []Param{

@@ -180,10 +180,27 @@ func (s *Session) ApproveValidCSRSteps(state *RunState, a CSRApproval) ([]*Step,
 		}
 		a.seenKey().Set(state, seen)
 		a.approvedKey().Set(state, valid)
-		if len(valid) == 0 && a.Watch == 0 {
-			return errors.New("no valid pending CSR to approve")
-		}
 		return nil
+	}
+	st.Applies = func(ctx context.Context) (bool, string) {
+		api, err := kube.NewCSRAPI(s.client)
+		if err != nil {
+			return true, "" // the check says why
+		}
+		snap := api.List(ctx)
+		if snap.Err != "" || slices.ContainsFunc(snap.Items, a.selects) {
+			return true, ""
+		}
+		if a.Watch > 0 {
+			// Nothing to approve now, but what follows is still watched
+			// for: the watch starts from what exists now.
+			var seen []string
+			for _, c := range snap.Items {
+				seen = append(seen, c.Name)
+			}
+			a.seenKey().Set(state, seen)
+		}
+		return false, "no pending CSR of " + a.What
 	}
 	st.Plan = func(ctx context.Context) (Plan, error) {
 		approve, _ := a.approvedKey().Get(state)
@@ -214,11 +231,10 @@ func (s *Session) csrSetPlan(ctx context.Context, items []model.CSR, a CSRApprov
 			plan = append(plan, "  → "+s.approvalCall(c, true))
 			continue
 		}
-		_, err := model.ApprovalGuard(c)
-		switch {
-		case err != nil:
-			plan = append(plan, "  → not approved: "+err.Error())
-		default:
+		// Only pending requests are selected, so the verdict is the guard.
+		if c.Verdict.Kind == model.CSRInvalid {
+			plan = append(plan, "  → not approved: INVALID requests never are (deny it: day2 run csr-deny --csr "+c.Name+")")
+		} else {
 			plan = append(plan, fmt.Sprintf("  → not approved here: %s needs a typed word (day2 run csr-approve --csr %s)", c.Verdict.Kind, c.Name))
 		}
 	}

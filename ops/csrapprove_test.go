@@ -232,7 +232,7 @@ func TestCSRApproveAllValidAndFollowUps(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := strings.Join(op.prompts[0].Plan, "\n")
-	if !strings.Contains(first, "csr "+client+": ") || !strings.Contains(first, "not approved: csr "+localcluster.WrongCNCSR+" is INVALID") {
+	if !strings.Contains(first, "csr "+client+": ") || !strings.Contains(first, "not approved: INVALID requests never are (deny it: day2 run csr-deny --csr "+localcluster.WrongCNCSR+")") {
 		t.Fatalf("approve-all plan:\n%s", first)
 	}
 	if !strings.Contains(followPlan, "csr "+serving+": "+model.SignerKubeletServing) || !strings.Contains(followPlan, "verdict valid") {
