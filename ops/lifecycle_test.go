@@ -573,7 +573,8 @@ func (r *lifecycleRun) restart(t *testing.T, powerOn func()) {
 		t.Fatal(err)
 	}
 	t.Logf("shutdown and restart done in %s", time.Since(begin).Round(time.Second))
-	if !strings.Contains(approvePlan, "csr "+client+": ") || !strings.Contains(approvePlan, "not approved: csr "+bad+" is INVALID") {
+	if !strings.Contains(approvePlan, "csr "+client+": ") || !strings.Contains(approvePlan, "csr "+bad+": ") ||
+		!strings.Contains(approvePlan, "verdict INVALID") || !strings.Contains(approvePlan, "not approved: INVALID requests never are") {
 		t.Errorf("the masters' approval plan:\n%s", approvePlan)
 	}
 	if strings.Contains(approvePlan, localcluster.ValidCSR) {
