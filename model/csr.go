@@ -380,3 +380,69 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// Condition reasons day2 writes on the requests it decides, so `oc describe
+// csr` says who decided (the message names the approver and the verdict).
+const (
+	CSRApprovedReason = "Day2Approved"
+	CSRDeniedReason   = "Day2Denied"
+)
+
+// ApprovalGuard says what approving c takes, by its verdict: "" for a valid
+// request (the operator's plain yes), the node's name for a "new node?"
+// request (the operator types it: they are adding that node), the request's
+// own name for one day2 has no rules for (a typed override). An invalid
+// request, one already denied or failed, is never approved: the error says
+// why, every failed rule.
+func ApprovalGuard(c CSR) (word string, err error) {
+	switch {
+	case c.Denied:
+		return "", fmt.Errorf("csr %s was denied (%s): a denied request cannot be approved; the requester must ask again", c.Name, orUnknown(c.Message))
+	case c.Failed:
+		return "", fmt.Errorf("csr %s failed (%s): the requester must ask again", c.Name, orUnknown(c.Message))
+	}
+	switch c.Verdict.Kind {
+	case CSRValid:
+		return "", nil
+	case CSRNewNode:
+		return c.NodeName(), nil
+	case CSRInvalid:
+		return "", fmt.Errorf("csr %s is INVALID, never approved (deny it: day2 run csr-deny --csr %s): %s", c.Name, c.Name, strings.Join(c.Verdict.Reasons, "; "))
+	}
+	return c.Name, nil
+}
+
+// DecisionMessage is the condition message of a decision day2 makes:
+// who decided, and day2's verdict at that moment.
+func DecisionMessage(approve bool, user string, v CSRVerdict) string {
+	verb := "denied"
+	if approve {
+		verb = "approved"
+	}
+	msg := fmt.Sprintf("%s by %s with day2 (verdict %s)", verb, orUnknown(user), v.Kind)
+	if len(v.Reasons) > 0 {
+		msg += ": " + strings.Join(v.Reasons, "; ")
+	}
+	return msg
+}
+
+// CheckIssuedCertificate checks status.certificate of an approved request:
+// a PEM certificate that parses and names the identity that was asked for
+// (the signer's own checks passed if it signed at all).
+func CheckIssuedCertificate(certPEM []byte, r CSRRequest) error {
+	if len(certPEM) == 0 {
+		return errors.New("no certificate issued yet")
+	}
+	block, _ := pem.Decode(certPEM)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return errors.New("status.certificate is not a PEM CERTIFICATE")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("issued certificate: %w", err)
+	}
+	if cert.Subject.CommonName != r.CommonName {
+		return fmt.Errorf("issued certificate is for CN %q, the request asked for %q", cert.Subject.CommonName, r.CommonName)
+	}
+	return nil
+}

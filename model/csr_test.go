@@ -7,10 +7,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"net"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // requestPEM signs a PKCS#10 request with a fresh key.
@@ -198,5 +200,71 @@ func TestCSRsPendingCount(t *testing.T) {
 	}}
 	if p, i := cs.PendingCount(); p != 2 || i != 1 {
 		t.Fatalf("pending %d invalid %d, want 2 1", p, i)
+	}
+}
+
+func TestApprovalGuard(t *testing.T) {
+	node := CSRRequest{CommonName: NodeUserPrefix + "node-9"}
+	for _, tc := range []struct {
+		name    string
+		c       CSR
+		word    string
+		errWant string
+	}{
+		{"valid: a plain yes", CSR{Name: "a", Verdict: CSRVerdict{Kind: CSRValid}}, "", ""},
+		{"new node: its name", CSR{Name: "b", Request: node, Verdict: CSRVerdict{Kind: CSRNewNode}}, "node-9", ""},
+		{"unchecked: the CSR's name", CSR{Name: "c", Signer: "example.com/other", Verdict: CSRVerdict{Kind: CSRUnchecked}}, "c", ""},
+		{"invalid: never, every rule", CSR{Name: "d", Verdict: CSRVerdict{Kind: CSRInvalid, Reasons: []string{"rule one", "rule two"}}}, "", "INVALID, never approved (deny it: day2 run csr-deny --csr d): rule one; rule two"},
+		{"denied: never", CSR{Name: "e", Denied: true, Message: "Day2Denied: no", Verdict: CSRVerdict{Kind: CSRValid}}, "", "was denied (Day2Denied: no)"},
+		{"failed: never", CSR{Name: "f", Approved: true, Failed: true, Verdict: CSRVerdict{Kind: CSRValid}}, "", "failed"},
+	} {
+		word, err := ApprovalGuard(tc.c)
+		switch {
+		case tc.errWant == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.errWant != "" && (err == nil || !strings.Contains(err.Error(), tc.errWant)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.errWant)
+		case word != tc.word:
+			t.Errorf("%s: word %q, want %q", tc.name, word, tc.word)
+		}
+	}
+}
+
+func TestDecisionMessage(t *testing.T) {
+	if got := DecisionMessage(true, "alice", CSRVerdict{Kind: CSRValid}); got != "approved by alice with day2 (verdict valid)" {
+		t.Errorf("approval: %q", got)
+	}
+	if got := DecisionMessage(false, "", CSRVerdict{Kind: CSRInvalid, Reasons: []string{"no node named x"}}); got != "denied by ? with day2 (verdict INVALID): no node named x" {
+		t.Errorf("denial: %q", got)
+	}
+}
+
+func TestCheckIssuedCertificate(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(cn string) []byte {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	want := CSRRequest{CommonName: "system:node:node-0"}
+	if err := CheckIssuedCertificate(issue("system:node:node-0"), want); err != nil {
+		t.Errorf("a matching certificate: %v", err)
+	}
+	for name, pemBytes := range map[string][]byte{
+		"nothing yet":  nil,
+		"another CN":   issue("system:node:node-1"),
+		"not PEM":      []byte("garbage"),
+		"a request":    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte{1}}),
+		"broken bytes": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1, 2, 3}}),
+	} {
+		if err := CheckIssuedCertificate(pemBytes, want); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -522,7 +522,7 @@ func colonMessage(m string) string {
 // each valid one); an invalid pending one must not be approved.
 func csrCheck(cs CSRs) HealthCheck {
 	c := HealthCheck{ID: "pending-csrs", Title: "Pending CSRs", Seed: "001 §3.2",
-		Hint: "oc get csr; oc describe csr <name>; oc adm certificate approve <name> for each valid one, deny the others"}
+		Hint: "approve the valid ones: day2 run csr-approve --all-valid (or a on the CSR table); deny the invalid ones: day2 run csr-deny --csr <name>"}
 	switch {
 	case !cs.Synced && cs.Err != "":
 		c.Detail = cs.Err

@@ -17,7 +17,7 @@ type Right struct {
 // namespaces, so "in all namespaces" would be wrong about them.
 var clusterScoped = map[string]bool{
 	"nodes": true, "namespaces": true, "certificatesigningrequests": true,
-	"clusteroperators": true, "etcds": true,
+	"clusteroperators": true, "etcds": true, "signers": true,
 }
 
 // String says the right as an operator reads it and as `oc auth can-i`

@@ -81,6 +81,8 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 	node := cluster.Workers[0]
 	const listCOs = "list clusteroperators.config.openshift.io"
 	viewerDrain := []string{"create pods/eviction in all namespaces", "get nodes", "list nodes", "patch nodes"}
+	csr := []string{"approve signers.certificates.k8s.io", "get certificatesigningrequests.certificates.k8s.io",
+		"list certificatesigningrequests.certificates.k8s.io", "update certificatesigningrequests.certificates.k8s.io/approval"}
 	operatorDrain := []string{"create pods/eviction in all namespaces", "get daemonsets.apps in all namespaces", "get pods in all namespaces",
 		"get poddisruptionbudgets.policy in all namespaces", "list poddisruptionbudgets.policy in all namespaces", "list pods in all namespaces"}
 	// What each may not do, by procedure. Of OpenShift's groups the local
@@ -96,6 +98,9 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"decommission":        append(slices.Clone(viewerDrain), "delete nodes", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get nodes", listCOs},
 			"etcd-backup":         {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
+			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": append(slices.Clone(csr), "list nodes"),
+			"cluster-shutdown": {"get nodes", "list nodes", "patch nodes", listCOs, "get secrets in openshift-kube-apiserver-operator"},
+			"cluster-restart":  append([]string{"get nodes", "list nodes", "patch nodes", listCOs}, csr...),
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -105,6 +110,9 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
 			"project-backup": {"get namespaces"}, "project-restore": {"get namespaces"},
 			"etcd-backup": {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
+			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": csr,
+			"cluster-shutdown": {listCOs, "get secrets in openshift-kube-apiserver-operator"},
+			"cluster-restart":  append([]string{listCOs, "get deployments.apps in default", "list pods in default"}, csr...),
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
@@ -260,13 +268,14 @@ func TestProcedureRightsCompose(t *testing.T) {
 			t.Errorf("%s deletes the Node but does not ask for it", name)
 		}
 	}
-	for _, name := range []string{"etcd-add-member", "etcd-remove-member", "etcd-replace-member", "etcd-defrag", "deprecate-master"} {
+	for _, name := range []string{"etcd-add-member", "etcd-remove-member", "etcd-replace-member", "etcd-defrag", "deprecate-master", "cluster-shutdown"} {
 		if !catalog[name].etcdAccess {
 			t.Errorf("%s writes to etcd without checking the certificate first", name)
 		}
 	}
-	// Restoring works while etcd (and so the API) may be down: no etcd read first.
-	for _, name := range []string{"etcd-restore", "etcd-recover-quorum", "etcd-verify-snapshot"} {
+	// Restoring and restarting work while etcd (and so the API) may be
+	// down: no etcd read first.
+	for _, name := range []string{"etcd-restore", "etcd-recover-quorum", "etcd-verify-snapshot", "cluster-restart"} {
 		if catalog[name].etcdAccess {
 			t.Errorf("%s would be blocked by an etcd that does not answer", name)
 		}

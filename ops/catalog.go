@@ -162,6 +162,19 @@ var catalog = map[string]spec{
 		build:  buildProjectRestore,
 		rights: projectRights,
 	},
+	"cluster-shutdown": {
+		title:      "Shut the whole cluster down gracefully: check when it must run again, a fresh etcd backup, cordon every node, then the hosts — workers, infra, masters last (seed 001 ch. 2)",
+		params:     shutdownParams,
+		build:      buildClusterShutdown,
+		rights:     shutdownRights,
+		etcdAccess: true,
+	},
+	"cluster-restart": {
+		title:  "Restart the cluster after a graceful shutdown: hosts powered on, masters then the other nodes Ready (approving their valid CSRs), uncordon what the shutdown cordoned, verify (seed 001 ch. 3)",
+		params: restartParams,
+		build:  buildClusterRestart,
+		rights: restartRights,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},
@@ -173,6 +186,31 @@ var catalog = map[string]spec{
 		params: []Param{{Name: "node", Help: "the node to uncordon", Required: true}},
 		build:  buildUncordon,
 		rights: cordonRights,
+	},
+	"csr-approve": {
+		title: "Approve CSRs, each guarded by its verdict; then watch for the CSRs that follow (seed 001 §3.2, §5.3.3, seed 004 step 2)",
+		params: []Param{
+			{Name: "csr", Help: "the CSR(s), comma-separated, as the CSRs table names them"},
+			{Name: "all-valid", Help: "csr-approve: every pending CSR day2 finds valid, listed and asked once", Bool: true},
+			csrWatchParam,
+		},
+		build:  buildCSRApprove,
+		rights: csrRights,
+	},
+	"csr-deny": {
+		title:  "Deny CSRs: the answer to an INVALID request",
+		params: []Param{{Name: "csr", Help: "the CSR(s), comma-separated, as the CSRs table names them", Required: true}},
+		build:  buildCSRDeny,
+		rights: csrRights,
+	},
+	"recover-expired-certs": {
+		title: "Recover after expired control-plane certificates: find NotReady nodes and pending kubelet CSRs, approve the valid node-bootstrapper CSRs, then the serving ones as they arrive (seed 001 §5.3.3)",
+		params: []Param{
+			csrWatchParam,
+			{Name: "timeout", Help: "recover-expired-certs: give up waiting for the nodes to be Ready after this long", Default: "5m"},
+		},
+		build:  buildRecoverExpiredCerts,
+		rights: recoverRights,
 	},
 	"etcd-backup": {
 		title: "Back up etcd: a verified snapshot of one member with its manifest, this host's /etc/etcd, OpenShift 4 static pod resources (seed 003 §5.4.1, seed 001 §5.1)",

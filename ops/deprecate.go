@@ -57,7 +57,7 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 	always := func(context.Context) (bool, string) { return true, "" }
 	state := NewRunState()
 	member := &memberRef{host: masterIdentity(s, node, master), state: state}
-	backup, err := backupFirstStep(s, p, state)
+	backup, err := backupFirstStep(s, p, state, false)
 	if err != nil {
 		return nil, err
 	}

@@ -510,8 +510,10 @@ var backupParams = []Param{
 // backup directory holds a verified snapshot (with its manifest) newer than
 // backupMaxAge, skipped only on the typed override --skip-backup (the
 // reason is journaled); otherwise etcd-backup's own snapshot, verify and
-// config steps run, in one step.
-func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
+// config steps run, in one step. fresh asks for a backup of this run's own
+// whatever the directory holds (cluster-shutdown: the state the cluster
+// stops in, seed 001 §2.1): always taken, never skipped.
+func backupFirstStep(s *Session, p params, state *RunState, fresh bool) (*Step, error) {
 	if !path.IsAbs(p["backup-dir"]) {
 		return nil, fmt.Errorf("--backup-dir %q: want an absolute host path", p["backup-dir"])
 	}
@@ -521,6 +523,15 @@ func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
 	b := &etcdBackup{s: s, here: hostfs.New(s.opts.HostRoot), dir: path.Clean(p["backup-dir"]), anyMember: true, force: true, state: state}
 	parts := []*Step{b.snapshotStep(), b.verifyStep(), b.configStep()}
 	recent := func() (model.SnapshotManifest, bool) {
+		if fresh {
+			// This run's own backup, once its manifest says it verified.
+			set, err := b.current()
+			if err != nil {
+				return model.SnapshotManifest{}, false
+			}
+			m, err := etcd.ReadManifest(b.file(set.Manifest))
+			return m, err == nil
+		}
 		backups, err := s.EtcdBackups(b.dir)
 		if err != nil || len(backups) == 0 || time.Since(backups[0].TakenAt) > backupMaxAge {
 			return model.SnapshotManifest{}, false
@@ -537,6 +548,9 @@ func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
 	return &Step{
 		ID: "etcd-backup", Title: "Take a verified etcd backup first",
 		Applies: func(context.Context) (bool, string) {
+			if fresh {
+				return true, ""
+			}
 			if m, ok := recent(); ok {
 				return false, fmt.Sprintf("verified backup %s in %s, taken %s ago", m.Snapshot, b.dir, time.Since(m.TakenAt).Round(time.Minute))
 			}
@@ -548,6 +562,9 @@ func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
 		Check: b.prepare,
 		Plan: func(ctx context.Context) (Plan, error) {
 			plan := Plan{fmt.Sprintf("no verified etcd snapshot (with its manifest) newer than %s in %s under %s: take one now, as etcd-backup does", backupMaxAge, b.dir, b.here.Root)}
+			if fresh {
+				plan[0] = fmt.Sprintf("take a fresh etcd backup in %s under %s, as etcd-backup does, whatever backups are there already", b.dir, b.here.Root)
+			}
 			for _, st := range parts {
 				if !applies(ctx, st) {
 					continue
@@ -557,6 +574,9 @@ func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
 					return plan, err
 				}
 				plan = append(plan, pl...)
+			}
+			if fresh {
+				return plan, nil
 			}
 			return append(plan, "to go on without one: run again with --skip-backup (typed override, journaled)"), nil
 		},
@@ -574,7 +594,9 @@ func backupFirstStep(s *Session, p params, state *RunState) (*Step, error) {
 			return nil
 		},
 		Verify: func(context.Context) error {
-			if _, ok := recent(); !ok {
+			if _, ok := recent(); !ok && fresh {
+				return fmt.Errorf("this run's etcd backup in %s is not taken and verified yet", b.dir)
+			} else if !ok {
 				return fmt.Errorf("no verified etcd backup newer than %s in %s", backupMaxAge, b.dir)
 			}
 			return nil

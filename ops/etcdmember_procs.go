@@ -60,7 +60,7 @@ func buildEtcdAddMember(s *Session, p params) (*Procedure, error) {
 	}
 	nm := NewMember{Name: p["name"], PeerURLs: peers, ClientURLs: clients, Root: rootOf(p["member-root"]), AllowSingleVoter: p.bool("allow-single-voter-add")}
 	here, state := hostfs.New(s.opts.HostRoot), NewRunState()
-	backup, err := backupFirstStep(s, p, state)
+	backup, err := backupFirstStep(s, p, state, false)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func buildEtcdRemoveMember(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	here, memberRoot, state := hostfs.New(s.opts.HostRoot), rootOf(p["member-root"]), NewRunState()
-	backup, err := backupFirstStep(s, p, state)
+	backup, err := backupFirstStep(s, p, state, false)
 	if err != nil {
 		return nil, err
 	}

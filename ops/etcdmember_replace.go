@@ -186,7 +186,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 		return without(old.ClientURLs, nm.ClientURLs), without(nm.ClientURLs, old.ClientURLs)
 	})
 	path := model.ReplacePath(p["path"])
-	backup, err := backupFirstStep(s, p, state)
+	backup, err := backupFirstStep(s, p, state, false)
 	if err != nil {
 		return nil, err
 	}

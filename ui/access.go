@@ -1,16 +1,19 @@
 package ui
 
-// actionProcedures maps each action key (as help shows it) to the
-// procedures it may start, so `?` can mark those the operator's
-// credentials cannot run.
+import "slices"
+
+// actionProcedures maps each action (by its help text: one key may do
+// different things in different panes) to the procedures it may start, so
+// `?` can mark those the operator's credentials cannot run.
 func (m *Model) actionProcedures() map[string][]string {
 	k := m.keys
 	out := map[string][]string{
-		k.Drain.Help().Key: {"drain"}, k.Cordon.Help().Key: {"cordon", "uncordon"},
-		k.Decommission.Help().Key: {"decommission"}, k.Deprecate.Help().Key: {"deprecate-master"},
+		k.Drain.Help().Desc: {"drain"}, k.Cordon.Help().Desc: {"cordon", "uncordon"},
+		k.Decommission.Help().Desc: {"decommission"}, k.Deprecate.Help().Desc: {"deprecate-master"},
+		k.Approve.Help().Desc: {"csr-approve"}, k.Deny.Help().Desc: {"csr-deny"},
 	}
-	for _, a := range etcdActions {
-		out[a.key.Help().Key] = []string{a.proc}
+	for _, a := range slices.Concat(etcdActions, healthActions) {
+		out[a.key.Help().Desc] = []string{a.proc}
 	}
 	for _, a := range commandActions {
 		out[a.key.Help().Key] = []string{a.proc}
@@ -23,8 +26,8 @@ const deniedMark = " (not allowed)"
 
 // helpDesc is a binding's help text, marked when every procedure behind
 // the key is refused (the status bar says why when it is pressed).
-func (m *Model) helpDesc(key, desc string) string {
-	procs := m.actionProcedures()[key]
+func (m *Model) helpDesc(desc string) string {
+	procs := m.actionProcedures()[desc]
 	if m.actions == nil || len(procs) == 0 {
 		return desc
 	}

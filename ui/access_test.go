@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +61,63 @@ func TestActionsWithoutRightsAreMarkedAndRefused(t *testing.T) {
 	press(m, paneKey(paneEtcd), "b")
 	if m.form != nil || rec.name != "" || !strings.Contains(m.notice, "etcd-backup: your credentials may not list clusteroperators.config.openshift.io") {
 		t.Errorf("etcd-backup: form %v, started %q, notice %q", m.form, rec.name, m.notice)
+	}
+}
+
+// On the CSR table, a and x start csr-approve and csr-deny on the selected
+// request (whose wizard asks what its verdict takes); without the rights,
+// `?` marks them and the key says why instead.
+func TestCSRKeysApproveAndDeny(t *testing.T) {
+	m := sized(120, 40)
+	rec := &recordingActions{}
+	WithActions(context.Background(), rec)(m)
+	press(m, paneKey(paneCerts))
+	m.Update(certsLoaded{report: certReport()})
+	m.Update(model.CSRs{Synced: true, Items: []model.CSR{
+		{Name: "csr-good", Signer: model.SignerKubeletServing, Created: fixedNow.Add(-5 * time.Minute), Verdict: model.CSRVerdict{Kind: model.CSRValid}},
+		{Name: "csr-bad", Signer: model.SignerKubeletClient, Created: fixedNow.Add(-time.Minute), Verdict: model.CSRVerdict{Kind: model.CSRInvalid}},
+	}})
+	launch := func(k string) {
+		t.Helper()
+		rec.name, rec.params = "", nil
+		if _, cmd := m.Update(keyMsg(k)); cmd != nil {
+			m.Update(cmd()) // the build's answer clears the pending launch
+		}
+	}
+	launch("a") // the certificates table: no CSR action there
+	if rec.name != "" {
+		t.Fatalf("a on the certificates table started %q", rec.name)
+	}
+	press(m, "c")
+	launch("a")
+	if rec.name != "csr-approve" || rec.params["csr"] != "csr-good" {
+		t.Errorf("a started %q %v", rec.name, rec.params)
+	}
+	press(m, "j")
+	launch("x")
+	if rec.name != "csr-deny" || rec.params["csr"] != "csr-bad" {
+		t.Errorf("x started %q %v", rec.name, rec.params)
+	}
+
+	m.Update(model.ProcedureAccess{Missing: map[string][]model.Right{
+		"csr-approve": {{Verb: "approve", Group: "certificates.k8s.io", Resource: "signers"}},
+	}})
+	launch("a")
+	if rec.name != "" || !strings.Contains(m.notice, "csr-approve: your credentials may not approve signers.certificates.k8s.io") {
+		t.Errorf("started %q, notice %q", rec.name, m.notice)
+	}
+	press(m, "?")
+	var marked []string
+	for range 20 {
+		for _, l := range strings.Split(screen(m), "\n") {
+			if strings.Contains(l, deniedMark) {
+				marked = append(marked, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		press(m, "j")
+	}
+	slices.Sort(marked)
+	if marked = slices.Compact(marked); len(marked) != 1 || marked[0] != "a CSRs: approve the selected request"+deniedMark {
+		t.Errorf("want only the CSR approval marked (not etcd's a): %q", marked)
 	}
 }

@@ -382,7 +382,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
 		return m.nodeAction(msg)
 	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, etcdBindings()...):
-		return m.etcdAction(msg)
+		return m.paneAction(etcdActions, msg)
+	case m.actions != nil && m.active == paneHealth && !m.showHelp && key.Matches(msg, healthBindings()...):
+		return m.paneAction(healthActions, msg)
+	case m.actions != nil && m.active == paneCerts && m.certs.showCSRs && !m.showHelp && key.Matches(msg, k.Approve, k.Deny):
+		return m.csrAction(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
@@ -668,10 +672,26 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 	return m.launch(name, map[string]string{"node": row.Key})
 }
 
-// etcdAction opens the parameter form of an etcd procedure (or its wizard
-// when it asks nothing), with the selected member where it takes one.
-func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
-	for _, a := range etcdActions {
+// csrAction approves or denies the selected CSR through csr-approve or
+// csr-deny: the wizard shows its verdict and asks what its guard takes.
+func (m *Model) csrAction(msg tea.KeyPressMsg) tea.Cmd {
+	row, ok := m.certs.csrTable.Selected()
+	if !ok {
+		m.notice = "no CSR selected"
+		return nil
+	}
+	name := "csr-approve"
+	if key.Matches(msg, m.keys.Deny) {
+		name = "csr-deny"
+	}
+	return m.launch(name, map[string]string{"csr": row.Key})
+}
+
+// paneAction opens the parameter form of a pane's procedure (or its
+// wizard when it asks nothing), with the selected etcd member where it
+// takes one.
+func (m *Model) paneAction(actions []paneAction, msg tea.KeyPressMsg) tea.Cmd {
+	for _, a := range actions {
 		if !key.Matches(msg, a.key) {
 			continue
 		}
@@ -879,7 +899,7 @@ func (m *Model) helpView() string {
 	for _, g := range m.keys.FullHelp() {
 		for _, b := range g {
 			keyWidth = max(keyWidth, len([]rune(b.Help().Key)))
-			descWidth = max(descWidth, len([]rune(m.helpDesc(b.Help().Key, b.Help().Desc))))
+			descWidth = max(descWidth, len([]rune(m.helpDesc(b.Help().Desc))))
 		}
 	}
 	for i, g := range m.keys.FullHelp() {
@@ -887,7 +907,7 @@ func (m *Model) helpView() string {
 			items = append(items, "")
 		}
 		for _, b := range g {
-			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+m.helpDesc(b.Help().Key, b.Help().Desc))
+			items = append(items, m.st.HelpKey.Render(padRight(b.Help().Key, keyWidth))+" "+m.helpDesc(b.Help().Desc))
 		}
 	}
 	height := max(m.bodyHeight()-2, 1)

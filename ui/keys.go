@@ -15,7 +15,9 @@ type KeyMap struct {
 	Help, Close, Quit     key.Binding
 	// Actions on the selected node; absent with --readonly.
 	Drain, Cordon, Decommission, Deprecate, Resume key.Binding
-	actions                                        bool
+	// Actions on the selected CSR (the certificates pane's CSR table).
+	Approve, Deny key.Binding
+	actions       bool
 }
 
 // DefaultKeys are k9s-familiar.
@@ -51,6 +53,8 @@ func DefaultKeys() KeyMap {
 		Decommission: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decommission node")),
 		Deprecate:    key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "deprecate master")),
 		Resume:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume selected unfinished run")),
+		Approve:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "CSRs: approve the selected request")),
+		Deny:         key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "CSRs: deny the selected request")),
 	}
 }
 
@@ -66,7 +70,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, append(etcdBindings(), commandBindings()...), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume,
+		groups = append(groups, append(append(etcdBindings(), healthBindings()...), commandBindings()...), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume, k.Approve, k.Deny,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close")),
 			key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgup/pgdn ↑/↓", "wizard: scroll the plan"))})

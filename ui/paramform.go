@@ -152,8 +152,8 @@ func requirement(p ops.Param) string {
 	return " (optional: enter leaves it empty)"
 }
 
-// etcdAction is a procedure the etcd pane starts with one key.
-type etcdAction struct {
+// paneAction is a procedure a pane starts with one key.
+type paneAction struct {
 	key  key.Binding
 	proc string
 	// member passes the selected member's hex ID as --member.
@@ -163,7 +163,7 @@ type etcdAction struct {
 }
 
 // etcdActions are the etcd pane's procedures (seed 003 §5.4, seeds 001 and 004).
-var etcdActions = []etcdAction{
+var etcdActions = []paneAction{
 	{key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "etcd: back up the selected member")), "etcd-backup", true, []string{"backup-dir", "keep", "force"}},
 	{key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "etcd: verify a snapshot file")), "etcd-verify-snapshot", false, []string{"snapshot"}},
 	{key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "etcd: add a member (learner first)")), "etcd-add-member", false, []string{"name", "peer-url", "client-url", "member-root"}},
@@ -174,9 +174,20 @@ var etcdActions = []etcdAction{
 	{key.NewBinding(key.WithKeys("Q"), key.WithHelp("Q", "etcd: recover lost quorum, this host")), "etcd-recover-quorum", false, []string{"snapshot", "from-member-data", "member-roots"}},
 }
 
-func etcdBindings() []key.Binding {
-	out := make([]key.Binding, len(etcdActions))
-	for i, a := range etcdActions {
+// healthActions are the Health pane's whole-cluster procedures (seed 001
+// ch. 2 and 3).
+var healthActions = []paneAction{
+	{key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "cluster: graceful shutdown (health pane)")), "cluster-shutdown", false, []string{"expected-downtime", "backup-dir"}},
+	{key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "cluster: graceful restart (health pane)")), "cluster-restart", false, nil},
+}
+
+func etcdBindings() []key.Binding { return bindingsOf(etcdActions) }
+
+func healthBindings() []key.Binding { return bindingsOf(healthActions) }
+
+func bindingsOf(actions []paneAction) []key.Binding {
+	out := make([]key.Binding, len(actions))
+	for i, a := range actions {
 		out[i] = a.key
 	}
 	return out

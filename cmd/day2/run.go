@@ -149,7 +149,7 @@ func procedureList() string {
 }
 
 // offerResume finds unfinished runs of this procedure on the same target
-// (node, etcd member, project namespace or archive) and offers the newest for resume (or takes it,
+// (node, etcd member, CSRs, project namespace or archive) and offers the newest for resume (or takes it,
 // with --resume).
 func offerResume(ctx context.Context, j *journal.Journal, name string, params map[string]string, op *ops.TextOperator, auto bool) (*model.RunSummary, error) {
 	runs, err := j.Unfinished(name)
@@ -159,7 +159,7 @@ func offerResume(ctx context.Context, j *journal.Journal, name string, params ma
 	var match []model.RunSummary
 	for _, r := range runs {
 		same := true
-		for _, k := range []string{"node", "member", "namespace", "backup"} {
+		for _, k := range []string{"node", "member", "csr", "namespace", "backup"} {
 			same = same && r.Params[k] == params[k]
 		}
 		if same {

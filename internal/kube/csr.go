@@ -298,9 +298,25 @@ func ListCSRs(ctx context.Context, client kubernetes.Interface) model.CSRs {
 		snap.Err = fmt.Sprintf("list certificatesigningrequests: %v", err)
 		return snap
 	}
+	lookup, failed := nodeLookup(ctx, client)
+	for _, o := range objs {
+		c := validate(csrModel(o), lookup, failed)
+		if _, ok := failed[c.NodeName()]; ok {
+			snap.Err = c.Verdict.Reasons[0]
+		}
+		snap.Items = append(snap.Items, c)
+	}
+	sortCSRs(snap.Items)
+	snap.Synced = true
+	return snap
+}
+
+// nodeLookup looks nodes up by name on demand, each once; failed holds the
+// lookups that could not be made (not "no such node").
+func nodeLookup(ctx context.Context, client kubernetes.Interface) (lookup func(string) (model.NodeAddresses, bool), failed map[string]error) {
 	nodes := map[string]*model.NodeAddresses{} // nil: no such node
-	failed := map[string]error{}
-	lookup := func(name string) (model.NodeAddresses, bool) {
+	failed = map[string]error{}
+	lookup = func(name string) (model.NodeAddresses, bool) {
 		if a, seen := nodes[name]; seen {
 			return derefAddresses(a)
 		}
@@ -316,19 +332,18 @@ func ListCSRs(ctx context.Context, client kubernetes.Interface) model.CSRs {
 		}
 		return derefAddresses(nodes[name])
 	}
-	for _, o := range objs {
-		c := csrModel(o)
-		c.Verdict = model.ValidateCSR(c, lookup)
-		if err, ok := failed[c.NodeName()]; ok {
-			// Not knowing the node is not "no such node": the verdict would lie.
-			c.Verdict = model.CSRVerdict{Kind: model.CSRUnchecked, Reasons: []string{fmt.Sprintf("get node %s: %v", c.NodeName(), err)}}
-			snap.Err = c.Verdict.Reasons[0]
-		}
-		snap.Items = append(snap.Items, c)
+	return lookup, failed
+}
+
+// validate gives c its verdict; a node that could not be looked up leaves
+// it unchecked: not knowing the node is not "no such node", and the verdict
+// would lie.
+func validate(c model.CSR, lookup func(string) (model.NodeAddresses, bool), failed map[string]error) model.CSR {
+	c.Verdict = model.ValidateCSR(c, lookup)
+	if err, ok := failed[c.NodeName()]; ok {
+		c.Verdict = model.CSRVerdict{Kind: model.CSRUnchecked, Reasons: []string{fmt.Sprintf("get node %s: %v", c.NodeName(), err)}}
 	}
-	sortCSRs(snap.Items)
-	snap.Synced = true
-	return snap
+	return c
 }
 
 func derefAddresses(a *model.NodeAddresses) (model.NodeAddresses, bool) {

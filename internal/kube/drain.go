@@ -154,7 +154,7 @@ func (d *Drainer) peerRoom(ctx context.Context, n *corev1.Node, pre *model.Drain
 	}
 	for i := range nodes.Items {
 		peer := &nodes.Items[i]
-		if peer.Name == n.Name || peer.Spec.Unschedulable || !isReady(peer) || !shareRole(model.RolesFromLabels(peer.Labels), pre.Roles) {
+		if peer.Name == n.Name || peer.Spec.Unschedulable || !NodeReady(peer) || !shareRole(model.RolesFromLabels(peer.Labels), pre.Roles) {
 			continue
 		}
 		pods, err := d.podsOn(ctx, peer.Name)
@@ -172,7 +172,8 @@ func (d *Drainer) peerRoom(ctx context.Context, n *corev1.Node, pre *model.Drain
 	return nil
 }
 
-func isReady(n *corev1.Node) bool {
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -161,4 +162,20 @@ func nodeModel(n *corev1.Node) model.Node {
 		}
 	}
 	return m
+}
+
+// ListNodes reads every node once, as the Nodes pane shows them (without
+// pod counts), sorted by name: for procedures that act on the whole
+// cluster and must see it as it is now, not a cache.
+func ListNodes(ctx context.Context, client kubernetes.Interface) ([]model.Node, error) {
+	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	out := make([]model.Node, len(list.Items))
+	for i := range list.Items {
+		out[i] = nodeModel(&list.Items[i])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }

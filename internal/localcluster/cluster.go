@@ -498,24 +498,31 @@ func (c *Cluster) startAPIServer(ctx context.Context, port int) error {
 	})
 }
 
+// leaderElection lets the controller-manager and the scheduler ride out a
+// whole-control-plane outage (every master shut down, etcd without quorum)
+// the way their static pods do on a real master: there the kubelet starts
+// an instance that lost its lease again; here nothing would, so they keep
+// trying to renew for two minutes before giving up.
+var leaderElection = []string{"--leader-elect-lease-duration=120s", "--leader-elect-renew-deadline=110s", "--leader-elect-retry-period=2s"}
+
 func (c *Cluster) startControllers() error {
-	if _, err := c.launch("kube-controller-manager",
-		"--kubeconfig="+c.pki("controller-manager.kubeconfig"),
+	if _, err := c.launch("kube-controller-manager", append([]string{
+		"--kubeconfig=" + c.pki("controller-manager.kubeconfig"),
 		"--bind-address=127.0.0.1", "--secure-port=0",
-		"--service-account-private-key-file="+c.pki("sa.key"), "--root-ca-file="+c.pki("ca.crt"),
+		"--service-account-private-key-file=" + c.pki("sa.key"), "--root-ca-file=" + c.pki("ca.crt"),
 		"--use-service-account-credentials=true",
-		"--cluster-signing-cert-file="+c.pki("ca.crt"), "--cluster-signing-key-file="+c.pki("ca.key"),
+		"--cluster-signing-cert-file=" + c.pki("ca.crt"), "--cluster-signing-key-file=" + c.pki("ca.key"),
 		"--service-cluster-ip-range=172.30.0.0/16",
 		"--kube-api-qps=200", "--kube-api-burst=400",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
-	); err != nil {
+	}, leaderElection...)...); err != nil {
 		return err
 	}
-	if _, err := c.launch("kube-scheduler",
-		"--kubeconfig="+c.pki("scheduler.kubeconfig"),
+	if _, err := c.launch("kube-scheduler", append([]string{
+		"--kubeconfig=" + c.pki("scheduler.kubeconfig"),
 		"--bind-address=127.0.0.1", "--secure-port=0",
 		"--kube-api-qps=200", "--kube-api-burst=400",
-	); err != nil {
+	}, leaderElection...)...); err != nil {
 		return err
 	}
 	kwokConf := filepath.Join(c.Dir, "pki", "kwok.yaml")

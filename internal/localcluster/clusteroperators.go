@@ -42,6 +42,13 @@ func (c *Cluster) InstallClusterVersion(ctx context.Context, release string) err
 // ClusterOperator, as its operator does when a rollout starts (with msg)
 // and when it settles.
 func (c *Cluster) SetOperatorProgressing(ctx context.Context, name string, progressing bool, msg string) error {
+	return c.SetOperatorCondition(ctx, name, "Progressing", progressing, "NodeInstaller", msg)
+}
+
+// SetOperatorCondition sets one condition (Progressing, Degraded,
+// Available) of a seeded ClusterOperator: True with reason and msg, or
+// False as an operator reports a settled state (AsExpected, no message).
+func (c *Cluster) SetOperatorCondition(ctx context.Context, name, typ string, on bool, reason, msg string) error {
 	dyn, err := c.dynamic()
 	if err != nil {
 		return err
@@ -52,17 +59,17 @@ func (c *Cluster) SetOperatorProgressing(ctx context.Context, name string, progr
 		return fmt.Errorf("clusteroperator %s: %w", name, err)
 	}
 	conds, _, _ := unstructured.NestedSlice(co.Object, "status", "conditions")
-	status, reason := "False", "AsExpected"
-	if progressing {
-		status, reason = "True", "NodeInstaller"
+	status := "False"
+	if on {
+		status = "True"
 	} else {
-		msg = ""
+		reason, msg = "AsExpected", ""
 	}
-	cond := map[string]any{"type": "Progressing", "status": status, "reason": reason, "message": msg,
+	cond := map[string]any{"type": typ, "status": status, "reason": reason, "message": msg,
 		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}
 	replaced := false
 	for i, x := range conds {
-		if m, ok := x.(map[string]any); ok && m["type"] == "Progressing" {
+		if m, ok := x.(map[string]any); ok && m["type"] == typ {
 			conds[i], replaced = cond, true
 		}
 	}

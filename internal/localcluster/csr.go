@@ -62,15 +62,14 @@ func (c *Cluster) seedCSRs(ctx context.Context) error {
 	if err := createObject(ctx, c, "clusterrolebinding "+binding.Name, c.Client.RbacV1().ClusterRoleBindings().Create, binding); err != nil {
 		return err
 	}
-	serving := []certv1.KeyUsage{certv1.UsageDigitalSignature, certv1.UsageKeyEncipherment, certv1.UsageServerAuth}
 	master := c.Masters[0]
+	// The wrong CN: infra-0 asks in master-0's name.
+	wrongCN := nodeCSRSeed(NodeCSR{Name: WrongCNCSR, Node: master.Name, Serving: true, DNSNames: []string{master.Name}, IPs: []string{master.IP}})
+	wrongCN.requester = "system:node:" + c.Infra[0]
 	seeds := []csrSeed{
-		{name: ValidCSR, requester: "system:node:" + c.Workers[0], groups: []string{"system:nodes"}, signer: certv1.KubeletServingSignerName,
-			cn: "system:node:" + c.Workers[0], dns: []string{c.Workers[0]}, ips: []string{workerIP(0)}, usages: serving},
-		{name: WrongCNCSR, requester: "system:node:" + c.Infra[0], groups: []string{"system:nodes"}, signer: certv1.KubeletServingSignerName,
-			cn: "system:node:" + master.Name, dns: []string{master.Name}, ips: []string{master.IP}, usages: serving},
-		{name: NewNodeCSR, requester: nodeBootstrapper, signer: certv1.KubeAPIServerClientKubeletSignerName,
-			cn: "system:node:" + NewNodeName, usages: []certv1.KeyUsage{certv1.UsageDigitalSignature, certv1.UsageKeyEncipherment, certv1.UsageClientAuth}},
+		nodeCSRSeed(NodeCSR{Name: ValidCSR, Node: c.Workers[0], Serving: true, DNSNames: []string{c.Workers[0]}, IPs: []string{workerIP(0)}}),
+		wrongCN,
+		nodeCSRSeed(NodeCSR{Name: NewNodeCSR, Node: NewNodeName}),
 	}
 	for _, s := range seeds {
 		if err := c.createCSR(ctx, s); err != nil {
@@ -114,4 +113,30 @@ func requestPEM(cn string, dns, ips []string) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
+}
+
+// NodeCSR is a kubelet's request as a test makes it, the way the kubelet
+// does: a client certificate asked by the 3.11 node bootstrapper, or a
+// serving certificate asked by the node itself for its addresses.
+type NodeCSR struct {
+	Name, Node string
+	Serving    bool
+	// IPs and DNSNames of a serving request (the node's own, for a valid
+	// one).
+	IPs, DNSNames []string
+}
+
+// CreateNodeCSR creates the request as its requester would.
+func (c *Cluster) CreateNodeCSR(ctx context.Context, r NodeCSR) error {
+	return c.createCSR(ctx, nodeCSRSeed(r))
+}
+
+func nodeCSRSeed(r NodeCSR) csrSeed {
+	if !r.Serving {
+		return csrSeed{name: r.Name, requester: nodeBootstrapper, signer: certv1.KubeAPIServerClientKubeletSignerName, cn: "system:node:" + r.Node,
+			usages: []certv1.KeyUsage{certv1.UsageDigitalSignature, certv1.UsageKeyEncipherment, certv1.UsageClientAuth}}
+	}
+	return csrSeed{name: r.Name, requester: "system:node:" + r.Node, groups: []string{"system:nodes"}, signer: certv1.KubeletServingSignerName,
+		cn: "system:node:" + r.Node, dns: r.DNSNames, ips: r.IPs,
+		usages: []certv1.KeyUsage{certv1.UsageDigitalSignature, certv1.UsageKeyEncipherment, certv1.UsageServerAuth}}
 }
