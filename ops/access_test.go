@@ -98,7 +98,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"decommission":        append(slices.Clone(viewerDrain), "delete nodes", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get nodes", listCOs},
 			"etcd-backup":         {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
-			"csr-approve": csr, "csr-deny": csr,
+			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": append(slices.Clone(csr), "list nodes"),
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -107,7 +107,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"etcd-replace-member": {"get pods in openshift-etcd", listCOs},
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
 			"etcd-backup": {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
-			"csr-approve": csr, "csr-deny": csr,
+			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": csr,
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {

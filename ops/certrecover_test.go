@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	certv1 "k8s.io/api/certificates/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/day2ops/day2/internal/localcluster"
 )
@@ -78,25 +78,28 @@ func TestRecoverExpiredCerts(t *testing.T) {
 	if err := cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: client, Node: node}); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		for ctx.Err() == nil {
-			c, err := cluster.Client.CertificatesV1().CertificateSigningRequests().Get(ctx, client, metav1.GetOptions{})
-			if err == nil && len(c.Status.Certificate) > 0 {
-				done <- cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: serving, Node: node, Serving: true, IPs: nodeIPs(t, node)})
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		done <- ctx.Err()
-	}()
+	// The kubelet asks for its serving certificate once it has its client
+	// one: here, once the serving CSRs pending by then are dealt with, so
+	// that it arrives during the watch.
+	var created error
 	var followPlan string
-	op := &followUpOp{t: t, onFollowUpAsk: func(p Prompt) {
-		if plan := strings.Join(p.Plan, "\n"); strings.Contains(plan, serving) {
-			followPlan = plan
-			wantPending(t, serving)
-		}
-	}}
+	op := &followUpOp{
+		onFollowUpAsk: func(p Prompt) {
+			if plan := strings.Join(p.Plan, "\n"); strings.Contains(plan, serving) {
+				followPlan = plan
+				wantPending(t, serving)
+			}
+		},
+		onEvent: func(e Event) {
+			if e.Step == "serving-approve-valid-csrs" && (e.State == StateDone || e.State == StateSkipped) {
+				if len(getCSR(t, client).Status.Certificate) == 0 {
+					created = errors.New("the client CSR was not issued before the serving step ended")
+					return
+				}
+				created = cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: serving, Node: node, Serving: true, IPs: nodeIPs(t, node)})
+			}
+		},
+	}
 	p, err := s.Procedure("recover-expired-certs", map[string]string{"watch": "8s", "timeout": "20s"})
 	if err != nil {
 		t.Fatal(err)
@@ -104,8 +107,8 @@ func TestRecoverExpiredCerts(t *testing.T) {
 	if err := Run(ctx, p, op, RunOptions{Journal: openJournal(t), User: csrTester}); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if created != nil {
+		t.Fatal(created)
 	}
 	detect := strings.Join(op.prompts[0].Plan, "\n")
 	for _, want := range []string{"/var/lib/kubelet/pki/kubelet-client-current.pem under " + root + " (system:node:" + node + "): EXPIRED 2025-01-01",

@@ -383,7 +383,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.nodeAction(msg)
 	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, etcdBindings()...):
 		return m.etcdAction(msg)
-	case m.actions != nil && m.active == paneCerts && m.certs.showCSRs && !m.showHelp && key.Matches(msg, k.Approve, k.Deny):
+	case m.actions != nil && m.active == paneCerts && m.certs.showCSRs && !m.showHelp && key.Matches(msg, k.Approve, k.ApproveAll, k.Deny):
 		return m.csrAction(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
@@ -661,18 +661,23 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 // etcdAction opens the parameter form of an etcd procedure (or its wizard
 // when it asks nothing), with the selected member where it takes one.
 // csrAction approves or denies the selected CSR through csr-approve or
-// csr-deny: the wizard shows its verdict and asks what its guard takes.
+// csr-deny (the wizard shows its verdict and asks what its guard takes),
+// or approves every valid one. One request's approval does not watch for
+// what follows: the table shows it live. Approving all does, each new
+// request a new decision in the wizard.
 func (m *Model) csrAction(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.ApproveAll) {
+		return m.launch("csr-approve", map[string]string{"all-valid": "true"})
+	}
 	row, ok := m.certs.csrTable.Selected()
 	if !ok {
 		m.notice = "no CSR selected"
 		return nil
 	}
-	name := "csr-approve"
 	if key.Matches(msg, m.keys.Deny) {
-		name = "csr-deny"
+		return m.launch("csr-deny", map[string]string{"csr": row.Key})
 	}
-	return m.launch(name, map[string]string{"csr": row.Key})
+	return m.launch("csr-approve", map[string]string{"csr": row.Key, "watch": "0"})
 }
 
 func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {

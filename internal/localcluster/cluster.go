@@ -467,7 +467,15 @@ func (c *Cluster) startControllers() error {
 		"--bind-address=127.0.0.1", "--secure-port=0",
 		"--service-account-private-key-file="+c.pki("sa.key"), "--root-ca-file="+c.pki("ca.crt"),
 		"--use-service-account-credentials=true",
+		// It signs approved kubelet CSRs with the cluster CA (the CSR tests
+		// check the certificate is issued).
 		"--cluster-signing-cert-file="+c.pki("ca.crt"), "--cluster-signing-key-file="+c.pki("ca.key"),
+		// A controller-manager that misses its lease renewal exits, and then
+		// nothing signs or reconciles. On a CI machine shared by several
+		// clusters a 10 s renew deadline is missed now and then: allow 40 s.
+		// Renewals every 4 s keep the health check's stale test (a renewal
+		// older than the lease) far off.
+		"--leader-elect-lease-duration=60s", "--leader-elect-renew-deadline=40s", "--leader-elect-retry-period=4s",
 		"--service-cluster-ip-range=172.30.0.0/16",
 		"--kube-api-qps=200", "--kube-api-burst=400",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
