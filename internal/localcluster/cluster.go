@@ -472,10 +472,11 @@ func (c *Cluster) startControllers() error {
 		"--cluster-signing-cert-file="+c.pki("ca.crt"), "--cluster-signing-key-file="+c.pki("ca.key"),
 		// A controller-manager that misses its lease renewal exits, and then
 		// nothing signs or reconciles. On a CI machine shared by several
-		// clusters a 10 s renew deadline is missed now and then: allow 40 s.
+		// clusters a 10 s renew deadline is missed now and then: allow 30 s.
 		// Renewals every 4 s keep the health check's stale test (a renewal
-		// older than the lease) far off.
-		"--leader-elect-lease-duration=60s", "--leader-elect-renew-deadline=40s", "--leader-elect-retry-period=4s",
+		// older than the lease) far off; a 40 s lease reads as long as the
+		// default 15 s one on the golden health screens.
+		"--leader-elect-lease-duration=40s", "--leader-elect-renew-deadline=30s", "--leader-elect-retry-period=4s",
 		"--service-cluster-ip-range=172.30.0.0/16",
 		"--kube-api-qps=200", "--kube-api-burst=400",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
