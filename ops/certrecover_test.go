@@ -18,6 +18,7 @@ import (
 
 	certv1 "k8s.io/api/certificates/v1"
 
+	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/localcluster"
 )
 
@@ -131,5 +132,60 @@ func TestRecoverExpiredCerts(t *testing.T) {
 	}
 	if last != string(StateDone) {
 		t.Errorf("nodes-ready ended %q", last)
+	}
+}
+
+// Over SSH, detect reads every node host's kubelet client certificate: an
+// expired one on a compute node (3.11's path, behind the kubelet's
+// absolute link) is named with its host.
+func TestRecoverExpiredCertsReadsHostsOverSSH(t *testing.T) {
+	if !cluster.SSHEnabled() {
+		t.Skip("the local cluster runs no sshd here")
+	}
+	node := cluster.Workers[0]
+	var root string
+	for _, h := range cluster.SSHHosts() {
+		if h.Name == node {
+			root = h.Root
+		}
+	}
+	dir := filepath.Join(root, "etc/origin/node/certificates")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const issued = "kubelet-client-2023-05-01-10-00-00.pem"
+	if err := os.WriteFile(filepath.Join(dir, issued), kubeletClientPEM(t, node, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "kubelet-client-current.pem")
+	if err := os.Symlink("/etc/origin/node/certificates/"+issued, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(link); os.Remove(filepath.Join(dir, issued)) })
+	pool, err := hostssh.New(hostssh.Config{KeyFiles: []string{cluster.SSHKeyPath()}, ConfigFile: cluster.SSHConfigPath(),
+		KnownHosts: []string{cluster.SSHKnownHostsPath()}, AgentSocket: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := NewSession(SessionOptions{
+		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig), HostRoot: cluster.HostRoot(0),
+		Getenv: func(string) string { return "" }, User: csrTester, HostAccess: pool, Inventory: cluster.InventoryPath(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Procedure("recover-expired-certs", map[string]string{"watch": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &scripted{answers: []Answer{{Decision: Abort}}}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t), User: csrTester}); !errors.Is(err, ErrAborted) {
+		t.Fatal(err)
+	}
+	plan := strings.Join(op.prompts[0].Plan, "\n")
+	want := "/etc/origin/node/certificates/kubelet-client-current.pem on " + node + " (system:node:" + node + "): EXPIRED 2024-05-01"
+	if !strings.Contains(plan, want) || strings.Contains(plan, "not reached") || op.prompts[0].Problem != "" {
+		t.Fatalf("detect over SSH, want %q:\n%s\nproblem: %s", want, plan, op.prompts[0].Problem)
 	}
 }
