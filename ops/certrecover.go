@@ -169,24 +169,26 @@ func (s *Session) detectExpiredCertsStep(state *RunState) *Step {
 			plan = append(plan, "no pending kubelet CSR")
 		}
 
+		hosts, notes := s.kubeletHosts(ctx)
+		plan = append(plan, notes...)
 		expired := 0
-		here := hostfs.New(s.opts.HostRoot)
-		found := readKubeletClientCerts(here)
-		for _, kc := range found {
-			switch {
-			case kc.err != nil:
-				plan = append(plan, fmt.Sprintf("%s %s: unreadable: %v", kc.path, here.Where(), kc.err))
-			case !kc.notAfter.After(now):
-				expired++
-				plan = append(plan, fmt.Sprintf("%s %s (%s): EXPIRED %s", kc.path, here.Where(), kc.cn, kc.notAfter.UTC().Format(time.RFC3339)))
-			default:
-				plan = append(plan, fmt.Sprintf("%s %s (%s): valid until %s", kc.path, here.Where(), kc.cn, kc.notAfter.UTC().Format(time.RFC3339)))
+		for _, h := range hosts {
+			found := readKubeletClientCerts(h)
+			for _, kc := range found {
+				switch {
+				case kc.err != nil:
+					plan = append(plan, fmt.Sprintf("%s %s: unreadable: %v", kc.path, h.Where(), kc.err))
+				case !kc.notAfter.After(now):
+					expired++
+					plan = append(plan, fmt.Sprintf("%s %s (%s): EXPIRED %s", kc.path, h.Where(), kc.cn, kc.notAfter.UTC().Format(time.RFC3339)))
+				default:
+					plan = append(plan, fmt.Sprintf("%s %s (%s): valid until %s", kc.path, h.Where(), kc.cn, kc.notAfter.UTC().Format(time.RFC3339)))
+				}
+			}
+			if len(found) == 0 {
+				plan = append(plan, "no kubelet client certificate "+h.Where()+" ("+strings.Join(kubeletClientCertPaths, ", ")+")")
 			}
 		}
-		if len(found) == 0 {
-			plan = append(plan, "no kubelet client certificate "+here.Where()+" ("+strings.Join(kubeletClientCertPaths, ", ")+")")
-		}
-		plan = append(plan, "other hosts' kubelet client certificates are not read from here: on each, openssl x509 -noout -enddate -in "+kubeletClientCertPaths[0]+" (3.11: "+kubeletClientCertPaths[1]+")")
 		if len(notReady) == 0 && pending == 0 && expired == 0 {
 			return errors.New("nothing to recover: every node is Ready, no kubelet CSR is pending and no kubelet client certificate read here has expired")
 		}
@@ -194,6 +196,40 @@ func (s *Session) detectExpiredCertsStep(state *RunState) *Step {
 	}
 	st.Plan = func(context.Context) (Plan, error) { return plan, nil }
 	return st
+}
+
+// hostOpenTimeout bounds reaching one host to read its certificates.
+const hostOpenTimeout = 15 * time.Second
+
+// kubeletHosts are the hosts whose kubelet certificates detect reads: every
+// node host through the session's host access, or this host alone (under
+// --host-root) without one; notes say what could not be reached.
+func (s *Session) kubeletHosts(ctx context.Context) ([]hostfs.Host, []string) {
+	if s.opts.HostAccess == nil {
+		return []hostfs.Host{hostfs.New(s.opts.HostRoot)}, []string{
+			"other hosts' kubelet client certificates are not read (no host access): on each, openssl x509 -noout -enddate -in " +
+				kubeletClientCertPaths[0] + " (3.11: " + kubeletClientCertPaths[1] + ")"}
+	}
+	all, err := s.Hosts(ctx)
+	var notes []string
+	if err != nil {
+		notes = append(notes, "hosts: "+err.Error())
+	}
+	var out []hostfs.Host
+	for _, h := range all {
+		if h.Node == "" {
+			continue // no kubelet there
+		}
+		hctx, cancel := context.WithTimeout(ctx, hostOpenTimeout)
+		host, err := s.opts.HostAccess.Open(hctx, h)
+		cancel()
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("%s: not reached, its kubelet certificate not read: %v", h.Name, err))
+			continue
+		}
+		out = append(out, host)
+	}
+	return out, notes
 }
 
 // nodesReadyStep waits for the nodes detect found NotReady to be Ready with

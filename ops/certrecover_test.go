@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -16,8 +17,8 @@ import (
 	"time"
 
 	certv1 "k8s.io/api/certificates/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/localcluster"
 )
 
@@ -78,25 +79,28 @@ func TestRecoverExpiredCerts(t *testing.T) {
 	if err := cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: client, Node: node}); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		for ctx.Err() == nil {
-			c, err := cluster.Client.CertificatesV1().CertificateSigningRequests().Get(ctx, client, metav1.GetOptions{})
-			if err == nil && len(c.Status.Certificate) > 0 {
-				done <- cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: serving, Node: node, Serving: true, IPs: nodeIPs(t, node)})
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		done <- ctx.Err()
-	}()
+	// The kubelet asks for its serving certificate once it has its client
+	// one: here, once the serving CSRs pending by then are dealt with, so
+	// that it arrives during the watch.
+	var created error
 	var followPlan string
-	op := &followUpOp{t: t, onFollowUpAsk: func(p Prompt) {
-		if plan := strings.Join(p.Plan, "\n"); strings.Contains(plan, serving) {
-			followPlan = plan
-			wantPending(t, serving)
-		}
-	}}
+	op := &followUpOp{
+		onFollowUpAsk: func(p Prompt) {
+			if plan := strings.Join(p.Plan, "\n"); strings.Contains(plan, serving) {
+				followPlan = plan
+				wantPending(t, serving)
+			}
+		},
+		onEvent: func(e Event) {
+			if e.Step == "serving-approve-valid-csrs" && (e.State == StateDone || e.State == StateSkipped) {
+				if len(getCSR(t, client).Status.Certificate) == 0 {
+					created = errors.New("the client CSR was not issued before the serving step ended")
+					return
+				}
+				created = cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: serving, Node: node, Serving: true, IPs: nodeIPs(t, node)})
+			}
+		},
+	}
 	p, err := s.Procedure("recover-expired-certs", map[string]string{"watch": "8s", "timeout": "20s"})
 	if err != nil {
 		t.Fatal(err)
@@ -104,8 +108,8 @@ func TestRecoverExpiredCerts(t *testing.T) {
 	if err := Run(ctx, p, op, RunOptions{Journal: openJournal(t), User: csrTester}); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if created != nil {
+		t.Fatal(created)
 	}
 	detect := strings.Join(op.prompts[0].Plan, "\n")
 	for _, want := range []string{"/var/lib/kubelet/pki/kubelet-client-current.pem under " + root + " (system:node:" + node + "): EXPIRED 2025-01-01",
@@ -128,5 +132,60 @@ func TestRecoverExpiredCerts(t *testing.T) {
 	}
 	if last != string(StateDone) {
 		t.Errorf("nodes-ready ended %q", last)
+	}
+}
+
+// Over SSH, detect reads every node host's kubelet client certificate: an
+// expired one on a compute node (3.11's path, behind the kubelet's
+// absolute link) is named with its host.
+func TestRecoverExpiredCertsReadsHostsOverSSH(t *testing.T) {
+	if !cluster.SSHEnabled() {
+		t.Skip("the local cluster runs no sshd here")
+	}
+	node := cluster.Workers[0]
+	var root string
+	for _, h := range cluster.SSHHosts() {
+		if h.Name == node {
+			root = h.Root
+		}
+	}
+	dir := filepath.Join(root, "etc/origin/node/certificates")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const issued = "kubelet-client-2023-05-01-10-00-00.pem"
+	if err := os.WriteFile(filepath.Join(dir, issued), kubeletClientPEM(t, node, time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "kubelet-client-current.pem")
+	if err := os.Symlink("/etc/origin/node/certificates/"+issued, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(link); os.Remove(filepath.Join(dir, issued)) })
+	pool, err := hostssh.New(hostssh.Config{KeyFiles: []string{cluster.SSHKeyPath()}, ConfigFile: cluster.SSHConfigPath(),
+		KnownHosts: []string{cluster.SSHKnownHostsPath()}, AgentSocket: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := NewSession(SessionOptions{
+		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig), HostRoot: cluster.HostRoot(0),
+		Getenv: func(string) string { return "" }, User: csrTester, HostAccess: pool, Inventory: cluster.InventoryPath(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Procedure("recover-expired-certs", map[string]string{"watch": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &scripted{answers: []Answer{{Decision: Abort}}}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t), User: csrTester}); !errors.Is(err, ErrAborted) {
+		t.Fatal(err)
+	}
+	plan := strings.Join(op.prompts[0].Plan, "\n")
+	want := "/etc/origin/node/certificates/kubelet-client-current.pem on " + node + " (system:node:" + node + "): EXPIRED 2024-05-01"
+	if !strings.Contains(plan, want) || strings.Contains(plan, "not reached") || op.prompts[0].Problem != "" {
+		t.Fatalf("detect over SSH, want %q:\n%s\nproblem: %s", want, plan, op.prompts[0].Problem)
 	}
 }

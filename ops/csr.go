@@ -421,7 +421,8 @@ func (s *Session) approveCSRStep(state *RunState, a CSRApproval, name string) (*
 		return nil, err
 	}
 	var c model.CSR
-	st := &Step{ID: "approve-" + name, Title: "Approve CSR " + name, Explain: explain}
+	// Skippable: one INVALID request among several need not stop the rest.
+	st := &Step{ID: "approve-" + name, Title: "Approve CSR " + name, Explain: explain, Skippable: true}
 	st.Check = func(ctx context.Context) error {
 		api, err := kube.NewCSRAPI(s.client)
 		if err != nil {

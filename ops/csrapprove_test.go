@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/day2ops/day2/internal/kube"
 	"github.com/day2ops/day2/internal/localcluster"
@@ -174,9 +175,15 @@ func TestCSRDeny(t *testing.T) {
 // approved before the operator's word.
 type followUpOp struct {
 	scripted
-	t             *testing.T
-	pendingAtAsk  map[string]bool
 	onFollowUpAsk func(p Prompt)
+	onEvent       func(e Event)
+}
+
+func (o *followUpOp) Notify(e Event) {
+	o.scripted.Notify(e)
+	if o.onEvent != nil {
+		o.onEvent(e)
+	}
 }
 
 func (o *followUpOp) Ask(ctx context.Context, p Prompt) (Answer, error) {
@@ -218,7 +225,7 @@ func TestCSRApproveAllValidAndFollowUps(t *testing.T) {
 		done <- ctx.Err()
 	}()
 	var followPlan string
-	op := &followUpOp{t: t, onFollowUpAsk: func(p Prompt) {
+	op := &followUpOp{onFollowUpAsk: func(p Prompt) {
 		plan := strings.Join(p.Plan, "\n")
 		if strings.Contains(plan, serving) {
 			followPlan = plan
@@ -273,4 +280,62 @@ func TestCSRApproveForbidden(t *testing.T) {
 		t.Fatalf("approve without the signer's right: %v", err)
 	}
 	wantPending(t, "csr-test-forbidden")
+}
+
+// askThen runs do at the first prompt, then answers as scripted.
+type askThen struct {
+	scripted
+	do   func()
+	done bool
+}
+
+func (a *askThen) Ask(ctx context.Context, p Prompt) (Answer, error) {
+	if !a.done {
+		a.done = true
+		a.do()
+	}
+	return a.scripted.Ask(ctx, p)
+}
+
+// The request is validated again right before the approval: one planned
+// valid whose node is gone by the time the operator says yes is not
+// approved, and the step says why.
+func TestCSRApproveRevalidates(t *testing.T) {
+	s := csrSession(t)
+	ctx := context.Background()
+	const node, ip = "csr-tmp-node.example.com", "192.0.2.250"
+	if _, err := cluster.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cluster.Client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{}) })
+	// The node controllers taint a new node at once: update what is there.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := cluster.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}}
+		_, err = cluster.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.CreateNodeCSR(ctx, localcluster.NodeCSR{Name: "csr-test-revalidate", Node: node, Serving: true, IPs: []string{ip}}); err != nil {
+		t.Fatal(err)
+	}
+	op := &askThen{scripted: scripted{answers: []Answer{{Decision: Proceed}, {Decision: Abort}}}, do: func() {
+		if err := cluster.Client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil {
+			t.Error(err)
+		}
+	}}
+	if err := runCSR(t, s, "csr-approve", map[string]string{"csr": "csr-test-revalidate", "watch": "0"}, op); !errors.Is(err, ErrAborted) {
+		t.Fatal(err)
+	}
+	if plan := strings.Join(op.prompts[0].Plan, "\n"); !strings.Contains(plan, "verdict valid") {
+		t.Fatalf("planned as:\n%s", plan)
+	}
+	if p := op.prompts[1].Problem; !strings.Contains(p, "INVALID") || !strings.Contains(p, "no node named "+node) {
+		t.Fatalf("approval after the node went: %q", p)
+	}
+	wantPending(t, "csr-test-revalidate")
 }

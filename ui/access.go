@@ -10,13 +10,13 @@ func (m *Model) actionProcedures() map[string][]string {
 	out := map[string][]string{
 		k.Drain.Help().Desc: {"drain"}, k.Cordon.Help().Desc: {"cordon", "uncordon"},
 		k.Decommission.Help().Desc: {"decommission"}, k.Deprecate.Help().Desc: {"deprecate-master"},
-		k.Approve.Help().Desc: {"csr-approve"}, k.Deny.Help().Desc: {"csr-deny"},
+		k.Approve.Help().Desc: {"csr-approve"}, k.ApproveAll.Help().Desc: {"csr-approve"}, k.Deny.Help().Desc: {"csr-deny"},
 	}
 	for _, a := range slices.Concat(etcdActions, healthActions) {
 		out[a.key.Help().Desc] = []string{a.proc}
 	}
 	for _, a := range commandActions {
-		out[a.key.Help().Key] = []string{a.proc}
+		out[a.key.Help().Desc] = []string{a.proc}
 	}
 	return out
 }

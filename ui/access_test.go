@@ -90,8 +90,12 @@ func TestCSRKeysApproveAndDeny(t *testing.T) {
 	}
 	press(m, "c")
 	launch("a")
-	if rec.name != "csr-approve" || rec.params["csr"] != "csr-good" {
+	if rec.name != "csr-approve" || rec.params["csr"] != "csr-good" || rec.params["watch"] != "0" {
 		t.Errorf("a started %q %v", rec.name, rec.params)
+	}
+	launch("A")
+	if rec.name != "csr-approve" || rec.params["all-valid"] != "true" || rec.params["csr"] != "" {
+		t.Errorf("A started %q %v", rec.name, rec.params)
 	}
 	press(m, "j")
 	launch("x")
@@ -117,7 +121,8 @@ func TestCSRKeysApproveAndDeny(t *testing.T) {
 		press(m, "j")
 	}
 	slices.Sort(marked)
-	if marked = slices.Compact(marked); len(marked) != 1 || marked[0] != "a CSRs: approve the selected request"+deniedMark {
+	if marked = slices.Compact(marked); len(marked) != 2 || marked[0] != "A CSRs: approve all valid, watch what follows"+deniedMark ||
+		marked[1] != "a CSRs: approve the selected request"+deniedMark {
 		t.Errorf("want only the CSR approval marked (not etcd's a): %q", marked)
 	}
 }

@@ -385,7 +385,7 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.paneAction(etcdActions, msg)
 	case m.actions != nil && m.active == paneHealth && !m.showHelp && key.Matches(msg, healthBindings()...):
 		return m.paneAction(healthActions, msg)
-	case m.actions != nil && m.active == paneCerts && m.certs.showCSRs && !m.showHelp && key.Matches(msg, k.Approve, k.Deny):
+	case m.actions != nil && m.active == paneCerts && m.certs.showCSRs && !m.showHelp && key.Matches(msg, k.Approve, k.ApproveAll, k.Deny):
 		return m.csrAction(msg)
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
@@ -673,18 +673,23 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // csrAction approves or denies the selected CSR through csr-approve or
-// csr-deny: the wizard shows its verdict and asks what its guard takes.
+// csr-deny (the wizard shows its verdict and asks what its guard takes),
+// or approves every valid one. One request's approval does not watch for
+// what follows: the table shows it live. Approving all does, each new
+// request a new decision in the wizard.
 func (m *Model) csrAction(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.ApproveAll) {
+		return m.launch("csr-approve", map[string]string{"all-valid": "true"})
+	}
 	row, ok := m.certs.csrTable.Selected()
 	if !ok {
 		m.notice = "no CSR selected"
 		return nil
 	}
-	name := "csr-approve"
 	if key.Matches(msg, m.keys.Deny) {
-		name = "csr-deny"
+		return m.launch("csr-deny", map[string]string{"csr": row.Key})
 	}
-	return m.launch(name, map[string]string{"csr": row.Key})
+	return m.launch("csr-approve", map[string]string{"csr": row.Key, "watch": "0"})
 }
 
 // paneAction opens the parameter form of a pane's procedure (or its

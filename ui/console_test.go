@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -693,4 +694,57 @@ func TestConsoleOnEtcd33(t *testing.T) {
 		return strings.Contains(s, "NO QUORUM: 0 of 3 voting members healthy, 2 needed") && strings.Contains(s, "answering: "+c33.Masters[0].Name)
 	})
 	t.Logf("etcd 3.3 console: %s", time.Since(begin).Round(time.Second))
+}
+
+// From the CSR table: `a` on the bootstrap request for a node not in the
+// cluster opens the wizard asking for that node's name, which approves it
+// (issued by the controller-manager); `a` on the INVALID request shows its
+// failed rules and no way to proceed.
+func TestCSRApproveFromTheConsole(t *testing.T) {
+	c := newConsoleWith(t, 80, 24, true)
+	c.key(paneKey(paneCerts))
+	c.key("c")
+	c.until(t, "CSRs listed", 30*time.Second, func(s string) bool { return strings.Contains(s, "new node?") })
+	selectCSR := func(name string) {
+		t.Helper()
+		c.key("g")
+		for i := 0; i < 20; i++ {
+			if r, _ := c.m.certs.csrTable.Selected(); r.Key == name {
+				return
+			}
+			c.key("j")
+		}
+		t.Fatalf("no row %s", name)
+	}
+
+	selectCSR(localcluster.WrongCNCSR)
+	c.key("a")
+	s := c.until(t, "INVALID prompt", 20*time.Second, func(string) bool { return c.m.wiz != nil && c.m.wiz.prompt != nil })
+	if p := c.m.wiz.prompt.p; slices.Contains(p.Choices, ops.Proceed) || !strings.Contains(p.Problem, "INVALID") {
+		t.Fatalf("the INVALID request was offered: %+v\n%s", p, s)
+	}
+	c.clock = c.clock.Add(time.Second)
+	c.key("a") // abort
+	c.until(t, "wizard ended", 10*time.Second, func(string) bool { return c.m.wiz == nil || c.m.wiz.finished })
+	c.key("esc")
+
+	selectCSR(localcluster.NewNodeCSR)
+	c.key("a")
+	c.until(t, "typed-name prompt", 20*time.Second, func(s string) bool {
+		return c.m.wiz != nil && c.m.wiz.prompt != nil && strings.Contains(normalize(s), `Type "`+localcluster.NewNodeName+`"`)
+	})
+	c.clock = c.clock.Add(time.Second)
+	c.typeText(localcluster.NewNodeName)
+	c.key("enter")
+	final := c.until(t, "approved", 60*time.Second, func(s string) bool { return strings.Contains(s, "Done.") || strings.Contains(s, "aborted") })
+	if !strings.Contains(final, "Done.") {
+		t.Fatalf("approval did not finish:\n%s", final)
+	}
+	csr, err := cluster.Client.CertificatesV1().CertificateSigningRequests().Get(context.Background(), localcluster.NewNodeCSR, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(csr.Status.Certificate) == 0 || len(csr.Status.Conditions) == 0 || csr.Status.Conditions[0].Reason != model.CSRApprovedReason {
+		t.Fatalf("not approved and issued: %+v", csr.Status.Conditions)
+	}
 }

@@ -16,8 +16,8 @@ type KeyMap struct {
 	// Actions on the selected node; absent with --readonly.
 	Drain, Cordon, Decommission, Deprecate, Resume key.Binding
 	// Actions on the selected CSR (the certificates pane's CSR table).
-	Approve, Deny key.Binding
-	actions       bool
+	Approve, ApproveAll, Deny key.Binding
+	actions                   bool
 }
 
 // DefaultKeys are k9s-familiar.
@@ -54,6 +54,7 @@ func DefaultKeys() KeyMap {
 		Deprecate:    key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "deprecate master")),
 		Resume:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "resume selected unfinished run")),
 		Approve:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "CSRs: approve the selected request")),
+		ApproveAll:   key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "CSRs: approve all valid, watch what follows")),
 		Deny:         key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "CSRs: deny the selected request")),
 	}
 }
@@ -70,7 +71,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, append(append(etcdBindings(), healthBindings()...), commandBindings()...), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume, k.Approve, k.Deny,
+		groups = append(groups, append(append(etcdBindings(), healthBindings()...), commandBindings()...), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume, k.Approve, k.ApproveAll, k.Deny,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close")),
 			key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgup/pgdn ↑/↓", "wizard: scroll the plan"))})

@@ -511,6 +511,8 @@ func (c *Cluster) startControllers() error {
 		"--bind-address=127.0.0.1", "--secure-port=0",
 		"--service-account-private-key-file=" + c.pki("sa.key"), "--root-ca-file=" + c.pki("ca.crt"),
 		"--use-service-account-credentials=true",
+		// It signs approved kubelet CSRs with the cluster CA (the CSR tests
+		// check the certificate is issued).
 		"--cluster-signing-cert-file=" + c.pki("ca.crt"), "--cluster-signing-key-file=" + c.pki("ca.key"),
 		"--service-cluster-ip-range=172.30.0.0/16",
 		"--kube-api-qps=200", "--kube-api-burst=400",
