@@ -14,13 +14,6 @@ import (
 	"github.com/day2ops/day2/model"
 )
 
-// masterBackupPaths is the master host backup of seed 003 §4.1: all of
-// /etc/origin, /etc/sysconfig and the other files it lists.
-var masterBackupPaths = []string{
-	"/etc/origin", "/etc/sysconfig", "/etc/etcd", "/etc/cni", "/etc/dnsmasq.conf", "/etc/dnsmasq.d",
-	"/etc/pki/ca-trust/source/anchors",
-}
-
 const (
 	staticPods    = "/etc/origin/node/pods"
 	etcdConfPath  = "/etc/etcd/etcd.conf"
@@ -181,7 +174,7 @@ func masterBackupStep(master *hostfs.FS, node string, state *RunState) *Step {
 				}, nil
 			}
 			return Plan{fmt.Sprintf("write %s under %s (mode 0600, with a .sha256): %s, and the rpm -qa package list where rpm exists",
-				dest(), master.Root, strings.Join(masterBackupPaths, " "))}, nil
+				dest(), master.Root, strings.Join(model.MasterBackupPaths, " "))}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			if master == nil {
@@ -197,7 +190,7 @@ func masterBackupStep(master *hostfs.FS, node string, state *RunState) *Step {
 					extra["packages.txt"] = out
 				}
 			}
-			a, err := master.Backup(masterBackupPaths, extra, dest())
+			a, err := master.Backup(model.MasterBackupPaths, extra, dest())
 			if err != nil {
 				return err
 			}

@@ -5,11 +5,15 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -29,6 +33,13 @@ type Archive struct {
 // host paths without the leading slash, as the seed's `tar -zcvf` makes
 // them. extra files (such as a package list) are added by name.
 func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archive, error) {
+	return f.BackupFrom(f, paths, extra, dest)
+}
+
+// BackupFrom is Backup of another host's files into dest here: the archive
+// of a host is written where day2 runs, never left only on the host it
+// describes.
+func (f FS) BackupFrom(src Host, paths []string, extra map[string][]byte, dest string) (Archive, error) {
 	out := Archive{Path: dest}
 	dp, err := f.Path(dest)
 	if err != nil {
@@ -46,24 +57,20 @@ func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archiv
 	tw := tar.NewWriter(gz)
 	werr := func() error {
 		for _, hp := range paths {
-			p, err := f.Path(hp)
-			if err != nil {
-				return err
-			}
-			if _, err := os.Lstat(p); os.IsNotExist(err) {
+			info, err := src.Lstat(hp)
+			if errors.Is(err, fs.ErrNotExist) {
 				out.Missing = append(out.Missing, hp)
 				continue
 			}
-			if err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				return f.addToTar(tw, path, d, &out)
-			}); err != nil {
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
+			}
+			if err := addToTar(tw, src, hp, info, &out); err != nil {
 				return err
 			}
 		}
-		for name, data := range extra {
+		for _, name := range slices.Sorted(maps.Keys(extra)) {
+			data := extra[name]
 			hdr := &tar.Header{Name: strings.TrimPrefix(name, "/"), Mode: 0o600, Size: int64(len(data)), Typeflag: tar.TypeReg}
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
@@ -96,50 +103,85 @@ func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archiv
 	return out, nil
 }
 
-func (f FS) addToTar(tw *tar.Writer, path string, d fs.DirEntry, out *Archive) error {
-	info, err := d.Info()
-	if err != nil {
-		return err
-	}
+// addToTar adds a host path, a directory with everything under it.
+func addToTar(tw *tar.Writer, src Host, hp string, info fs.FileInfo, out *Archive) error {
 	link := ""
+	var err error
 	if info.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(path); err != nil {
-			return err
+		if link, err = src.Readlink(hp); err != nil {
+			return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
 		}
 	}
 	hdr, err := tar.FileInfoHeader(info, link)
 	if err != nil {
 		return err
 	}
-	rel, err := filepath.Rel(f.Root, path)
-	if err != nil {
-		return err
-	}
-	hdr.Name = filepath.ToSlash(rel)
-	if info.IsDir() {
+	hdr.Name = strings.TrimPrefix(path.Clean(hp), "/")
+	var data []byte
+	switch {
+	case info.IsDir():
 		hdr.Name += "/"
+	case info.Mode().IsRegular():
+		if data, err = src.ReadFile(hp); err != nil {
+			return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
+		}
+		hdr.Size = int64(len(data)) // what was read, should it have changed since Lstat
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if !info.Mode().IsRegular() {
+	if info.Mode().IsRegular() {
+		if _, err := tw.Write(data); err != nil {
+			return err
+		}
+		out.Files++
+	}
+	if !info.IsDir() {
 		return nil
 	}
-	src, err := os.Open(path)
+	entries, err := src.ReadDir(hp)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
 	}
-	defer src.Close()
-	if _, err := io.Copy(tw, src); err != nil {
-		return err
+	for _, e := range entries {
+		if err := addToTar(tw, src, path.Join(hp, e.Name()), e, out); err != nil {
+			return err
+		}
 	}
-	out.Files++
 	return nil
+}
+
+// Entry is one member of a backup: its header and, for a regular file,
+// its content.
+type Entry struct {
+	Header *tar.Header
+	Data   []byte
+}
+
+// ReadBackup verifies a backup as VerifyBackup does and returns its
+// members in archive order.
+func (f FS) ReadBackup(dest string) ([]Entry, error) {
+	var out []Entry
+	err := f.readBackup(dest, func(h *tar.Header, r io.Reader) error {
+		data, err := io.ReadAll(r)
+		out = append(out, Entry{Header: h, Data: data})
+		return err
+	})
+	return out, err
 }
 
 // VerifyBackup re-reads a backup: its SHA-256 must match the .sha256 file
 // and every tar entry must read to its end.
 func (f FS) VerifyBackup(dest string) error {
+	return f.readBackup(dest, func(_ *tar.Header, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+}
+
+// readBackup reads every member of a backup with each, then checks the
+// whole file's SHA-256 against its .sha256.
+func (f FS) readBackup(dest string, each func(*tar.Header, io.Reader) error) error {
 	dp, err := f.Path(dest)
 	if err != nil {
 		return err
@@ -160,14 +202,14 @@ func (f FS) VerifyBackup(dest string) error {
 	}
 	tr := tar.NewReader(gz)
 	for {
-		_, err := tr.Next()
+		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("verify %s: %w", dest, err)
 		}
-		if _, err := io.Copy(io.Discard, tr); err != nil {
+		if err := each(h, tr); err != nil {
 			return fmt.Errorf("verify %s: %w", dest, err)
 		}
 	}

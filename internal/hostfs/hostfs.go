@@ -70,7 +70,12 @@ func (e Edit) Changes() bool { return !bytes.Equal(e.Old, e.New) }
 // PlanEdit reads a host file and computes the edit transform makes. It
 // changes nothing.
 func (f FS) PlanEdit(hostPath string, transform func([]byte) ([]byte, error)) (Edit, error) {
-	old, err := f.ReadFile(hostPath)
+	return PlanEditOn(f, hostPath, transform)
+}
+
+// PlanEditOn is PlanEdit on any host.
+func PlanEditOn(h Host, hostPath string, transform func([]byte) ([]byte, error)) (Edit, error) {
+	old, err := h.ReadFile(hostPath)
 	if err != nil {
 		return Edit{}, fmt.Errorf("plan edit of %s: %w", hostPath, err)
 	}
@@ -95,31 +100,34 @@ var ErrChanged = errors.New("the file changed since the edit was planned; plan i
 // e.Old, copies the file to <path>.day2-<time>.bak (same mode), then writes
 // the new content to a temporary file beside it, fsyncs it and renames it
 // over the original, keeping its mode. It returns the backup's host path.
-func (f FS) Apply(e Edit, now time.Time) (backup string, err error) {
-	p, err := f.Path(e.Path)
-	if err != nil {
-		return "", err
-	}
-	fi, err := os.Stat(p)
+func (f FS) Apply(e Edit, now time.Time) (backup string, err error) { return ApplyOn(f, e, now) }
+
+// ApplyOn is Apply on any host (Host.WriteFile is atomic there too).
+func ApplyOn(h Host, e Edit, now time.Time) (backup string, err error) {
+	fi, err := h.Stat(e.Path)
 	if err != nil {
 		return "", fmt.Errorf("apply edit of %s: %w", e.Path, err)
 	}
-	cur, err := os.ReadFile(p)
+	cur, err := h.ReadFile(e.Path)
 	if err != nil {
 		return "", fmt.Errorf("apply edit of %s: %w", e.Path, err)
 	}
 	if !bytes.Equal(cur, e.Old) {
 		return "", fmt.Errorf("apply edit of %s: %w", e.Path, ErrChanged)
 	}
-	backup = e.Path + ".day2-" + now.UTC().Format("20060102T150405Z") + ".bak"
-	bp, _ := f.Path(backup)
-	if err := writeAtomic(bp, cur, fi.Mode().Perm()); err != nil {
+	backup = BackupName(e.Path, now)
+	if err := h.WriteFile(backup, cur, fi.Mode().Perm()); err != nil {
 		return "", fmt.Errorf("back up %s: %w", e.Path, err)
 	}
-	if err := writeAtomic(p, e.New, fi.Mode().Perm()); err != nil {
+	if err := h.WriteFile(e.Path, e.New, fi.Mode().Perm()); err != nil {
 		return backup, fmt.Errorf("write %s: %w", e.Path, err)
 	}
 	return backup, nil
+}
+
+// BackupName is where Apply keeps a file's previous content.
+func BackupName(hostPath string, now time.Time) string {
+	return hostPath + ".day2-" + now.UTC().Format("20060102T150405Z") + ".bak"
 }
 
 // writeAtomic writes data to path through a fsync'd temporary file and a
