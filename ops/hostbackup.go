@@ -216,10 +216,10 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 	switch r, err := h.Run(ctx, hostfs.Command{Line: "rpm -qa | sort", Timeout: 2 * time.Minute}); {
 	case err != nil:
 		m.Packages = "no package list: rpm -qa could not run on " + mh.Name + ": " + err.Error()
-	case r.Exit == 127 || (r.Exit != 0 && strings.Contains(r.Stderr, "not found")):
+	case r.Exit == 127 && strings.Contains(r.Stderr, "rpm"): // sh: rpm: command not found
 		m.Packages = "no package list: rpm is not installed on " + mh.Name
 	case r.Exit != 0:
-		m.Packages = "no package list: " + r.Err().Error()
+		m.Packages = fmt.Sprintf("no package list: rpm -qa could not run on %s: exit %d: %s", mh.Name, r.Exit, strings.TrimSpace(r.Stderr))
 	default:
 		extra[model.PackagesFile] = []byte(r.Stdout)
 	}

@@ -49,12 +49,13 @@ func buildRegistryTrust(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	t := &registryTrust{s: s, registry: reg, caFile: path.Clean(p["ca"])}
+	// Everything installed everywhere first, then the probes: each probe
+	// then says what a pull from that host meets now.
 	steps := []*Step{t.caStep()}
-	for _, h := range hosts {
-		steps = append(steps,
-			hostStep("registry-trust", t.certsStep(h), h),
-			hostStep("registry-trust", t.anchorStep(h), h),
-			hostStep("registry-trust", t.probeStep(h), h))
+	for _, step := range []func(model.Host) *Step{t.certsStep, t.anchorStep, t.probeStep} {
+		for _, h := range hosts {
+			steps = append(steps, hostStep("registry-trust", step(h), h))
+		}
 	}
 	return &Procedure{Steps: steps}, nil
 }

@@ -1,0 +1,356 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/internal/localcluster"
+	"github.com/day2ops/day2/model"
+)
+
+// rootAccess reaches hosts as fixture roots here, by name: the HostAccess
+// of tests until the local cluster's hosts answer over SSH.
+type rootAccess map[string]string
+
+type namedRoot struct {
+	hostfs.FS
+	name string
+}
+
+func (n namedRoot) Name() string { return n.name }
+
+func (a rootAccess) Open(_ context.Context, h model.Host) (hostfs.Host, error) {
+	root, ok := a[h.Name]
+	if !ok {
+		return nil, fmt.Errorf("no route to host %s", h.Name)
+	}
+	return namedRoot{hostfs.New(root), h.Name}, nil
+}
+
+func (a rootAccess) Close() error { return nil }
+
+func hostSession(t *testing.T, access HostAccess) *Session {
+	t.Helper()
+	s, err := NewSession(SessionOptions{
+		Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
+		HostRoot:   cluster.HostRoot(0), Getenv: func(string) string { return "" },
+		HostAccess: access,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeRoot lays files out under a new fixture root.
+func writeRoot(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, data := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// fromMaster is a file of a local cluster master's root, as the local
+// cluster lays out what openshift-ansible and the RHEL packages write.
+func fromMaster(t *testing.T, i int, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cluster.HostRoot(i), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// nodeRoot is a 3.11 compute node's files (seed 003 §4.2's listing, less
+// flanneld, iptables and CNI, which it does not use).
+func nodeRoot(t *testing.T, name string) string {
+	return writeRoot(t, map[string]string{
+		"etc/origin/node/node-config.yaml":                                  strings.ReplaceAll(fromMaster(t, 1, "etc/origin/node/node-config.yaml"), cluster.Masters[1].Name, name),
+		"etc/origin/node/ca.crt":                                            fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/origin/node/node-dnsmasq.conf":                                 "server=/in-addr.arpa/127.0.0.1\nserver=/cluster.local/127.0.0.1\n",
+		"etc/sysconfig/atomic-openshift-node":                               "DEBUG_LOGLEVEL=2\n",
+		"etc/sysconfig/docker":                                              fromMaster(t, 1, "etc/sysconfig/docker"),
+		"etc/sysconfig/docker-network":                                      "DOCKER_NETWORK_OPTIONS=' --mtu=1450'\n",
+		"etc/sysconfig/docker-storage-setup":                                "STORAGE_DRIVER=overlay2\n",
+		"etc/dnsmasq.conf":                                                  "conf-dir=/etc/dnsmasq.d\n",
+		"etc/dnsmasq.d/origin-dns.conf":                                     "no-resolv\ndomain-needed\n",
+		"etc/pki/ca-trust/source/anchors/openshift-ca.crt":                  fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/docker/certs.d/docker-registry.default.svc:5000/ca.crt":        fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/containers/registries.conf":                                    fromMaster(t, 2, "etc/containers/registries.conf"),
+		"etc/origin/node/system:node:" + name + ".kubeconfig":               "apiVersion: v1\nkind: Config\n",
+		"etc/origin/node/pods/.keep":                                        "",
+		"etc/sysconfig/docker-storage-setup.rpmnew":                         "STORAGE_DRIVER=devicemapper\n",
+		"etc/origin/cloudprovider/openstack.conf":                           "[Global]\nauth-url = https://keystone.example.com:5000/v3\n",
+		"etc/pki/ca-trust/source/anchors/registry-ca.crt":                   fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/dnsmasq.d/node-dnsmasq.conf":                                   "server=/cluster.local/172.30.0.1\n",
+		"etc/docker/certs.d/registry.redhat.io/redhat-ca.crt":               fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/origin/node/client-ca.crt":                                     fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/origin/node/server.crt":                                        fromMaster(t, 1, "etc/origin/node/ca.crt"),
+		"etc/origin/node/resolv.conf":                                       "nameserver 10.0.0.2\n",
+		"etc/origin/node/bootstrap.kubeconfig":                              "apiVersion: v1\nkind: Config\n",
+		"etc/sysconfig/docker-storage":                                      "DOCKER_STORAGE_OPTIONS='--storage-driver overlay2'\n",
+	})
+}
+
+// A node's backup (seed 003 §4.2, §4.3) written here, then one changed
+// file of it restored (§5.3.3) and only that one.
+func TestHostBackupAndRestoreNode(t *testing.T) {
+	node := cluster.Workers[0]
+	root := nodeRoot(t, node)
+	s := hostSession(t, rootAccess{node: root})
+	dir := "/backup/" + strings.ToLower(t.Name())
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(cluster.HostRoot(0), dir)) })
+
+	p, err := s.Procedure("host-backup", map[string]string{"host": node, "backup-dir": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("host-backup: %v (%s: %s)", err, step, problem)
+	}
+	matches, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), dir, node+"-*.tar.gz"))
+	if len(matches) != 1 {
+		t.Fatalf("archives here: %v", matches)
+	}
+	archive := strings.TrimPrefix(matches[0], cluster.HostRoot(0))
+	if fi, err := os.Stat(matches[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("archive mode: %v %v", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, strings.TrimPrefix(archive, "/"))); err == nil {
+		t.Fatal("the archive was written on the host it describes")
+	}
+	entries, err := s.here().ReadBackup(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var m model.HostBackupManifest
+	for _, e := range entries {
+		names = append(names, e.Header.Name)
+		if e.Header.Name == model.ManifestFile {
+			if err := json.Unmarshal(e.Data, &m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, want := range []string{
+		"etc/origin/node/node-config.yaml", "etc/sysconfig/atomic-openshift-node", "etc/sysconfig/docker",
+		"etc/sysconfig/docker-network", "etc/sysconfig/docker-storage-setup.rpmnew", "etc/dnsmasq.d/origin-dns.conf",
+		"etc/pki/ca-trust/source/anchors/registry-ca.crt", "etc/docker/certs.d/docker-registry.default.svc:5000/ca.crt",
+		model.ManifestFile,
+	} {
+		if !slices.Contains(names, want) {
+			t.Errorf("%s not in the archive: %v", want, names)
+		}
+	}
+	if slices.Contains(names, "etc/containers/registries.conf") {
+		t.Error("registries.conf is not in the guide's node file set")
+	}
+	if m.Host != node || m.Role != "node" || !slices.Equal(m.Missing, []string{"/etc/sysconfig/iptables", "/etc/sysconfig/flanneld", "/etc/cni"}) {
+		t.Errorf("manifest: %+v", m)
+	}
+	// A fixture root has no /bin/sh: the package list is missing, and says why.
+	if !strings.HasPrefix(m.Packages, "no package list: rpm -qa could not run on "+node) {
+		t.Errorf("packages: %q", m.Packages)
+	}
+
+	// Two files change on the node; only node-config.yaml is restored.
+	cfg := filepath.Join(root, "etc/origin/node/node-config.yaml")
+	orig, _ := os.ReadFile(cfg)
+	changed := strings.Replace(string(orig), "mtu: 1450", "mtu: 9000", 1)
+	if changed == string(orig) {
+		t.Fatal("fixture: no mtu line to change")
+	}
+	os.WriteFile(cfg, []byte(changed), 0o640)
+	net := filepath.Join(root, "etc/sysconfig/docker-network")
+	os.WriteFile(net, []byte("DOCKER_NETWORK_OPTIONS=' --mtu=9000'\n"), 0o640)
+
+	// Nothing selected: the diff lists the changes and waits.
+	p, err = s.Procedure("host-restore", map[string]string{"host": node, "backup": archive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op = &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err == nil {
+		t.Fatal("a restore with no file selected went through")
+	}
+	step, problem := lastProblem(op.prompts)
+	if step != "diff" || !strings.Contains(problem, "no file selected") {
+		t.Fatalf("want the diff step waiting for a selection, got %s: %s", step, problem)
+	}
+	plan := strings.Join(op.prompts[len(op.prompts)-1].Plan, "\n")
+	for _, want := range []string{
+		"changed   /etc/origin/node/node-config.yaml", "-  mtu: 9000", "+  mtu: 1450",
+		"changed   /etc/sysconfig/docker-network", "unchanged /etc/sysconfig/docker\n",
+	} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the diff plan lacks %q:\n%s", want, plan)
+		}
+	}
+
+	p, err = s.Procedure("host-restore", map[string]string{"host": node, "backup": archive, "files": "/etc/origin/node/node-config.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op = &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("host-restore: %v (%s: %s)", err, step, problem)
+	}
+	if got, _ := os.ReadFile(cfg); string(got) != string(orig) {
+		t.Errorf("node-config.yaml not restored:\n%s", got)
+	}
+	if got, _ := os.ReadFile(net); !strings.Contains(string(got), "9000") {
+		t.Error("docker-network was restored though not selected")
+	}
+	baks, _ := filepath.Glob(cfg + ".day2-*.bak")
+	if len(baks) != 1 {
+		t.Fatalf("backups beside node-config.yaml: %v", baks)
+	}
+	if b, _ := os.ReadFile(baks[0]); string(b) != changed {
+		t.Error("the backup does not hold the replaced content")
+	}
+	states := map[string]string{}
+	for _, e := range op.events {
+		if e.State == StateSkipped || e.State == StateDone {
+			states[e.Step] = string(e.State) + " " + e.Message
+		}
+	}
+	if !strings.Contains(states["restorecon"], "skipped not needed: SELinux is not enabled: no /sys/fs/selinux/enforce on "+node) {
+		t.Errorf("restorecon: %q", states["restorecon"])
+	}
+	if !strings.HasPrefix(states["restart"], "skipped") || !strings.HasPrefix(states["reboot"], "done") {
+		t.Errorf("node-config.yaml takes the manual reboot, not a restart: %v", states)
+	}
+}
+
+// registries-edit keeps each file's form: the RHEL 7 v1 tables on a docker
+// node, the v2 file on a CRI-O node (seed 003 §7.3).
+func TestRegistriesEditKeepsEachForm(t *testing.T) {
+	v1, v2 := cluster.Workers[0], cluster.Workers[1]
+	v1Conf, v2Conf := fromMaster(t, 2, "etc/containers/registries.conf"), fromMaster(t, 0, "etc/containers/registries.conf")
+	roots := rootAccess{
+		v1: writeRoot(t, map[string]string{
+			"etc/origin/node/node-config.yaml": fromMaster(t, 2, "etc/origin/node/node-config.yaml"),
+			"etc/containers/registries.conf":   v1Conf,
+		}),
+		v2: writeRoot(t, map[string]string{
+			"etc/origin/node/node-config.yaml": fromMaster(t, 0, "etc/origin/node/node-config.yaml"),
+			"etc/containers/registries.conf":   v2Conf,
+		}),
+	}
+	s := hostSession(t, roots)
+	p, err := s.Procedure("registries-edit", map[string]string{"hosts": v1 + "," + v2, "add-search": "my.registry.example.com", "add-insecure": "localhost:5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The restarts need commands on the hosts; on fixture roots they fail,
+	// and the operator skips them.
+	op := &skipFailed{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		t.Fatalf("registries-edit: %v (%v)", err, op.problems)
+	}
+	for _, h := range []struct{ name, before, form string }{{v1, v1Conf, "v1"}, {v2, v2Conf, "v2"}} {
+		after, err := os.ReadFile(filepath.Join(roots[h.name], "etc/containers/registries.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff := diffOf(t, h.before, string(after))
+		t.Logf("%s (%s):\n%s", h.name, h.form, diff)
+		switch h.form {
+		case "v1":
+			if !strings.Contains(diff, "+registries = ['registry.example.com:5000', 'localhost:5000']") || !strings.Contains(diff, "+registries = ['registry.redhat.io', 'docker.io', 'my.registry.example.com']") || strings.Contains(diff, "[[registry]]") {
+				t.Errorf("v1 edit:\n%s", diff)
+			}
+		case "v2":
+			if !strings.Contains(diff, `+unqualified-search-registries = ["registry.redhat.io", "docker.io", "my.registry.example.com"]`) || !strings.Contains(diff, "+[[registry]]") || !strings.Contains(diff, `+location = "localhost:5000"`) || strings.Contains(diff, "registries.search") {
+				t.Errorf("v2 edit:\n%s", diff)
+			}
+		}
+		baks, _ := filepath.Glob(filepath.Join(roots[h.name], "etc/containers/registries.conf.day2-*.bak"))
+		if len(baks) != 1 {
+			t.Errorf("%s: backups %v", h.name, baks)
+		}
+	}
+	if len(op.problems) != 2 || !strings.Contains(op.problems[0], "restart-"+v1) || !strings.Contains(op.problems[1], "restart-"+v2) {
+		t.Errorf("want the two restarts failing on fixture roots, got %v", op.problems)
+	}
+}
+
+// skipFailed proceeds, and skips a step that failed or is blocked.
+type skipFailed struct {
+	scripted
+	problems []string
+}
+
+func (o *skipFailed) Ask(_ context.Context, p Prompt) (Answer, error) {
+	o.prompts = append(o.prompts, p)
+	if p.Problem == "" {
+		return Answer{Decision: Proceed, Typed: p.Step.Confirm}, nil
+	}
+	o.problems = append(o.problems, p.Step.ID+": "+p.Problem)
+	if slices.Contains(p.Choices, Skip) {
+		return Answer{Decision: Skip}, nil
+	}
+	return Answer{Decision: Abort}, nil
+}
+
+func diffOf(t *testing.T, a, b string) string {
+	t.Helper()
+	e, err := hostfs.PlanEditOn(namedRoot{hostfs.New(writeRoot(t, map[string]string{"f": a})), "x"}, "/f", func([]byte) ([]byte, error) { return []byte(b), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Diff
+}
+
+// registry-trust installs the CA on three hosts; the probe runs on each.
+func TestRegistryTrustThreeHosts(t *testing.T) {
+	addr, err := cluster.RegistryAddress(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []string{cluster.Workers[0], cluster.Workers[1], cluster.Workers[2]}
+	roots := rootAccess{}
+	for _, h := range hosts {
+		roots[h] = writeRoot(t, map[string]string{"etc/origin/node/node-config.yaml": fromMaster(t, 1, "etc/origin/node/node-config.yaml")})
+	}
+	s := hostSession(t, roots)
+	ca := "/etc/origin/master/ca.crt"
+	p, err := s.Procedure("registry-trust", map[string]string{"registry": addr, "ca": ca, "hosts": strings.Join(hosts, ",")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &skipFailed{}
+	err = Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)})
+	want := fromMaster(t, 0, ca)
+	for _, h := range hosts {
+		for _, f := range []string{"etc/docker/certs.d/" + addr + "/ca.crt", "etc/containers/certs.d/" + addr + "/ca.crt"} {
+			if got, rerr := os.ReadFile(filepath.Join(roots[h], f)); rerr != nil || string(got) != want {
+				t.Errorf("%s: %s: %v", h, f, rerr)
+			}
+		}
+	}
+	// Without commands on the hosts the anchors are skipped and the first
+	// probe blocks the run, saying why.
+	if err == nil || len(op.problems) != 4 || !strings.HasPrefix(op.problems[0], "anchor-"+hosts[0]) || !strings.HasPrefix(op.problems[3], "probe-"+hosts[0]) {
+		t.Errorf("run: %v, problems %v", err, op.problems)
+	}
+}
