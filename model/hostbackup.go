@@ -110,9 +110,13 @@ var restoreRules = []struct {
 	}},
 }
 
-func prefix(p string) func(string) bool { return func(s string) bool { return strings.HasPrefix(s, p) } }
+func prefix(p string) func(string) bool {
+	return func(s string) bool { return strings.HasPrefix(s, p) }
+}
 
-func exact(ps ...string) func(string) bool { return func(s string) bool { return slices.Contains(ps, s) } }
+func exact(ps ...string) func(string) bool {
+	return func(s string) bool { return slices.Contains(ps, s) }
+}
 
 // RestoreActions lists, once each and in the guide's order, what restoring
 // paths needs afterwards; the first rule matching a path decides (a
