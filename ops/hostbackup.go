@@ -213,7 +213,9 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 	m := model.HostBackupManifest{Host: mh.Name, Role: hostRole(mh), Created: time.Now().UTC().Format(time.RFC3339), Paths: set, Missing: missing}
 	extra := map[string][]byte{}
 	m.Packages = model.PackagesFile
-	switch r, err := h.Run(ctx, hostfs.Command{Line: "rpm -qa | sort", Timeout: 2 * time.Minute}); {
+	// `rpm -qa | sort` of the guide, sorted here: a pipe's exit status is
+	// sort's, which would hide a missing rpm.
+	switch r, err := h.Run(ctx, hostfs.Command{Line: "rpm -qa", Timeout: 2 * time.Minute}); {
 	case err != nil:
 		m.Packages = "no package list: rpm -qa could not run on " + mh.Name + ": " + err.Error()
 	case r.Exit == 127 && strings.Contains(r.Stderr, "rpm"): // sh: rpm: command not found
@@ -221,7 +223,9 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 	case r.Exit != 0:
 		m.Packages = fmt.Sprintf("no package list: rpm -qa could not run on %s: exit %d: %s", mh.Name, r.Exit, strings.TrimSpace(r.Stderr))
 	default:
-		extra[model.PackagesFile] = []byte(r.Stdout)
+		pkgs := strings.Fields(r.Stdout)
+		slices.Sort(pkgs)
+		extra[model.PackagesFile] = []byte(strings.Join(pkgs, "\n") + "\n")
 	}
 	if m.Packages != model.PackagesFile {
 		progress(mh.Name + ": " + m.Packages)
@@ -229,14 +233,18 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 	if extra[model.ManifestFile], err = json.MarshalIndent(m, "", "  "); err != nil {
 		return err
 	}
-	a, err := here.BackupFrom(h, have, extra, dest)
+	local, err := here.Path(dest)
+	if err != nil {
+		return err
+	}
+	a, err := hostfs.Backup(h, have, extra, local)
 	if err != nil {
 		return err
 	}
 	if err := b.verify(mh); err != nil {
 		return fmt.Errorf("re-reading what was written: %w", err)
 	}
-	msg := fmt.Sprintf("%s: %s, %d files, sha256 %s, verified", mh.Name, a.Path, a.Files, a.SHA256)
+	msg := fmt.Sprintf("%s: %s, %d files, sha256 %s, verified", mh.Name, dest, a.Files, a.SHA256)
 	if len(missing) > 0 {
 		msg += "; not on the host: " + strings.Join(missing, " ")
 	}

@@ -9,9 +9,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/day2ops/day2/assets"
 	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/model"
@@ -27,7 +24,8 @@ const (
 	hostOpenTimeout = 20 * time.Second
 )
 
-// hostListRights: the hosts are the cluster's nodes, listed from the API.
+// hostListRights: without an inventory the hosts are the cluster's nodes,
+// listed from the API.
 var hostListRights = model.Rights("", "nodes", "", "", "list")
 
 // hostParams choose the hosts of a procedure that acts on several.
@@ -36,42 +34,17 @@ var hostParams = []Param{
 	{Name: "all", Help: "every host of the cluster", Bool: true},
 }
 
-// clusterHosts lists the cluster's hosts: each node, by its name, with its
-// InternalIP to dial and its roles as groups (a master is in "masters").
-func (s *Session) clusterHosts(ctx context.Context) ([]model.Host, error) {
-	list, err := s.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list the nodes (the hosts): %w", err)
-	}
-	hosts := make([]model.Host, 0, len(list.Items))
-	for _, n := range list.Items {
-		h := model.Host{Name: n.Name, Address: n.Name, Node: n.Name, Source: "node " + n.Name}
-		for _, a := range n.Status.Addresses {
-			if a.Type == corev1.NodeInternalIP {
-				h.Address, h.Source = a.Address, "node InternalIP"
-			}
-		}
-		h.Groups = model.RolesFromLabels(n.Labels)
-		if slices.Contains(h.Groups, "master") {
-			h.Groups = append(h.Groups, "masters")
-		}
-		h.Groups = append(h.Groups, "nodes")
-		hosts = append(hosts, h)
-	}
-	slices.SortFunc(hosts, func(a, b model.Host) int { return strings.Compare(a.Name, b.Name) })
-	return hosts, nil
-}
-
 // chooseHosts resolves a procedure's hosts: --host, --hosts or --all (one
 // of them), and records the names in p["hosts"] so that a resumed run acts
 // on the same hosts even if the cluster changed since.
 func (s *Session) chooseHosts(p params) ([]model.Host, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	known, err := s.clusterHosts(ctx)
-	if err != nil {
+	known, err := s.Hosts(ctx)
+	if known == nil {
 		return nil, err
 	}
+	// Hosts not tied to their etcd members (err) are still the hosts.
 	var names []string
 	for _, list := range []string{p["host"], p["hosts"]} {
 		for _, n := range strings.Split(list, ",") {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/day2ops/day2/internal/hostfs"
+	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
@@ -314,7 +315,7 @@ func (o *skipFailed) Ask(_ context.Context, p Prompt) (Answer, error) {
 
 func diffOf(t *testing.T, a, b string) string {
 	t.Helper()
-	e, err := hostfs.PlanEditOn(namedRoot{hostfs.New(writeRoot(t, map[string]string{"f": a})), "x"}, "/f", func([]byte) ([]byte, error) { return []byte(b), nil })
+	e, err := hostfs.PlanEdit(namedRoot{hostfs.New(writeRoot(t, map[string]string{"f": a})), "x"}, "/f", func([]byte) ([]byte, error) { return []byte(b), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,4 +354,244 @@ func TestRegistryTrustThreeHosts(t *testing.T) {
 	if err == nil || len(op.problems) != 4 || !strings.HasPrefix(op.problems[0], "anchor-"+hosts[0]) || !strings.HasPrefix(op.problems[3], "probe-"+hosts[0]) {
 		t.Errorf("run: %v, problems %v", err, op.problems)
 	}
+}
+
+// sshSession reaches the local cluster's hosts as day2 does: its
+// inventory, ssh_config, key and known_hosts, over real sshd.
+func sshSession(t *testing.T) *Session {
+	t.Helper()
+	if !cluster.SSHEnabled() {
+		t.Fatal("the local cluster runs no sshd")
+	}
+	pool, err := hostssh.New(hostssh.Config{
+		ConfigFile: cluster.SSHConfigPath(), KeyFiles: []string{cluster.SSHKeyPath()},
+		KnownHosts: []string{cluster.SSHKnownHostsPath()}, AgentSocket: "none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	return hostSession(t, pool)
+}
+
+// sshRoot is a host's root directory on this machine, to look at what
+// day2 did there over SSH.
+func sshRoot(t *testing.T, name string) string {
+	t.Helper()
+	for _, h := range cluster.SSHHosts() {
+		if h.Name == name {
+			return h.Root
+		}
+	}
+	t.Fatalf("no host %s", name)
+	return ""
+}
+
+// keepFiles puts files of a host root back as they were when the test ends
+// and removes day2's backups beside them: the cluster is shared.
+func keepFiles(t *testing.T, root string, rels ...string) {
+	t.Helper()
+	saved := map[string][]byte{}
+	for _, r := range rels {
+		b, err := os.ReadFile(filepath.Join(root, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[r] = b
+	}
+	t.Cleanup(func() {
+		for r, b := range saved {
+			os.WriteFile(filepath.Join(root, r), b, 0o644)
+			baks, _ := filepath.Glob(filepath.Join(root, r) + ".day2-*.bak")
+			for _, b := range baks {
+				os.Remove(b)
+			}
+		}
+	})
+}
+
+// simLog is what the simulated systemctl of a host did.
+func simLog(t *testing.T, root string) string {
+	b, _ := os.ReadFile(filepath.Join(root, localcluster.SimLog))
+	return string(b)
+}
+
+// Over SSH: node-0's backup written here, then /etc/sysconfig/docker
+// restored from it and only that file, docker restarted by systemctl.
+func TestHostBackupAndRestoreOverSSH(t *testing.T) {
+	s, node := sshSession(t), cluster.Workers[0]
+	root := sshRoot(t, node)
+	keepFiles(t, root, "etc/sysconfig/docker", "etc/sysconfig/docker-network")
+	dir := "/backup/" + strings.ToLower(t.Name())
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(cluster.HostRoot(0), dir)) })
+
+	p, err := s.Procedure("host-backup", map[string]string{"host": node, "backup-dir": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("host-backup: %v (%s: %s)", err, step, problem)
+	}
+	matches, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), dir, node+"-*.tar.gz"))
+	if len(matches) != 1 {
+		t.Fatalf("archives here: %v", matches)
+	}
+	archive := strings.TrimPrefix(matches[0], cluster.HostRoot(0))
+	entries, err := s.here().ReadBackup(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m model.HostBackupManifest
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Header.Name)
+		if e.Header.Name == model.ManifestFile {
+			json.Unmarshal(e.Data, &m)
+		}
+	}
+	for _, want := range []string{"etc/sysconfig/docker", "etc/cni/net.d/80-openshift-network.conf", "etc/origin/node/node-config.yaml", "etc/sysconfig/flanneld"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("%s not in the archive", want)
+		}
+	}
+	// This machine's /usr has no rpm: the manifest says so.
+	if m.Host != node || m.Packages != "no package list: rpm is not installed on "+node {
+		t.Errorf("manifest: %+v", m)
+	}
+
+	docker := filepath.Join(root, "etc/sysconfig/docker")
+	orig, _ := os.ReadFile(docker)
+	os.WriteFile(docker, []byte(strings.Replace(string(orig), "--selinux-enabled", "--selinux-enabled --debug", 1)), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/sysconfig/docker-network"), []byte("DOCKER_NETWORK_OPTIONS=' --mtu=9000'\n"), 0o644)
+	before := simLog(t, root)
+
+	p, err = s.Procedure("host-restore", map[string]string{"host": node, "backup": archive, "files": "/etc/sysconfig/docker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op = &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("host-restore: %v (%s: %s)", err, step, problem)
+	}
+	var diffPlan string
+	for _, pr := range op.prompts {
+		if pr.Step.ID == "diff" {
+			diffPlan = strings.Join(pr.Plan, "\n")
+		}
+	}
+	for _, want := range []string{
+		"changed   /etc/sysconfig/docker\n", "-OPTIONS=' --selinux-enabled --debug --log-driver", "+OPTIONS=' --selinux-enabled --log-driver",
+		"changed   /etc/sysconfig/docker-network", "unchanged /etc/sysconfig/docker-storage\n", "selected: /etc/sysconfig/docker (changed)",
+	} {
+		if !strings.Contains(diffPlan, want) {
+			t.Errorf("the diff plan lacks %q:\n%s", want, diffPlan)
+		}
+	}
+	if got, _ := os.ReadFile(docker); string(got) != string(orig) {
+		t.Errorf("/etc/sysconfig/docker not restored:\n%s", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "etc/sysconfig/docker-network")); !strings.Contains(string(got), "9000") {
+		t.Error("docker-network was restored though not selected")
+	}
+	if log := strings.TrimPrefix(simLog(t, root), before); !strings.Contains(log, "systemctl restart docker") {
+		t.Errorf("docker not restarted on %s: %q", node, log)
+	}
+}
+
+// registry-trust on three hosts over SSH, then a TLS probe of the local
+// cluster's registry from each of them with curl.
+func TestRegistryTrustOverSSH(t *testing.T) {
+	s := sshSession(t)
+	addr, err := cluster.RegistryAddress(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []string{cluster.Workers[0], cluster.Workers[1], cluster.Infra[1]}
+	for _, h := range hosts {
+		root := sshRoot(t, h)
+		t.Cleanup(func() {
+			os.RemoveAll(filepath.Join(root, "etc/docker/certs.d", addr))
+			os.RemoveAll(filepath.Join(root, "etc/containers/certs.d", addr))
+		})
+	}
+	p, err := s.Procedure("registry-trust", map[string]string{"registry": addr, "ca": "/etc/origin/master/ca.crt", "hosts": strings.Join(hosts, ",")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &skipFailed{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		t.Fatalf("registry-trust: %v (%v)", err, op.problems)
+	}
+	// This machine is no RHEL: update-ca-trust is missing on every host,
+	// and the anchor steps were skipped with that reason; nothing else.
+	if len(op.problems) != 3 {
+		t.Errorf("problems: %v", op.problems)
+	}
+	for _, pr := range op.problems {
+		if !strings.HasPrefix(pr, "anchor-") || !strings.Contains(pr, "update-ca-trust is not on") {
+			t.Errorf("unexpected problem: %s", pr)
+		}
+	}
+	probes := 0
+	for _, pr := range op.prompts {
+		if strings.HasPrefix(pr.Step.ID, "probe-") {
+			if plan := strings.Join(pr.Plan, "\n"); !strings.Contains(plan, "HTTP 401 from https://"+addr+"/v2/: TLS verified") {
+				t.Errorf("%s: %s", pr.Step.ID, plan)
+			}
+			probes++
+		}
+	}
+	if probes != 3 {
+		t.Errorf("%d probes, want 3", probes)
+	}
+	for _, h := range hosts {
+		if _, err := os.Stat(filepath.Join(sshRoot(t, h), "etc/containers/certs.d", addr, "ca.crt")); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// registries-edit over SSH on a docker node with the v1 file and a CRI-O
+// node with the v2 file: each keeps its form, each runtime restarted.
+func TestRegistriesEditOverSSH(t *testing.T) {
+	s := sshSession(t)
+	v1, v2 := cluster.Workers[1], cluster.Workers[0]
+	for _, h := range []string{v1, v2} {
+		keepFiles(t, sshRoot(t, h), "etc/containers/registries.conf")
+	}
+	before := map[string]string{v1: fromRoot(t, v1), v2: fromRoot(t, v2)}
+	logs := map[string]string{v1: simLog(t, sshRoot(t, v1)), v2: simLog(t, sshRoot(t, v2))}
+	p, err := s.Procedure("registries-edit", map[string]string{"hosts": v1 + "," + v2, "add-search": "my.registry.example.com", "add-insecure": "localhost:5000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &auto{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		step, problem := lastProblem(op.prompts)
+		t.Fatalf("registries-edit: %v (%s: %s)", err, step, problem)
+	}
+	d1, d2 := diffOf(t, before[v1], fromRoot(t, v1)), diffOf(t, before[v2], fromRoot(t, v2))
+	if !strings.Contains(d1, "+registries = ['registry.redhat.io', 'docker.io', 'my.registry.example.com']") || !strings.Contains(d1, "'localhost:5000']") || strings.Contains(d1, "[[registry]]") {
+		t.Errorf("v1 on %s:\n%s", v1, d1)
+	}
+	if !strings.Contains(d2, `"my.registry.example.com"]`) || !strings.Contains(d2, "+[[registry]]") || strings.Contains(d2, "registries.search") {
+		t.Errorf("v2 on %s:\n%s", v2, d2)
+	}
+	for h, unit := range map[string]string{v1: "docker", v2: "crio"} {
+		if log := strings.TrimPrefix(simLog(t, sshRoot(t, h)), logs[h]); !strings.Contains(log, "systemctl restart "+unit) {
+			t.Errorf("%s: %s not restarted: %q", h, unit, log)
+		}
+	}
+}
+
+func fromRoot(t *testing.T, host string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sshRoot(t, host), "etc/containers/registries.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -116,7 +116,7 @@ func (r *hostRestore) compare(h hostfs.Host, files map[string]archived) ([]fileS
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		a := files[p]
 		st := fileStatus{archived: a, state: "unchanged"}
-		e, err := hostfs.PlanEditOn(h, p, func([]byte) ([]byte, error) { return a.data, nil })
+		e, err := hostfs.PlanEdit(h, p, func([]byte) ([]byte, error) { return a.data, nil })
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			st.state = "missing"

@@ -95,7 +95,7 @@ func (e *registriesEdit) plan(ctx context.Context, mh model.Host) (hostConf, err
 	}
 	c.h = h
 	c.reading, c.why = registry.DetectReadingOn(h)
-	c.edit, err = hostfs.PlanEditOn(h, registriesConfPath, func(old []byte) ([]byte, error) {
+	c.edit, err = hostfs.PlanEdit(h, registriesConfPath, func(old []byte) ([]byte, error) {
 		c.form = registry.ConfForm(old, c.reading)
 		before, perr := registry.ParseConf(registriesConfPath, old, c.reading)
 		if perr != nil {
@@ -166,7 +166,7 @@ func (e *registriesEdit) editStep(mh model.Host) *Step {
 				progress(mh.Name + ": already so")
 				return nil
 			}
-			bak, err := hostfs.ApplyOn(c.h, c.edit, time.Now())
+			bak, err := hostfs.Apply(c.h, c.edit, time.Now())
 			if err != nil {
 				return fmt.Errorf("%s: %w", mh.Name, err)
 			}

@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,17 +10,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
 // Archive is a host backup written by Backup.
 type Archive struct {
-	Path   string // host path of the tar.gz
+	Path   string // the tar.gz (for FS.Backup a host path under the root)
 	SHA256 string
 	Files  int
 	// Missing lists requested paths the host does not have (normal: not
@@ -27,28 +26,46 @@ type Archive struct {
 	Missing []string
 }
 
-// Backup writes the host paths (files or directories, recursively) into a
-// gzip'd tar at dest (a host path), mode 0600 like the secrets it holds,
-// with its SHA-256 in dest.sha256 in sha256sum's format. Member names are
-// host paths without the leading slash, as the seed's `tar -zcvf` makes
-// them. extra files (such as a package list) are added by name.
-func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archive, error) {
-	return f.BackupFrom(f, paths, extra, dest)
+// Opener is a Host that streams a file (a large one need not be read
+// whole into memory for a backup).
+type Opener interface {
+	Open(hostPath string) (io.ReadCloser, error)
 }
 
-// BackupFrom is Backup of another host's files into dest here: the archive
-// of a host is written where day2 runs, never left only on the host it
-// describes.
-func (f FS) BackupFrom(src Host, paths []string, extra map[string][]byte, dest string) (Archive, error) {
-	out := Archive{Path: dest}
+// Open opens a host file for reading.
+func (f FS) Open(hostPath string) (io.ReadCloser, error) {
+	p, err := f.Path(hostPath)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
+// Backup writes the host paths into a gzip'd tar at dest, a host path under
+// the root (see the function Backup).
+func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archive, error) {
 	dp, err := f.Path(dest)
 	if err != nil {
-		return out, err
+		return Archive{Path: dest}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dp), 0o700); err != nil {
+	a, err := Backup(f, paths, extra, dp)
+	a.Path = dest
+	return a, err
+}
+
+// Backup writes src's paths (files or directories, recursively) into a
+// gzip'd tar at dest, a file on this machine: a host's backup is never left
+// only on the host it describes. The archive is mode 0600 like the secrets
+// it holds, with its SHA-256 in dest.sha256 in sha256sum's format. Member
+// names are host paths without the leading slash, as the seed's `tar
+// -zcvf` makes them. extra files (such as a package list) are added by
+// name.
+func Backup(src Host, paths []string, extra map[string][]byte, dest string) (Archive, error) {
+	out := Archive{Path: dest}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
 		return out, fmt.Errorf("backup %s: %w", dest, err)
 	}
-	file, err := os.OpenFile(dp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	file, err := os.OpenFile(dest, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return out, fmt.Errorf("backup %s: %w", dest, err)
 	}
@@ -57,20 +74,19 @@ func (f FS) BackupFrom(src Host, paths []string, extra map[string][]byte, dest s
 	tw := tar.NewWriter(gz)
 	werr := func() error {
 		for _, hp := range paths {
-			info, err := src.Lstat(hp)
+			fi, err := src.Lstat(hp)
 			if errors.Is(err, fs.ErrNotExist) {
 				out.Missing = append(out.Missing, hp)
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
+				return err
 			}
-			if err := addToTar(tw, src, hp, info, &out); err != nil {
+			if err := addToTar(src, tw, path.Clean(hp), fi, &out); err != nil {
 				return err
 			}
 		}
-		for _, name := range slices.Sorted(maps.Keys(extra)) {
-			data := extra[name]
+		for name, data := range extra {
 			hdr := &tar.Header{Name: strings.TrimPrefix(name, "/"), Mode: 0o600, Size: int64(len(data)), Typeflag: tar.TypeReg}
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
@@ -92,61 +108,92 @@ func (f FS) BackupFrom(src Host, paths []string, extra map[string][]byte, dest s
 		werr = cerr
 	}
 	if werr != nil {
-		os.Remove(dp)
-		return out, fmt.Errorf("backup %s: %w", dest, werr)
+		os.Remove(dest)
+		return out, fmt.Errorf("backup %s %s to %s: %w", strings.Join(paths, " "), src.Where(), dest, werr)
 	}
 	out.SHA256 = hex.EncodeToString(sum.Sum(nil))
 	line := out.SHA256 + "  " + filepath.Base(dest) + "\n"
-	if err := writeAtomic(dp+".sha256", []byte(line), 0o600); err != nil {
+	if err := writeAtomic(dest+".sha256", []byte(line), 0o600); err != nil {
 		return out, fmt.Errorf("backup checksum: %w", err)
 	}
 	return out, nil
 }
 
-// addToTar adds a host path, a directory with everything under it.
-func addToTar(tw *tar.Writer, src Host, hp string, info fs.FileInfo, out *Archive) error {
+// addToTar adds one host path (fi is its Lstat) and, for a directory,
+// everything under it.
+func addToTar(src Host, tw *tar.Writer, hp string, fi fs.FileInfo, out *Archive) error {
 	link := ""
-	var err error
-	if info.Mode()&fs.ModeSymlink != 0 {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
 		if link, err = src.Readlink(hp); err != nil {
-			return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
+			return err
 		}
 	}
-	hdr, err := tar.FileInfoHeader(info, link)
+	hdr, err := tar.FileInfoHeader(fi, link)
 	if err != nil {
 		return err
 	}
-	hdr.Name = strings.TrimPrefix(path.Clean(hp), "/")
-	var data []byte
+	hdr.Name = strings.TrimPrefix(hp, "/")
 	switch {
-	case info.IsDir():
+	case fi.IsDir():
 		hdr.Name += "/"
-	case info.Mode().IsRegular():
-		if data, err = src.ReadFile(hp); err != nil {
-			return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
 		}
-		hdr.Size = int64(len(data)) // what was read, should it have changed since Lstat
+		entries, err := src.ReadDir(hp)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := addToTar(src, tw, path.Join(hp, e.Name()), e, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	case !fi.Mode().IsRegular():
+		return tw.WriteHeader(hdr)
 	}
+	r, err := openFile(src, hp)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if info.Mode().IsRegular() {
-		if _, err := tw.Write(data); err != nil {
-			return err
-		}
-		out.Files++
+	if n, err := io.Copy(tw, r); err != nil {
+		return err
+	} else if n != hdr.Size {
+		return fmt.Errorf("%s changed while it was read (%d bytes, then %d)", hp, hdr.Size, n)
 	}
-	if !info.IsDir() {
-		return nil
+	out.Files++
+	return nil
+}
+
+func openFile(src Host, hp string) (io.ReadCloser, error) {
+	if o, ok := src.(Opener); ok {
+		return o.Open(hp)
 	}
-	entries, err := src.ReadDir(hp)
+	b, err := src.ReadFile(hp)
+	return io.NopCloser(bytes.NewReader(b)), err
+}
+
+// VerifyBackup re-reads a backup under the root (see the function
+// VerifyBackup).
+func (f FS) VerifyBackup(dest string) error {
+	dp, err := f.Path(dest)
 	if err != nil {
-		return fmt.Errorf("%s on %s: %w", hp, src.Name(), err)
+		return err
 	}
-	for _, e := range entries {
-		if err := addToTar(tw, src, path.Join(hp, e.Name()), e, out); err != nil {
-			return err
-		}
+	return VerifyBackup(dp)
+}
+
+// VerifyBackup re-reads a backup written by Backup (a file on this
+// machine): its SHA-256 must match the .sha256 file and every tar entry
+// must read to its end.
+func VerifyBackup(dest string) error {
+	if err := verifyBackup(dest); err != nil {
+		return fmt.Errorf("verify %s: %w", dest, err)
 	}
 	return nil
 }
@@ -158,22 +205,27 @@ type Entry struct {
 	Data   []byte
 }
 
-// ReadBackup verifies a backup as VerifyBackup does and returns its
-// members in archive order.
+// ReadBackup verifies a backup under the root as VerifyBackup does and
+// returns its members in archive order.
 func (f FS) ReadBackup(dest string) ([]Entry, error) {
+	dp, err := f.Path(dest)
+	if err != nil {
+		return nil, err
+	}
 	var out []Entry
-	err := f.readBackup(dest, func(h *tar.Header, r io.Reader) error {
+	err = readBackup(dp, func(h *tar.Header, r io.Reader) error {
 		data, err := io.ReadAll(r)
 		out = append(out, Entry{Header: h, Data: data})
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dest, err)
+	}
+	return out, nil
 }
 
-// VerifyBackup re-reads a backup: its SHA-256 must match the .sha256 file
-// and every tar entry must read to its end.
-func (f FS) VerifyBackup(dest string) error {
-	return f.readBackup(dest, func(_ *tar.Header, r io.Reader) error {
+func verifyBackup(dest string) error {
+	return readBackup(dest, func(_ *tar.Header, r io.Reader) error {
 		_, err := io.Copy(io.Discard, r)
 		return err
 	})
@@ -181,24 +233,20 @@ func (f FS) VerifyBackup(dest string) error {
 
 // readBackup reads every member of a backup with each, then checks the
 // whole file's SHA-256 against its .sha256.
-func (f FS) readBackup(dest string, each func(*tar.Header, io.Reader) error) error {
-	dp, err := f.Path(dest)
+func readBackup(dest string, each func(*tar.Header, io.Reader) error) error {
+	want, err := os.ReadFile(dest + ".sha256")
 	if err != nil {
 		return err
 	}
-	want, err := os.ReadFile(dp + ".sha256")
+	file, err := os.Open(dest)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", dest, err)
-	}
-	file, err := os.Open(dp)
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", dest, err)
+		return err
 	}
 	defer file.Close()
 	sum := sha256.New()
 	gz, err := gzip.NewReader(io.TeeReader(file, sum))
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", dest, err)
+		return err
 	}
 	tr := tar.NewReader(gz)
 	for {
@@ -207,17 +255,17 @@ func (f FS) readBackup(dest string, each func(*tar.Header, io.Reader) error) err
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("verify %s: %w", dest, err)
+			return err
 		}
 		if err := each(h, tr); err != nil {
-			return fmt.Errorf("verify %s: %w", dest, err)
+			return err
 		}
 	}
 	if _, err := io.Copy(io.Discard, file); err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); !strings.HasPrefix(string(want), got) {
-		return fmt.Errorf("verify %s: sha256 %s does not match %s", dest, got, strings.TrimSpace(string(want)))
+		return fmt.Errorf("sha256 %s does not match %s", got, strings.TrimSpace(string(want)))
 	}
 	return nil
 }
