@@ -227,9 +227,6 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 		slices.Sort(pkgs)
 		extra[model.PackagesFile] = []byte(strings.Join(pkgs, "\n") + "\n")
 	}
-	if m.Packages != model.PackagesFile {
-		progress(mh.Name + ": " + m.Packages)
-	}
 	if extra[model.ManifestFile], err = json.MarshalIndent(m, "", "  "); err != nil {
 		return err
 	}
@@ -247,6 +244,9 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 	msg := fmt.Sprintf("%s: %s, %d files, sha256 %s, verified", mh.Name, dest, a.Files, a.SHA256)
 	if len(missing) > 0 {
 		msg += "; not on the host: " + strings.Join(missing, " ")
+	}
+	if m.Packages != model.PackagesFile {
+		msg += "; " + m.Packages
 	}
 	progress(msg)
 	return nil

@@ -595,3 +595,52 @@ func fromRoot(t *testing.T, host string) string {
 	}
 	return string(b)
 }
+
+// host-backup --all over SSH with one host's sshd down: every other host
+// is backed up and verified, the one down is reported and fails the step.
+func TestHostBackupAllOneHostDown(t *testing.T) {
+	s, down := sshSession(t), cluster.Workers[2]
+	if err := cluster.StopSSHD(down); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.StartSSHD(down) })
+	dir := "/backup/" + strings.ToLower(t.Name())
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(cluster.HostRoot(0), dir)) })
+	p, err := s.Procedure("host-backup", map[string]string{"all": "true", "backup-dir": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := strings.Split(p.Params["hosts"], ",")
+	if len(hosts) != len(cluster.SSHHosts()) {
+		t.Fatalf("--all resolved to %v", hosts)
+	}
+	op := &skipFailed{}
+	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+		t.Fatalf("host-backup --all: %v (%v)", err, op.problems)
+	}
+	if len(op.problems) != 1 || !strings.HasPrefix(op.problems[0], "backup: ") || !strings.Contains(op.problems[0], "1 of "+fmt.Sprint(len(hosts))+" hosts failed") || !strings.Contains(op.problems[0], down+": reach "+down) {
+		t.Fatalf("want the backup step failing for %s alone: %v", down, op.problems)
+	}
+	for _, h := range hosts {
+		matches, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), dir, h+"-*.tar.gz"))
+		switch {
+		case h == down && len(matches) != 0:
+			t.Errorf("%s: an archive of a host that is down: %v", h, matches)
+		case h != down && len(matches) != 1:
+			t.Errorf("%s: archives %v", h, matches)
+		case h != down:
+			if err := hostfs.VerifyBackup(matches[0]); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	var reports []string
+	for _, e := range op.events {
+		if e.Step == "backup" && e.State == StateRunning && e.Message != "" {
+			reports = append(reports, e.Message)
+		}
+	}
+	if len(reports) != len(hosts) {
+		t.Errorf("one report per host, got %d:\n%s", len(reports), strings.Join(reports, "\n"))
+	}
+}
