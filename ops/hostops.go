@@ -65,7 +65,11 @@ func (s *Session) chooseHosts(p params) ([]model.Host, error) {
 	}
 	var out []model.Host
 	for _, n := range names {
+		// By its name, or by its node's (the Nodes pane names nodes).
 		i := slices.IndexFunc(known, func(h model.Host) bool { return h.Name == n })
+		if i < 0 {
+			i = slices.IndexFunc(known, func(h model.Host) bool { return h.Node == n })
+		}
 		if i < 0 {
 			return nil, fmt.Errorf("no host %q: the cluster's hosts are %s", n, hostNames(known))
 		}

@@ -1,5 +1,7 @@
 package ui
 
+import "slices"
+
 // actionProcedures maps each action key (as help shows it) to the
 // procedures it may start, so `?` can mark those the operator's
 // credentials cannot run.
@@ -9,7 +11,7 @@ func (m *Model) actionProcedures() map[string][]string {
 		k.Drain.Help().Key: {"drain"}, k.Cordon.Help().Key: {"cordon", "uncordon"},
 		k.Decommission.Help().Key: {"decommission"}, k.Deprecate.Help().Key: {"deprecate-master"},
 	}
-	for _, a := range etcdActions {
+	for _, a := range slices.Concat(etcdActions, nodeHostActions, registryActions) {
 		out[a.key.Help().Key] = []string{a.proc}
 	}
 	return out

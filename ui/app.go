@@ -381,8 +381,12 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
 		return m.nodeAction(msg)
-	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, etcdBindings()...):
-		return m.etcdAction(msg)
+	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, bindings(nodeHostActions)...):
+		return m.paneAction(msg, nodeHostActions, &m.nodes.table, "node")
+	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, bindings(etcdActions)...):
+		return m.paneAction(msg, etcdActions, &m.etcd.table, "member")
+	case m.actions != nil && m.active == paneRegistries && !m.showHelp && key.Matches(msg, bindings(registryActions)...):
+		return m.paneAction(msg, registryActions, nil, "")
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp
 		return nil
@@ -656,10 +660,11 @@ func (m *Model) nodeAction(msg tea.KeyPressMsg) tea.Cmd {
 	return m.launch(name, map[string]string{"node": row.Key})
 }
 
-// etcdAction opens the parameter form of an etcd procedure (or its wizard
-// when it asks nothing), with the selected member where it takes one.
-func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
-	for _, a := range etcdActions {
+// paneAction opens the parameter form of one of a pane's procedures (or
+// its wizard when it asks nothing), with the selected row where it takes
+// one.
+func (m *Model) paneAction(msg tea.KeyPressMsg, actions []paneAction, t *Table, what string) tea.Cmd {
+	for _, a := range actions {
 		if !key.Matches(msg, a.key) {
 			continue
 		}
@@ -667,13 +672,13 @@ func (m *Model) etcdAction(msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		given := map[string]string{}
-		if a.member {
-			row, ok := m.etcd.table.Selected()
+		if a.selected != "" {
+			row, ok := t.Selected()
 			if !ok {
-				m.notice = "no member selected"
+				m.notice = "no " + what + " selected"
 				return nil
 			}
-			given["member"] = row.Key
+			given[a.selected] = row.Key
 		}
 		if m.form = newParamForm(a.proc, given, a.ask); m.form == nil {
 			return m.launch(a.proc, given)
