@@ -158,7 +158,7 @@ func offerResume(ctx context.Context, j *journal.Journal, name string, params ma
 	}
 	var match []model.RunSummary
 	for _, r := range runs {
-		if r.Params["node"] == params["node"] && r.Params["member"] == params["member"] {
+		if r.Params["node"] == params["node"] && r.Params["member"] == params["member"] && r.Params["host"] == params["host"] {
 			match = append(match, r)
 		}
 	}
