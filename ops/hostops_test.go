@@ -108,15 +108,12 @@ func nodeRoot(t *testing.T, name string) string {
 	})
 }
 
-// A node's backup (seed 003 §4.2, §4.3) written here, then one changed
-// file of it restored (§5.3.3) and only that one.
-func TestHostBackupAndRestoreNode(t *testing.T) {
-	node := cluster.Workers[0]
-	root := nodeRoot(t, node)
-	s := hostSession(t, rootAccess{node: root})
+// backUp runs host-backup of node into a backup directory of the test's
+// here, and returns the archive's host path, its members and manifest.
+func backUp(t *testing.T, s *Session, node string) (string, []string, model.HostBackupManifest) {
+	t.Helper()
 	dir := "/backup/" + strings.ToLower(t.Name())
 	t.Cleanup(func() { os.RemoveAll(filepath.Join(cluster.HostRoot(0), dir)) })
-
 	p, err := s.Procedure("host-backup", map[string]string{"host": node, "backup-dir": dir})
 	if err != nil {
 		t.Fatal(err)
@@ -131,12 +128,6 @@ func TestHostBackupAndRestoreNode(t *testing.T) {
 		t.Fatalf("archives here: %v", matches)
 	}
 	archive := strings.TrimPrefix(matches[0], cluster.HostRoot(0))
-	if fi, err := os.Stat(matches[0]); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("archive mode: %v %v", fi, err)
-	}
-	if _, err := os.Stat(filepath.Join(root, strings.TrimPrefix(archive, "/"))); err == nil {
-		t.Fatal("the archive was written on the host it describes")
-	}
 	entries, err := s.here().ReadBackup(archive)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +141,22 @@ func TestHostBackupAndRestoreNode(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+	return archive, names, m
+}
+
+// A node's backup (seed 003 §4.2, §4.3) written here, then one changed
+// file of it restored (§5.3.3) and only that one.
+func TestHostBackupAndRestoreNode(t *testing.T) {
+	node := cluster.Workers[0]
+	root := nodeRoot(t, node)
+	s := hostSession(t, rootAccess{node: root})
+	archive, names, m := backUp(t, s, node)
+	if fi, err := os.Stat(filepath.Join(cluster.HostRoot(0), archive)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("archive mode: %v %v", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, archive)); err == nil {
+		t.Fatal("the archive was written on the host it describes")
 	}
 	for _, want := range []string{
 		"etc/origin/node/node-config.yaml", "etc/sysconfig/atomic-openshift-node", "etc/sysconfig/docker",
@@ -184,11 +191,11 @@ func TestHostBackupAndRestoreNode(t *testing.T) {
 	os.WriteFile(net, []byte("DOCKER_NETWORK_OPTIONS=' --mtu=9000'\n"), 0o640)
 
 	// Nothing selected: the diff lists the changes and waits.
-	p, err = s.Procedure("host-restore", map[string]string{"host": node, "backup": archive})
+	p, err := s.Procedure("host-restore", map[string]string{"host": node, "backup": archive})
 	if err != nil {
 		t.Fatal(err)
 	}
-	op = &auto{}
+	op := &auto{}
 	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err == nil {
 		t.Fatal("a restore with no file selected went through")
 	}
@@ -274,7 +281,6 @@ func TestRegistriesEditKeepsEachForm(t *testing.T) {
 			t.Fatal(err)
 		}
 		diff := diffOf(t, h.before, string(after))
-		t.Logf("%s (%s):\n%s", h.name, h.form, diff)
 		switch h.form {
 		case "v1":
 			if !strings.Contains(diff, "+registries = ['registry.example.com:5000', 'localhost:5000']") || !strings.Contains(diff, "+registries = ['registry.redhat.io', 'docker.io', 'my.registry.example.com']") || strings.Contains(diff, "[[registry]]") {
@@ -422,35 +428,7 @@ func TestHostBackupAndRestoreOverSSH(t *testing.T) {
 	s, node := sshSession(t), cluster.Workers[0]
 	root := sshRoot(t, node)
 	keepFiles(t, root, "etc/sysconfig/docker", "etc/sysconfig/docker-network")
-	dir := "/backup/" + strings.ToLower(t.Name())
-	t.Cleanup(func() { os.RemoveAll(filepath.Join(cluster.HostRoot(0), dir)) })
-
-	p, err := s.Procedure("host-backup", map[string]string{"host": node, "backup-dir": dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := &auto{}
-	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
-		step, problem := lastProblem(op.prompts)
-		t.Fatalf("host-backup: %v (%s: %s)", err, step, problem)
-	}
-	matches, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), dir, node+"-*.tar.gz"))
-	if len(matches) != 1 {
-		t.Fatalf("archives here: %v", matches)
-	}
-	archive := strings.TrimPrefix(matches[0], cluster.HostRoot(0))
-	entries, err := s.here().ReadBackup(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m model.HostBackupManifest
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Header.Name)
-		if e.Header.Name == model.ManifestFile {
-			json.Unmarshal(e.Data, &m)
-		}
-	}
+	archive, names, m := backUp(t, s, node)
 	for _, want := range []string{"etc/sysconfig/docker", "etc/cni/net.d/80-openshift-network.conf", "etc/origin/node/node-config.yaml", "etc/sysconfig/flanneld"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s not in the archive", want)
@@ -467,11 +445,11 @@ func TestHostBackupAndRestoreOverSSH(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "etc/sysconfig/docker-network"), []byte("DOCKER_NETWORK_OPTIONS=' --mtu=9000'\n"), 0o644)
 	before := simLog(t, root)
 
-	p, err = s.Procedure("host-restore", map[string]string{"host": node, "backup": archive, "files": "/etc/sysconfig/docker"})
+	p, err := s.Procedure("host-restore", map[string]string{"host": node, "backup": archive, "files": "/etc/sysconfig/docker"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	op = &auto{}
+	op := &auto{}
 	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
 		step, problem := lastProblem(op.prompts)
 		t.Fatalf("host-restore: %v (%s: %s)", err, step, problem)
@@ -568,10 +546,21 @@ func TestRegistriesEditOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op := &auto{}
-	if err := Run(context.Background(), p, op, RunOptions{Journal: openJournal(t)}); err != nil {
+	op, j := &auto{}, openJournal(t)
+	if err := Run(context.Background(), p, op, RunOptions{Journal: j}); err != nil {
 		step, problem := lastProblem(op.prompts)
 		t.Fatalf("registries-edit: %v (%s: %s)", err, step, problem)
+	}
+	// What ran on each host is in the journal, with the host and exit code.
+	runs, err := j.Runs()
+	if err != nil || len(runs) != 1 {
+		t.Fatal(runs, err)
+	}
+	journaled, _ := os.ReadFile(runs[0].Path)
+	for _, want := range []string{`"event":"progress","step":"restart-` + v1 + `","message":"` + v1 + `: ` + "`systemctl restart docker`" + ` exit 0`} {
+		if !strings.Contains(string(journaled), want) {
+			t.Errorf("journal lacks %s:\n%s", want, journaled)
+		}
 	}
 	d1, d2 := diffOf(t, before[v1], fromRoot(t, v1)), diffOf(t, before[v2], fromRoot(t, v2))
 	if !strings.Contains(d1, "+registries = ['registry.redhat.io', 'docker.io', 'my.registry.example.com']") || !strings.Contains(d1, "'localhost:5000']") || strings.Contains(d1, "[[registry]]") {
