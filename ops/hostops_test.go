@@ -633,3 +633,33 @@ func TestHostBackupAllOneHostDown(t *testing.T) {
 		t.Errorf("one report per host, got %d:\n%s", len(reports), strings.Join(reports, "\n"))
 	}
 }
+
+// registries-edit --drain drains each node before its runtime restarts and
+// uncordons it after, reusing the drain's steps for that host.
+func TestRegistriesEditDrainSteps(t *testing.T) {
+	s, node := hostSession(t, rootAccess{}), cluster.Workers[1]
+	p, err := s.Procedure("registries-edit", map[string]string{"hosts": node, "add-search": "quay.io", "drain": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, st := range p.Steps {
+		ids = append(ids, st.ID)
+		if st.Explain == "" || strings.HasPrefix(st.Explain, "(") {
+			t.Errorf("%s: no explanation: %q", st.ID, st.Explain)
+		}
+		if st.ID == "evict-"+node && (!st.Destructive || st.Confirm != node) {
+			t.Errorf("the eviction must ask for %s: %+v", node, st)
+		}
+	}
+	want := []string{"preflight", "cordon", "evict", "edit", "restart", "uncordon"}
+	for i := range want {
+		want[i] += "-" + node
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("steps %v, want %v", ids, want)
+	}
+	if _, err := s.Procedure("registries-edit", map[string]string{"hosts": node}); err == nil {
+		t.Error("registries-edit without a change was built")
+	}
+}
