@@ -100,7 +100,7 @@ func (b *hostBackup) preflightStep() *Step {
 			var mu sync.Mutex
 			lines := make(map[string][]string, len(b.hosts))
 			errs := eachHost(ctx, b.hosts, func(ctx context.Context, mh model.Host, _ func(string)) error {
-				h, err := b.s.openHost(ctx, mh)
+				h, err := b.s.accessHost(ctx, mh)
 				if err != nil {
 					return err
 				}
@@ -201,7 +201,7 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 			return err
 		}
 	}
-	h, err := b.s.openHost(ctx, mh)
+	h, err := b.s.accessHost(ctx, mh)
 	if err != nil {
 		return err
 	}
@@ -213,19 +213,10 @@ func (b *hostBackup) backupHost(ctx context.Context, mh model.Host, progress fun
 	m := model.HostBackupManifest{Host: mh.Name, Role: hostRole(mh), Created: time.Now().UTC().Format(time.RFC3339), Paths: set, Missing: missing}
 	extra := map[string][]byte{}
 	m.Packages = model.PackagesFile
-	// `rpm -qa | sort` of the guide, sorted here: a pipe's exit status is
-	// sort's, which would hide a missing rpm.
-	switch r, err := h.Run(ctx, hostfs.Command{Line: "rpm -qa", Timeout: 2 * time.Minute}); {
-	case err != nil:
-		m.Packages = "no package list: rpm -qa could not run on " + mh.Name + ": " + err.Error()
-	case r.Exit == 127 && strings.Contains(r.Stderr, "rpm"): // sh: rpm: command not found
-		m.Packages = "no package list: rpm is not installed on " + mh.Name
-	case r.Exit != 0:
-		m.Packages = fmt.Sprintf("no package list: rpm -qa could not run on %s: exit %d: %s", mh.Name, r.Exit, strings.TrimSpace(r.Stderr))
-	default:
-		pkgs := strings.Fields(r.Stdout)
-		slices.Sort(pkgs)
-		extra[model.PackagesFile] = []byte(strings.Join(pkgs, "\n") + "\n")
+	if out, why := packageList(ctx, h); why != "" {
+		m.Packages = "no package list: " + why
+	} else {
+		extra[model.PackagesFile] = out
 	}
 	if extra[model.ManifestFile], err = json.MarshalIndent(m, "", "  "); err != nil {
 		return err

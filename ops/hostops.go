@@ -65,11 +65,8 @@ func (s *Session) chooseHosts(p params) ([]model.Host, error) {
 	}
 	var out []model.Host
 	for _, n := range names {
-		// By its name, or by its node's (the Nodes pane names nodes).
-		i := slices.IndexFunc(known, func(h model.Host) bool { return h.Name == n })
-		if i < 0 {
-			i = slices.IndexFunc(known, func(h model.Host) bool { return h.Node == n })
-		}
+		// By its name, its node's (the Nodes pane names nodes) or member's.
+		i := slices.IndexFunc(known, hostNamed(n))
 		if i < 0 {
 			return nil, fmt.Errorf("no host %q: the cluster's hosts are %s", n, hostNames(known))
 		}
@@ -93,9 +90,9 @@ func (s *Session) thisHost(h model.Host) bool {
 	return h.Name == s.opts.Host || (h.Node != "" && thisHostIs(hostfs.New(s.opts.HostRoot), h.Node))
 }
 
-// openHost reaches a host's files and commands: through HostAccess (SSH)
+// accessHost reaches a host's files and commands: through HostAccess (SSH)
 // when the session has it, else only this host, under the host root.
-func (s *Session) openHost(ctx context.Context, h model.Host) (hostfs.Host, error) {
+func (s *Session) accessHost(ctx context.Context, h model.Host) (hostfs.Host, error) {
 	if s.opts.HostAccess == nil {
 		if s.thisHost(h) {
 			return hostfs.New(s.opts.HostRoot), nil

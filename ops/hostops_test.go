@@ -174,8 +174,9 @@ func TestHostBackupAndRestoreNode(t *testing.T) {
 	if m.Host != node || m.Role != "node" || !slices.Equal(m.Missing, []string{"/etc/sysconfig/iptables", "/etc/sysconfig/flanneld", "/etc/cni"}) {
 		t.Errorf("manifest: %+v", m)
 	}
-	// A fixture root has no /bin/sh: the package list is missing, and says why.
-	if !strings.HasPrefix(m.Packages, "no package list: rpm -qa could not run on "+node) {
+	// A fixture root has no /bin/sh, let alone rpm: the package list is
+	// missing, and the manifest says so.
+	if !strings.HasPrefix(m.Packages, "no package list: ") {
 		t.Errorf("packages: %q", m.Packages)
 	}
 

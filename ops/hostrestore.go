@@ -189,7 +189,7 @@ func (r *hostRestore) diffStep() *Step {
 			if err != nil {
 				return err
 			}
-			h, err := r.s.openHost(ctx, r.mh)
+			h, err := r.s.accessHost(ctx, r.mh)
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ func (r *hostRestore) toRestore(ctx context.Context) (hostfs.Host, []fileStatus,
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := r.s.openHost(ctx, r.mh)
+	h, err := r.s.accessHost(ctx, r.mh)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -385,7 +385,7 @@ func (r *hostRestore) restoreconStep() *Step {
 			if len(r.restored()) == 0 {
 				return false, "no file was restored"
 			}
-			h, err := r.s.openHost(ctx, r.mh)
+			h, err := r.s.accessHost(ctx, r.mh)
 			if err != nil {
 				return true, "" // the check says why
 			}
@@ -393,14 +393,14 @@ func (r *hostRestore) restoreconStep() *Step {
 			return on, why + ": restorecon skipped"
 		},
 		Check: func(ctx context.Context) error {
-			_, err := r.s.openHost(ctx, r.mh)
+			_, err := r.s.accessHost(ctx, r.mh)
 			return err
 		},
 		Plan: func(context.Context) (Plan, error) {
 			return Plan{"on " + r.mh.Name + ": " + r.restoreconLine()}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			h, err := r.s.openHost(ctx, r.mh)
+			h, err := r.s.accessHost(ctx, r.mh)
 			if err != nil {
 				return err
 			}
@@ -444,7 +444,7 @@ func (r *hostRestore) restartStep() *Step {
 			return plan, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			h, err := r.s.openHost(ctx, r.mh)
+			h, err := r.s.accessHost(ctx, r.mh)
 			if err != nil {
 				return err
 			}
@@ -457,7 +457,7 @@ func (r *hostRestore) restartStep() *Step {
 			return nil
 		},
 		Verify: func(ctx context.Context) error {
-			h, err := r.s.openHost(ctx, r.mh)
+			h, err := r.s.accessHost(ctx, r.mh)
 			if err != nil {
 				return err
 			}

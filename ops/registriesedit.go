@@ -89,7 +89,7 @@ type hostConf struct {
 // must parse as the host's runtime reads it and hold every change.
 func (e *registriesEdit) plan(ctx context.Context, mh model.Host) (hostConf, error) {
 	var c hostConf
-	h, err := e.s.openHost(ctx, mh)
+	h, err := e.s.accessHost(ctx, mh)
 	if err != nil {
 		return c, err
 	}
@@ -180,7 +180,7 @@ func (e *registriesEdit) editStep(mh model.Host) *Step {
 			return nil
 		},
 		Verify: func(ctx context.Context) error {
-			h, err := e.s.openHost(ctx, mh)
+			h, err := e.s.accessHost(ctx, mh)
 			if err != nil {
 				return err
 			}
@@ -197,7 +197,7 @@ func (e *registriesEdit) editStep(mh model.Host) *Step {
 
 func (e *registriesEdit) restartStep(mh model.Host) *Step {
 	unit := func(ctx context.Context) (string, error) {
-		h, err := e.s.openHost(ctx, mh)
+		h, err := e.s.accessHost(ctx, mh)
 		if err != nil {
 			return "", err
 		}
@@ -227,7 +227,7 @@ func (e *registriesEdit) restartStep(mh model.Host) *Step {
 			}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
-			h, err := e.s.openHost(ctx, mh)
+			h, err := e.s.accessHost(ctx, mh)
 			if err != nil {
 				return err
 			}
@@ -236,7 +236,7 @@ func (e *registriesEdit) restartStep(mh model.Host) *Step {
 			return err
 		},
 		Verify: func(ctx context.Context) error {
-			h, err := e.s.openHost(ctx, mh)
+			h, err := e.s.accessHost(ctx, mh)
 			if err != nil {
 				return err
 			}

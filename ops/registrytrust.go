@@ -178,7 +178,7 @@ func (t *registryTrust) withHost(ctx context.Context, mh model.Host, fn func(hos
 	if err != nil {
 		return err
 	}
-	h, err := t.s.openHost(ctx, mh)
+	h, err := t.s.accessHost(ctx, mh)
 	if err != nil {
 		return err
 	}
@@ -301,7 +301,7 @@ func (t *registryTrust) probeStep(mh model.Host) *Step {
 		ID: "probe", Title: "Probe " + t.registry + " from " + mh.Name,
 		Check: func(ctx context.Context) error {
 			plan = Plan{"read only, on " + mh.Name + ": " + t.probeLine()}
-			h, err := t.s.openHost(ctx, mh)
+			h, err := t.s.accessHost(ctx, mh)
 			if err != nil {
 				return err
 			}
