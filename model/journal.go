@@ -17,8 +17,11 @@ const (
 	EventResumed     JournalEvent = "resumed"
 	// EventState records run state decided inside a step (a file a backup
 	// wrote, a member ID), so it survives a crash before the step's end.
-	EventState  JournalEvent = "state"
-	EventRunEnd JournalEvent = "run-end"
+	EventState JournalEvent = "state"
+	// EventProgress is what a running step reported (a command run on a
+	// host with its exit code and output, a pod evicted), in Message.
+	EventProgress JournalEvent = "progress"
+	EventRunEnd   JournalEvent = "run-end"
 )
 
 // Outcome is how a step or run ended.
@@ -54,6 +57,7 @@ type JournalRecord struct {
 	Plan       []string          `json:"plan,omitempty"`
 	Outcome    Outcome           `json:"outcome,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	Message    string            `json:"message,omitempty"`
 	DurationMS int64             `json:"duration_ms,omitempty"`
 	DryRun     bool              `json:"dry_run,omitempty"`
 	// State is the run's explicit state as it stood when the record was

@@ -234,6 +234,46 @@ var catalog = map[string]spec{
 		build:  buildEtcdRestore,
 		rights: rebuildRights,
 	},
+	"host-backup": {
+		title: "Back up hosts' files: the master or node file set, /etc/docker/certs.d and the rpm -qa list, into this host's backup directory (seed 003 §4.1, §4.2, §4.3)",
+		params: append([]Param{
+			{Name: "host", Help: "the host to back up (node or inventory name)"},
+			{Name: "backup-dir", Help: "host-backup: where the archives go on this host (a host path)", Default: hostBackupDir},
+		}, hostParams...),
+		build:  buildHostBackup,
+		rights: hostListRights,
+	},
+	"host-restore": {
+		title: "Restore files of a host from its host-backup archive: the diff first, only the files selected, restorecon, the restarts the guide names (seed 003 §5.2.3, §5.3.3)",
+		params: []Param{
+			{Name: "host", Help: "the host to restore files on", Required: true},
+			{Name: "backup", Help: "the host-backup archive on this host (a host path)", Required: true},
+			{Name: "files", Help: "host-restore: the files to restore, comma-separated host paths, or \"changed\" for every file that differs (none: the plan lists them and the run waits)"},
+		},
+		build:  buildHostRestore,
+		rights: hostListRights,
+	},
+	"registry-trust": {
+		title: "Trust a registry's CA on hosts: certs.d/<registry>/ca.crt for docker and containers, the system anchor, then a TLS probe from each host (seed 003 §7.2.1, §7.3.3)",
+		params: append([]Param{
+			{Name: "registry", Help: "the registry as host[:port]", Required: true},
+			{Name: "ca", Help: "its CA certificate file on this host (a host path)", Required: true},
+		}, hostParams...),
+		build:  buildRegistryTrust,
+		rights: hostListRights,
+	},
+	"registries-edit": {
+		title: "Edit registries.conf on hosts, one at a time, in the form each is written in: search, insecure and blocked registries, then restart docker or CRI-O (seed 003 §7.3)",
+		params: slices.Concat([]Param{
+			{Name: "add-search", Help: "registries to add to the search list, comma-separated"},
+			{Name: "add-insecure", Help: "registries to add to the insecure list (add them to the search list too, seed 003 §7.3.4)"},
+			{Name: "add-block", Help: "registries to block (\"all\" blocks every one not searched, seed 003 §7.3.2)"},
+			{Name: "remove", Help: "registries to take out of every list"},
+			{Name: "drain", Help: "registries-edit: drain each node before its runtime restarts, uncordon it after", Bool: true},
+		}, hostParams, drainParams("")[1:]),
+		build:  buildRegistriesEdit,
+		rights: model.UniqueRights(hostListRights, drainRights),
+	},
 	"etcd-recover-quorum": {
 		title: "Recover etcd after quorum loss: rebuild a one-member cluster on this survivor, then grow back member by member (seed 004, seed 001 §5.3)",
 		params: append([]Param{

@@ -198,9 +198,6 @@ func (s *Session) detectExpiredCertsStep(state *RunState) *Step {
 	return st
 }
 
-// hostOpenTimeout bounds reaching one host to read its certificates.
-const hostOpenTimeout = 15 * time.Second
-
 // kubeletHosts are the hosts whose kubelet certificates detect reads: every
 // node host through the session's host access, or this host alone (under
 // --host-root) without one; notes say what could not be reached.

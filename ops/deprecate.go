@@ -13,13 +13,6 @@ import (
 	"github.com/day2ops/day2/model"
 )
 
-// masterBackupPaths is the master host backup of seed 003 §4.1: all of
-// /etc/origin, /etc/sysconfig and the other files it lists.
-var masterBackupPaths = []string{
-	"/etc/origin", "/etc/sysconfig", "/etc/etcd", "/etc/cni", "/etc/dnsmasq.conf", "/etc/dnsmasq.d",
-	"/etc/pki/ca-trust/source/anchors",
-}
-
 const (
 	staticPods    = "/etc/origin/node/pods"
 	etcdConfPath  = "/etc/etcd/etcd.conf"
@@ -184,7 +177,7 @@ func masterBackupStep(master hostfs.Host, here hostfs.FS, node string, state *Ru
 				}, nil
 			}
 			return Plan{fmt.Sprintf("write %s %s (mode 0600, with a .sha256) from %s's files %s: %s, and its rpm -qa package list where rpm exists",
-				dest(), here.Where(), node, master.Where(), strings.Join(masterBackupPaths, " "))}, nil
+				dest(), here.Where(), node, master.Where(), strings.Join(model.MasterBackupPaths, " "))}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			if master == nil {
@@ -200,7 +193,7 @@ func masterBackupStep(master hostfs.Host, here hostfs.FS, node string, state *Ru
 			if err != nil {
 				return err
 			}
-			a, err := hostfs.Backup(master, masterBackupPaths, extra, local)
+			a, err := hostfs.Backup(master, model.MasterBackupPaths, extra, local)
 			if err != nil {
 				return err
 			}

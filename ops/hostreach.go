@@ -76,11 +76,7 @@ func (s *Session) reachHost(ctx context.Context, match func(model.Host) bool) (h
 	if len(hosts) == 0 {
 		return nil, errors.New("no such host in the inventory or among the nodes")
 	}
-	h, err := s.opts.HostAccess.Open(ctx, hosts[0])
-	if err != nil {
-		return nil, fmt.Errorf("reach %s: %w", hosts[0].Name, err)
-	}
-	return h, nil
+	return s.accessHost(ctx, hosts[0])
 }
 
 // loadBalancer is the host whose haproxy.cfg the load balancer steps edit:

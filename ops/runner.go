@@ -324,7 +324,12 @@ func (r *runner) execute(ctx context.Context, i int, st *Step, plan Plan) error 
 	r.notify(i, st, StateRunning, "", nil)
 	var err error
 	if st.Run != nil {
-		err = st.Run(ctx, func(msg string) { r.notify(i, st, StateRunning, msg, nil) })
+		err = st.Run(ctx, func(msg string) {
+			// Journaled as it happens: what a step did on a host is part of
+			// the audit, even if the run dies before the step's end.
+			_ = r.record(model.JournalRecord{Event: model.EventProgress, Step: st.ID, Message: msg})
+			r.notify(i, st, StateRunning, msg, nil)
+		})
 	}
 	if ctx.Err() != nil {
 		return r.interrupted(i, st, true, context.Cause(ctx))

@@ -105,7 +105,8 @@ func TestRunJournalsEveryStepBeforeAndAfter(t *testing.T) {
 			t.Errorf("record identity or redaction wrong: %+v", r)
 		}
 	}
-	want := "run-start::,step-start:first:,step-end:first:ok,step-end:optional:skipped,step-start:delete:,step-end:delete:ok,run-end::ok"
+	// Each step's progress is journaled between its start and its end.
+	want := "run-start::,step-start:first:,progress:first:,step-end:first:ok,step-end:optional:skipped,step-start:delete:,progress:delete:,step-end:delete:ok,run-end::ok"
 	if strings.Join(got, ",") != want {
 		t.Fatalf("journal:\n%s\nwant\n%s", strings.Join(got, ","), want)
 	}

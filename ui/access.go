@@ -12,7 +12,7 @@ func (m *Model) actionProcedures() map[string][]string {
 		k.Decommission.Help().Desc: {"decommission"}, k.Deprecate.Help().Desc: {"deprecate-master"},
 		k.Approve.Help().Desc: {"csr-approve"}, k.ApproveAll.Help().Desc: {"csr-approve"}, k.Deny.Help().Desc: {"csr-deny"},
 	}
-	for _, a := range slices.Concat(etcdActions, healthActions) {
+	for _, a := range slices.Concat(etcdActions, healthActions, nodeHostActions, registryActions) {
 		out[a.key.Help().Desc] = []string{a.proc}
 	}
 	for _, a := range commandActions {

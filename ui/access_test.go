@@ -126,3 +126,32 @@ func TestCSRKeysApproveAndDeny(t *testing.T) {
 		t.Errorf("want only the CSR approval marked (not etcd's a): %q", marked)
 	}
 }
+
+// The host procedures open their forms from the Nodes pane (the selected
+// node's host) and the Registries pane.
+func TestHostActionsOpenTheirForms(t *testing.T) {
+	m := sized(120, 40)
+	WithActions(context.Background(), &recordingActions{})(m)
+	m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{{Name: "node-0", Readiness: model.NodeReady, Created: fixedNow.Add(-time.Hour)}}})
+	for _, c := range []struct {
+		pane                  int
+		key, proc, host, asks string
+	}{
+		{paneNodes, "B", "host-backup", "node-0", "backup-dir"},
+		{paneNodes, "H", "host-restore", "node-0", "backup"},
+		{paneRegistries, "t", "registry-trust", "", "registry"},
+		{paneRegistries, "e", "registries-edit", "", "add-search"},
+	} {
+		press(m, paneKey(c.pane), c.key)
+		if m.form == nil || m.form.proc != c.proc || m.form.params["host"] != c.host {
+			t.Fatalf("%s: form %+v", c.key, m.form)
+		}
+		if s := screen(m); !strings.Contains(s, c.asks) {
+			t.Errorf("%s: the form does not ask --%s:\n%s", c.proc, c.asks, s)
+		}
+		press(m, "esc")
+		if m.form != nil {
+			t.Fatalf("%s: esc left the form open", c.proc)
+		}
+	}
+}

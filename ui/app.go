@@ -381,10 +381,14 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return tea.Quit
 	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, k.Drain, k.Cordon, k.Decommission, k.Deprecate):
 		return m.nodeAction(msg)
-	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, etcdBindings()...):
-		return m.paneAction(etcdActions, msg)
-	case m.actions != nil && m.active == paneHealth && !m.showHelp && key.Matches(msg, healthBindings()...):
-		return m.paneAction(healthActions, msg)
+	case m.actions != nil && m.active == paneNodes && !m.showHelp && key.Matches(msg, bindings(nodeHostActions)...):
+		return m.paneAction(msg, nodeHostActions, &m.nodes.table, "node")
+	case m.actions != nil && m.active == paneEtcd && !m.showHelp && key.Matches(msg, bindings(etcdActions)...):
+		return m.paneAction(msg, etcdActions, &m.etcd.table, "member")
+	case m.actions != nil && m.active == paneRegistries && !m.showHelp && key.Matches(msg, bindings(registryActions)...):
+		return m.paneAction(msg, registryActions, nil, "")
+	case m.actions != nil && m.active == paneHealth && !m.showHelp && key.Matches(msg, bindings(healthActions)...):
+		return m.paneAction(msg, healthActions, nil, "")
 	case m.actions != nil && m.active == paneCerts && m.certs.showCSRs && !m.showHelp && key.Matches(msg, k.Approve, k.ApproveAll, k.Deny):
 		return m.csrAction(msg)
 	case key.Matches(msg, k.Help):
@@ -692,10 +696,10 @@ func (m *Model) csrAction(msg tea.KeyPressMsg) tea.Cmd {
 	return m.launch("csr-approve", map[string]string{"csr": row.Key, "watch": "0"})
 }
 
-// paneAction opens the parameter form of a pane's procedure (or its
-// wizard when it asks nothing), with the selected etcd member where it
-// takes one.
-func (m *Model) paneAction(actions []paneAction, msg tea.KeyPressMsg) tea.Cmd {
+// paneAction opens the parameter form of one of a pane's procedures (or
+// its wizard when it asks nothing), with the selected row where it takes
+// one.
+func (m *Model) paneAction(msg tea.KeyPressMsg, actions []paneAction, t *Table, what string) tea.Cmd {
 	for _, a := range actions {
 		if !key.Matches(msg, a.key) {
 			continue
@@ -704,13 +708,13 @@ func (m *Model) paneAction(actions []paneAction, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		given := map[string]string{}
-		if a.member {
-			row, ok := m.etcd.table.Selected()
+		if a.selected != "" {
+			row, ok := t.Selected()
 			if !ok {
-				m.notice = "no member selected"
+				m.notice = "no " + what + " selected"
 				return nil
 			}
-			given["member"] = row.Key
+			given[a.selected] = row.Key
 		}
 		if m.form = newParamForm(a.proc, given, a.ask); m.form == nil {
 			return m.launch(a.proc, given)

@@ -1,6 +1,10 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"slices"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap is the one keymap of the program; every binding appears in `?`.
 type KeyMap struct {
@@ -71,7 +75,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, append(append(etcdBindings(), healthBindings()...), commandBindings()...), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume, k.Approve, k.ApproveAll, k.Deny,
+		groups = append(groups, slices.Concat(bindings(etcdActions), bindings(healthActions), commandBindings()), slices.Concat(bindings(nodeHostActions), bindings(registryActions)), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume, k.Approve, k.ApproveAll, k.Deny,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close")),
 			key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgup/pgdn ↑/↓", "wizard: scroll the plan"))})

@@ -156,41 +156,52 @@ func requirement(p ops.Param) string {
 type paneAction struct {
 	key  key.Binding
 	proc string
-	// member passes the selected member's hex ID as --member.
-	member bool
+	// selected is the parameter the selected row fills (the member's hex
+	// ID as --member, the node as --host), "" for none.
+	selected string
 	// ask are the parameters the form asks for before the wizard opens.
 	ask []string
 }
 
 // etcdActions are the etcd pane's procedures (seed 003 §5.4, seeds 001 and 004).
 var etcdActions = []paneAction{
-	{key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "etcd: back up the selected member")), "etcd-backup", true, []string{"backup-dir", "keep", "force"}},
-	{key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "etcd: verify a snapshot file")), "etcd-verify-snapshot", false, []string{"snapshot"}},
-	{key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "etcd: add a member (learner first)")), "etcd-add-member", false, []string{"name", "peer-url", "client-url", "member-root"}},
-	{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "etcd: remove the selected member")), "etcd-remove-member", true, []string{"member-root", "allow-two-members"}},
-	{key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "etcd: replace the selected member")), "etcd-replace-member", true, []string{"member-root", "new-name", "new-peer-url", "new-client-url", "new-root"}},
-	{key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "etcd: compact + defrag, leader last")), "etcd-defrag", false, nil},
-	{key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "etcd: restore cluster from snapshot")), "etcd-restore", false, []string{"snapshot", "config-backup", "member-roots"}},
-	{key.NewBinding(key.WithKeys("Q"), key.WithHelp("Q", "etcd: recover lost quorum, this host")), "etcd-recover-quorum", false, []string{"snapshot", "from-member-data", "member-roots"}},
+	{key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "etcd: back up the selected member")), "etcd-backup", "member", []string{"backup-dir", "keep", "force"}},
+	{key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "etcd: verify a snapshot file")), "etcd-verify-snapshot", "", []string{"snapshot"}},
+	{key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "etcd: add a member (learner first)")), "etcd-add-member", "", []string{"name", "peer-url", "client-url", "member-root"}},
+	{key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "etcd: remove the selected member")), "etcd-remove-member", "member", []string{"member-root", "allow-two-members"}},
+	{key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "etcd: replace the selected member")), "etcd-replace-member", "member", []string{"member-root", "new-name", "new-peer-url", "new-client-url", "new-root"}},
+	{key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "etcd: compact + defrag, leader last")), "etcd-defrag", "", nil},
+	{key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "etcd: restore cluster from snapshot")), "etcd-restore", "", []string{"snapshot", "config-backup", "member-roots"}},
+	{key.NewBinding(key.WithKeys("Q"), key.WithHelp("Q", "etcd: recover lost quorum, this host")), "etcd-recover-quorum", "", []string{"snapshot", "from-member-data", "member-roots"}},
 }
 
-// healthActions are the Health pane's whole-cluster procedures (seed 001
-// ch. 2 and 3).
-var healthActions = []paneAction{
-	{key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "cluster: graceful shutdown (health pane)")), "cluster-shutdown", false, []string{"expected-downtime", "backup-dir"}},
-	{key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "cluster: graceful restart (health pane)")), "cluster-restart", false, nil},
+// nodeHostActions are the Nodes pane's procedures on the selected node's
+// host (seed 003 §4.1-4.3, §5.2.3, §5.3.3).
+var nodeHostActions = []paneAction{
+	{key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "nodes: back up the selected node's host")), "host-backup", "host", []string{"backup-dir"}},
+	{key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "nodes: restore host files from a backup")), "host-restore", "host", []string{"backup", "files"}},
 }
 
-func etcdBindings() []key.Binding { return bindingsOf(etcdActions) }
+// registryActions are the Registries pane's procedures on the hosts (seed
+// 003 §7.2, §7.3).
+var registryActions = []paneAction{
+	{key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "registries: trust a registry's CA on hosts")), "registry-trust", "", []string{"registry", "ca", "hosts", "all"}},
+	{key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "registries: edit registries.conf on hosts")), "registries-edit", "", []string{"add-search", "add-insecure", "add-block", "remove", "hosts", "all", "drain"}},
+}
 
-func healthBindings() []key.Binding { return bindingsOf(healthActions) }
-
-func bindingsOf(actions []paneAction) []key.Binding {
+func bindings(actions []paneAction) []key.Binding {
 	out := make([]key.Binding, len(actions))
 	for i, a := range actions {
 		out[i] = a.key
 	}
 	return out
+}
+
+// healthActions are the Health pane's whole-cluster procedures (seed 001
+// ch. 2 and 3).
+var healthActions = []paneAction{
+	{key.NewBinding(key.WithKeys("H"), key.WithHelp("H", "cluster: graceful shutdown (health pane)")), "cluster-shutdown", "", []string{"expected-downtime", "backup-dir"}},
+	{key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "cluster: graceful restart (health pane)")), "cluster-restart", "", nil},
 }
 
 // commandAction is a procedure the : command line starts by its name: a

@@ -159,7 +159,7 @@ func offerResume(ctx context.Context, j *journal.Journal, name string, params ma
 	var match []model.RunSummary
 	for _, r := range runs {
 		same := true
-		for _, k := range []string{"node", "member", "csr", "namespace", "backup"} {
+		for _, k := range []string{"node", "member", "host", "csr", "namespace", "backup"} {
 			same = same && r.Params[k] == params[k]
 		}
 		if same {

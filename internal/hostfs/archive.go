@@ -198,7 +198,42 @@ func VerifyBackup(dest string) error {
 	return nil
 }
 
+// Entry is one member of a backup: its header and, for a regular file,
+// its content.
+type Entry struct {
+	Header *tar.Header
+	Data   []byte
+}
+
+// ReadBackup verifies a backup under the root as VerifyBackup does and
+// returns its members in archive order.
+func (f FS) ReadBackup(dest string) ([]Entry, error) {
+	dp, err := f.Path(dest)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	err = readBackup(dp, func(h *tar.Header, r io.Reader) error {
+		data, err := io.ReadAll(r)
+		out = append(out, Entry{Header: h, Data: data})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", dest, err)
+	}
+	return out, nil
+}
+
 func verifyBackup(dest string) error {
+	return readBackup(dest, func(_ *tar.Header, r io.Reader) error {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+}
+
+// readBackup reads every member of a backup with each, then checks the
+// whole file's SHA-256 against its .sha256.
+func readBackup(dest string, each func(*tar.Header, io.Reader) error) error {
 	want, err := os.ReadFile(dest + ".sha256")
 	if err != nil {
 		return err
@@ -215,14 +250,14 @@ func verifyBackup(dest string) error {
 	}
 	tr := tar.NewReader(gz)
 	for {
-		_, err := tr.Next()
+		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(io.Discard, tr); err != nil {
+		if err := each(h, tr); err != nil {
 			return err
 		}
 	}

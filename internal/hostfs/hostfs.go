@@ -118,7 +118,7 @@ func Apply(h Host, e Edit, now time.Time) (backup string, err error) {
 	if !bytes.Equal(cur, e.Old) {
 		return "", fmt.Errorf("apply edit of %s %s: %w", e.Path, h.Where(), ErrChanged)
 	}
-	backup = e.Path + ".day2-" + now.UTC().Format("20060102T150405Z") + ".bak"
+	backup = BackupName(e.Path, now)
 	if err := h.WriteFile(backup, cur, fi.Mode().Perm()); err != nil {
 		return "", fmt.Errorf("back up %s %s: %w", e.Path, h.Where(), err)
 	}
@@ -126,6 +126,11 @@ func Apply(h Host, e Edit, now time.Time) (backup string, err error) {
 		return backup, fmt.Errorf("write %s %s: %w", e.Path, h.Where(), err)
 	}
 	return backup, nil
+}
+
+// BackupName is where Apply keeps a file's previous content, beside it.
+func BackupName(hostPath string, now time.Time) string {
+	return hostPath + ".day2-" + now.UTC().Format("20060102T150405Z") + ".bak"
 }
 
 // writeAtomic writes data to path through a fsync'd temporary file and a
