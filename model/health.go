@@ -104,7 +104,10 @@ type HealthProbes struct {
 	StorageClasses   StorageClasses
 	ClusterOperators ClusterOperators
 	CSRs             CSRs
-	Host             HostFacts
+	// Hosts are the host checks of every host (the Hosts pane's rows);
+	// HostRoot is where this host's files are read.
+	Hosts    []HostReport
+	HostRoot string
 }
 
 // APIProbe is one GET of an API server health endpoint.
@@ -218,7 +221,7 @@ type ClusterOperators struct {
 // EvaluateHealth runs every check over what was gathered, in the pane's
 // order: cluster checks, then this host's.
 func EvaluateHealth(s HealthSnapshots, p HealthProbes, now time.Time) HealthReport {
-	r := HealthReport{At: now, HostRoot: p.Host.Root}
+	r := HealthReport{At: now, HostRoot: p.HostRoot}
 	add := func(cs ...HealthCheck) { r.Checks = append(r.Checks, cs...) }
 	add(nodesCheck(s.Nodes), etcdCheck(s.Etcd))
 	add(workloadChecks(s.Workloads, s.Nodes)...)
@@ -229,7 +232,7 @@ func EvaluateHealth(s HealthSnapshots, p HealthProbes, now time.Time) HealthRepo
 		add(clusterOperatorsCheck(p.ClusterOperators))
 	}
 	add(csrCheck(p.CSRs), certCheck(s.Certs, now))
-	add(hostChecks(p.Host)...)
+	add(hostChecks(p.Hosts)...)
 	for i := range r.Checks {
 		if r.Checks[i].Scope == "" {
 			r.Checks[i].Scope = ScopeCluster
