@@ -95,6 +95,8 @@ type HealthSnapshots struct {
 	// Workloads are the router and registry; nil: not read yet.
 	Workloads []Workload
 	Certs     CertReport // At zero: not scanned yet
+	// Hosts are the Hosts pane's rows; nil: not checked yet.
+	Hosts []HostReport
 }
 
 // HealthProbes are what a health run reads for itself.
