@@ -538,11 +538,8 @@ func servicesCheck(h Host, f HostFacts) HostCheck {
 		c.Level, c.Figure, c.Why = HealthFail, "down", strings.Join(missing, "; ")
 		return c
 	}
-	c.Level, c.Figure = HealthPass, strings.Join(active, "+")
+	c.Level, c.Figure = HealthPass, "up"
 	c.Why = "active: " + orStr(strings.Join(active, ", "), "none needed on a "+h.Role())
-	if c.Figure == "" {
-		c.Figure = "-"
-	}
 	return c
 }
 

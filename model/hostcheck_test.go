@@ -92,7 +92,7 @@ func TestEvaluateHost(t *testing.T) {
 		{"no node-config", CheckMTU, func(f *HostFacts) { f.MTU.ConfigErr, f.MTU.Tun0 = "no /etc/origin/node/node-config.yaml", 0 }, HealthUnknown, "?", "no tun0"},
 		{"no default route", CheckMTU, func(f *HostFacts) { f.MTU.DefaultErr = "/proc/net/route has no default route" }, HealthUnknown, "1450", "cannot compare"},
 
-		{"services up", CheckServices, func(*HostFacts) {}, HealthPass, "atomic-openshift-node+docker", "active"},
+		{"services up", CheckServices, func(*HostFacts) {}, HealthPass, "up", "active: atomic-openshift-node, docker"},
 		{"docker down", CheckServices, func(f *HostFacts) { f.Services[3].State = "failed" }, HealthFail, "down", "docker failed"},
 		{"systemctl missing", CheckServices, func(f *HostFacts) { f.ServicesErr = "systemctl: command not found" }, HealthUnknown, "?", "not found"},
 
