@@ -44,27 +44,32 @@ release:
 	done
 
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# etcd, etcdctl, etcdutl and kwok into ~/.cache/day2/tools/<key>/ (once).
+# etcd, etcdctl, etcdutl and kwok into ~/.cache/day2/tools/<key>/ (once), and
+# installs OpenSSH for the local cluster's hosts when missing (tools/sshd.sh).
 tools:
 	@tools/build.sh >/dev/null
+	@tools/sshd.sh
 
 # All tests, against a real local cluster; fails if any control-plane process
-# outlives them.
+# or simulated host's sshd outlives them.
 test: lint
+	@tools/sshd.sh
 	@tools_dir=$$(tools/build.sh) && \
 	DAY2_TOOLS_DIR=$$tools_dir $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... && \
-	if pgrep -f "$$tools_dir/" >/dev/null; then \
-		echo "make test: processes left running by the tests:" >&2; pgrep -af "$$tools_dir/" >&2; exit 1; \
+	if pgrep -f "$$tools_dir/|/var/lib/day2-localcluster/" >/dev/null; then \
+		echo "make test: processes left running by the tests:" >&2; pgrep -af "$$tools_dir/|/var/lib/day2-localcluster/" >&2; exit 1; \
 	fi
 
 # Speed and memory figures, against the real local cluster; every benchmark
 # prints its figures and targets. Not part of `make test`.
 bench:
+	@tools/sshd.sh
 	@tools_dir=$$(tools/build.sh) && \
 	DAY2_TOOLS_DIR=$$tools_dir $(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 30m $(BENCH_PKGS)
 	$(GO) test -short -run '^$$' -bench . -count=1 $(UI_BENCH_PKGS)
 
 demo: build
+	@tools/sshd.sh
 	@tools_dir=$$(tools/build.sh) && DAY2_TOOLS_DIR=$$tools_dir $(BIN) demo $(DEMO_FLAGS)
 
 lint:

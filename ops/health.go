@@ -68,7 +68,7 @@ func (s *Session) Health(ctx context.Context, snaps model.HealthSnapshots) model
 	p.HostRoot, p.Hosts = s.hostRoot(), snaps.Hosts
 	if p.Hosts == nil {
 		probe(func(ctx context.Context) {
-			hosts, reports := s.HostChecks(ctx, HostCheckOptions{Timeout: HealthProbeTimeout})
+			hosts, reports, _ := s.HostChecks(ctx, HostCheckOptions{Timeout: HealthProbeTimeout})
 			got := make([]model.HostReport, len(hosts))
 			for r := range reports {
 				got[slices.IndexFunc(hosts, func(h model.Host) bool { return h.Name == r.Host.Name })] = r

@@ -4,147 +4,104 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
+	"io/fs"
+	"os"
 
-	"github.com/day2ops/day2/internal/hostcheck"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/model"
 )
 
-// Host check fan-out defaults: eight hosts at a time keeps a 2-core master
-// and the SSH agent responsive while a 100-host cluster is checked in a
-// few rounds; 15 s covers an SSH handshake over a slow link plus the
-// checks' commands, each bounded by hostcheck.CommandTimeout.
-const (
-	HostCheckParallel = 8
-	HostCheckTimeout  = 15 * time.Second
-)
+// inventoryPath is where openshift-ansible 3.11 keeps the inventory.
+const inventoryPath = "/etc/ansible/hosts"
 
-// OpenHost opens one host for the checks (HostAccess.Open, or this host's
-// root).
-type OpenHost func(context.Context, model.Host) (hostfs.Host, error)
-
-// HostCheckOptions bound a run of the host checks; zero values are the
-// defaults.
-type HostCheckOptions struct {
-	// Parallel is how many hosts are checked at once.
-	Parallel int
-	// Timeout bounds each host, opening it included.
-	Timeout time.Duration
-	// Now is this host's clock (time.Now when nil).
-	Now func() time.Time
-}
-
-// CheckHosts runs the host checks on every host, o.Parallel at a time,
-// each within o.Timeout, and hands each host's report to deliver as soon
-// as that host is done (never two calls at once). A host that cannot be
-// opened, or does not finish in time, is a report that says why; it never
-// holds the others up. CheckHosts returns when every host has reported.
-func CheckHosts(ctx context.Context, hosts []model.Host, open OpenHost, o HostCheckOptions, deliver func(model.HostReport)) {
-	if o.Parallel <= 0 {
-		o.Parallel = HostCheckParallel
+// Hosts lists the cluster's hosts: the Ansible inventory's (--inventory,
+// else /etc/ansible/hosts under the host root) when there is one, else one
+// per Node; each tied to its Node and etcd member. With an inventory the
+// hosts come back even when the API or etcd cannot be read, with an error
+// saying what could not be tied.
+func (s *Session) Hosts(ctx context.Context) ([]model.Host, error) {
+	hosts, err := s.inventoryHosts()
+	if err != nil {
+		return nil, err
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = HostCheckTimeout
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, o.Parallel)
-	for _, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-			case <-ctx.Done():
-				r := model.Unreached(h, "not checked: "+ctx.Err().Error(), o.Now())
-				mu.Lock()
-				defer mu.Unlock()
-				deliver(r)
-				return
-			}
-			r := checkHost(ctx, h, open, o)
-			mu.Lock()
-			defer mu.Unlock()
-			deliver(r)
-		}()
-	}
-	wg.Wait()
-}
-
-// checkHost opens and checks one host within o.Timeout. It stops waiting
-// when the time is up even if the host's reads ignore their context (a
-// hung SFTP read, a statfs of a dead NFS mount); their late result is
-// dropped.
-func checkHost(ctx context.Context, h model.Host, open OpenHost, o HostCheckOptions) model.HostReport {
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	done := make(chan model.HostReport, 1)
-	go func() {
-		start := time.Now()
-		host, err := open(ctx, h)
-		if err != nil {
-			done <- model.Unreached(h, err.Error(), o.Now())
-			return
+	nodes, nerr := s.hostNodes(ctx)
+	var members []model.EtcdMember
+	var eerr error
+	if eerr = s.etcdReady(); eerr == nil {
+		snap := s.poller.Poll(ctx)
+		members = snap.Members
+		if snap.Err != "" {
+			eerr = errors.New(snap.Err)
 		}
-		latency := time.Since(start)
-		f := hostcheck.Gather(ctx, host, hostcheck.Options{Now: o.Now, CommandTimeout: min(hostcheck.CommandTimeout, o.Timeout)})
-		// The inventory's word counts as much as the host's files.
-		f.Master = f.Master || h.Role() == "master"
-		if len(h.Groups) == 0 {
-			h.Groups = rolesFromFiles(f)
-		}
-		done <- model.NewHostReport(h, host.Where(), latency, f, o.Now())
-	}()
-	select {
-	case r := <-done:
-		return r
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return model.Unreached(h, fmt.Sprintf("no answer within %s", o.Timeout), o.Now())
-		}
-		return model.Unreached(h, "not checked: "+ctx.Err().Error(), o.Now())
 	}
-}
-
-// rolesFromFiles gives a host without inventory groups (this host under
-// --no-ssh) the role its files show.
-func rolesFromFiles(f model.HostFacts) []string {
+	if hosts == nil {
+		if nerr != nil {
+			return nil, fmt.Errorf("hosts: no inventory at %s, and the nodes could not be listed: %w", inventoryPath, nerr)
+		}
+		return model.HostsFromNodes(nodes, members), nil
+	}
+	hosts = model.TieHosts(hosts, nodes, members)
 	switch {
-	case f.Master:
-		return []string{"masters"}
-	case f.NodeConfig:
-		return []string{"nodes"}
+	case nerr != nil:
+		return hosts, fmt.Errorf("hosts not tied to their nodes: %w", nerr)
+	case eerr != nil:
+		return hosts, fmt.Errorf("hosts not tied to their etcd members: %w", eerr)
 	}
-	return nil
+	return hosts, nil
 }
 
-// HostChecks starts the host checks on every host day2 reaches: with no
-// host access (--no-ssh) this host alone, read under the host root. It
-// returns the hosts at once, and a channel of their reports, as they
-// arrive, closed when all have reported or ctx ends.
-func (s *Session) HostChecks(ctx context.Context, o HostCheckOptions) ([]model.Host, <-chan model.HostReport) {
-	hosts, open := s.checkedHosts()
-	ch := make(chan model.HostReport, len(hosts))
-	go func() {
-		defer close(ch)
-		CheckHosts(ctx, hosts, open, o, func(r model.HostReport) { ch <- r })
-	}()
-	return hosts, ch
+// inventoryHosts reads the inventory's hosts; nil when there is none.
+func (s *Session) inventoryHosts() ([]model.Host, error) {
+	var data []byte
+	var err error
+	src := s.opts.Inventory
+	if src != "" {
+		data, err = os.ReadFile(src)
+	} else {
+		src = inventoryPath
+		data, err = hostfs.New(s.opts.HostRoot).ReadFile(inventoryPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	inv, err := model.ParseInventory(data)
+	if err != nil {
+		return nil, fmt.Errorf("inventory %s: %w", src, err)
+	}
+	hosts, err := inv.Hosts(src)
+	if err != nil {
+		return nil, err
+	}
+	if hosts == nil {
+		return nil, fmt.Errorf("inventory %s names no host in the groups %v", src, model.ClusterGroups)
+	}
+	return hosts, nil
 }
 
-// checkedHosts is the host list and how to open each host.
-func (s *Session) checkedHosts() ([]model.Host, OpenHost) {
-	root := s.hostRoot()
-	name := s.opts.Host
-	if name == "" {
-		name = "localhost"
+func (s *Session) hostNodes(ctx context.Context) ([]model.HostNode, error) {
+	list, err := s.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
 	}
-	this := model.Host{Name: name, Address: "localhost", Source: "this host, files under " + root + " (no SSH)"}
-	return []model.Host{this}, func(context.Context, model.Host) (hostfs.Host, error) { return hostfs.New(root), nil }
+	out := make([]model.HostNode, 0, len(list.Items))
+	for _, n := range list.Items {
+		hn := model.HostNode{Name: n.Name, Roles: model.RolesFromLabels(n.Labels)}
+		for _, a := range n.Status.Addresses {
+			hn.Addresses = append(hn.Addresses, a.Address)
+			switch {
+			case a.Type == corev1.NodeInternalIP && hn.InternalIP == "":
+				hn.InternalIP = a.Address
+			case a.Type == corev1.NodeHostName && hn.Hostname == "":
+				hn.Hostname = a.Address
+			}
+		}
+		out = append(out, hn)
+	}
+	return out, nil
 }

@@ -49,6 +49,9 @@ type SessionOptions struct {
 	// HostAccess reaches the cluster's other hosts (internal/hostssh); nil
 	// means this host only (--no-ssh).
 	HostAccess HostAccess
+	// Inventory is the Ansible inventory naming the hosts (--inventory);
+	// "" reads /etc/ansible/hosts under HostRoot when it exists.
+	Inventory string
 }
 
 // HostAccess opens the cluster's hosts for host steps and checks.

@@ -77,7 +77,7 @@ type Model struct {
 	checkHealth func(context.Context, model.HealthSnapshots) model.HealthReport
 	// checkHosts starts the host checks (nil: the Hosts pane cannot run
 	// them).
-	checkHosts func(context.Context) ([]model.Host, <-chan model.HostReport)
+	checkHosts func(context.Context) ([]model.Host, <-chan model.HostReport, error)
 	// diagnose explains an etcd member's health (nil: enter does nothing).
 	diagnose func(context.Context, uint64) (model.MemberDiagnosis, error)
 	// readNode reads one node's detail view (nil: enter does nothing).
@@ -154,7 +154,7 @@ func WithHealth(check func(context.Context, model.HealthSnapshots) model.HealthR
 }
 
 // WithHosts lets the Hosts pane check the hosts.
-func WithHosts(check func(context.Context) ([]model.Host, <-chan model.HostReport)) Option {
+func WithHosts(check func(context.Context) ([]model.Host, <-chan model.HostReport, error)) Option {
 	return func(m *Model) { m.checkHosts = check }
 }
 
@@ -179,7 +179,7 @@ func ForSession(s *ops.Session) []Option {
 	probe := func(ctx context.Context, r model.RegistryReport) <-chan model.RegistryProbe {
 		return s.ProbeRegistries(ctx, r, ops.RegistryProbeOptions{})
 	}
-	checkHosts := func(ctx context.Context) ([]model.Host, <-chan model.HostReport) {
+	checkHosts := func(ctx context.Context) ([]model.Host, <-chan model.HostReport, error) {
 		return s.HostChecks(ctx, ops.HostCheckOptions{})
 	}
 	return []Option{WithJournal(s.Runs), WithCertificates(s.Certificates), WithNodeDetail(s.NodeDetail), WithHealth(s.Health),

@@ -26,6 +26,8 @@ type hostsPane struct {
 	// seq tells the current run's messages from a cancelled one's.
 	seq    int
 	cancel context.CancelFunc
+	// listErr is what went wrong listing the hosts.
+	listErr string
 	// detail is the host whose checks are open (enter), "" for none.
 	detail string
 	offset int
@@ -35,6 +37,7 @@ type hostsStarted struct {
 	seq   int
 	hosts []model.Host
 	ch    <-chan model.HostReport
+	err   error
 }
 
 type hostChecked struct {
@@ -64,10 +67,10 @@ func newHostsPane() hostsPane {
 	), reports: map[string]model.HostReport{}}
 }
 
-func startHostChecks(ctx context.Context, seq int, check func(context.Context) ([]model.Host, <-chan model.HostReport)) tea.Cmd {
+func startHostChecks(ctx context.Context, seq int, check func(context.Context) ([]model.Host, <-chan model.HostReport, error)) tea.Cmd {
 	return func() tea.Msg {
-		hosts, ch := check(ctx)
-		return hostsStarted{seq: seq, hosts: hosts, ch: ch}
+		hosts, ch, err := check(ctx)
+		return hostsStarted{seq: seq, hosts: hosts, ch: ch, err: err}
 	}
 }
 
@@ -82,7 +85,10 @@ func nextHost(seq int, ch <-chan model.HostReport) tea.Cmd {
 }
 
 func (p *hostsPane) start(msg hostsStarted, now time.Time) {
-	p.hosts, p.reports, p.started = msg.hosts, map[string]model.HostReport{}, now
+	p.hosts, p.reports, p.started, p.listErr = msg.hosts, map[string]model.HostReport{}, now, ""
+	if msg.err != nil {
+		p.listErr = msg.err.Error()
+	}
 	p.rebuild()
 }
 
@@ -209,6 +215,9 @@ func (p *hostsPane) status(now time.Time) (string, Level) {
 }
 
 func (p *hostsPane) view(width, height int, st Styles, _ time.Time) string {
+	if len(p.hosts) == 0 && p.listErr != "" {
+		return st.Level(LevelBad).Render("No hosts to check: " + p.listErr)
+	}
 	if len(p.hosts) == 0 {
 		return st.Level(LevelDim).Render("Listing the hosts (inventory, else the nodes; this host alone without SSH)…")
 	}
@@ -217,7 +226,11 @@ func (p *hostsPane) view(width, height int, st Styles, _ time.Time) string {
 		p.offset = max(0, min(p.offset, len(lines)-height))
 		return strings.Join(lines[p.offset:min(len(lines), p.offset+height)], "\n")
 	}
-	return tableWithDetail(&p.table, nil, p.summary(st, width), width, height, st)
+	var top []string
+	if p.listErr != "" {
+		top = []string{st.Level(LevelWarn).Render(p.listErr)}
+	}
+	return tableWithDetail(&p.table, top, p.summary(st, width), width, height, st)
 }
 
 func (p *hostsPane) selected() (model.HostReport, bool) {

@@ -36,10 +36,10 @@ func TestHostsPaneRowsArriveAndDetail(t *testing.T) {
 	}
 	runs := 0
 	var ch chan model.HostReport
-	m.checkHosts = func(context.Context) ([]model.Host, <-chan model.HostReport) {
+	m.checkHosts = func(context.Context) ([]model.Host, <-chan model.HostReport, error) {
 		runs++
 		ch = make(chan model.HostReport, len(hosts))
-		return hosts, ch
+		return hosts, ch, nil
 	}
 	var health model.HealthSnapshots
 	m.checkHealth = func(_ context.Context, s model.HealthSnapshots) model.HealthReport {
@@ -123,8 +123,8 @@ func TestHostsPaneRowsArriveAndDetail(t *testing.T) {
 // A late report of a cancelled run is dropped.
 func TestHostsPaneDropsStaleRun(t *testing.T) {
 	m := sized(120, 40)
-	m.checkHosts = func(context.Context) ([]model.Host, <-chan model.HostReport) {
-		return []model.Host{{Name: "a"}}, make(chan model.HostReport)
+	m.checkHosts = func(context.Context) ([]model.Host, <-chan model.HostReport, error) {
+		return []model.Host{{Name: "a"}}, make(chan model.HostReport), nil
 	}
 	cmd := m.show(paneHosts)
 	m.Update(cmd())

@@ -47,13 +47,30 @@ stops the cluster and removes its files unless --keep.`,
 			defer stop()
 			fmt.Fprintln(os.Stderr, "day2 demo: starting the local cluster…")
 			start := time.Now()
+			// The hosts are served by sshd (chrooted, so root only) unless
+			// the operator asked for no SSH.
+			noSSH := os.Geteuid() != 0
+			if f := cmd.Flag("no-ssh"); f != nil && f.Value.String() == "true" {
+				noSSH = true
+			} else if noSSH {
+				fmt.Fprintln(os.Stderr, "day2 demo: not root, so the cluster's hosts run no sshd: host checks and steps stay on master-0's files")
+			}
 			c, err := localcluster.Start(ctx, localcluster.Options{
-				Workers: workers, ToolsDir: tools, Keep: keep, Detach: keep, Progress: os.Stderr, EtcdVersion: etcdVersion,
+				Workers: workers, ToolsDir: tools, Keep: keep, Detach: keep, Progress: os.Stderr, EtcdVersion: etcdVersion, NoSSH: noSSH,
 			})
 			if err != nil {
 				return fmt.Errorf("demo cluster: %w", err)
 			}
 			fmt.Fprintf(os.Stderr, "day2 demo: cluster up in %s\n", time.Since(start).Round(100*time.Millisecond))
+			// The console reaches the hosts with the cluster's key, known_hosts,
+			// ssh_config and inventory: the SSH flags the operator left unset
+			// take them.
+			sshFlags := c.SSHFlags()
+			for _, kv := range sshFlags {
+				if f := cmd.Flag(kv[0]); f != nil && !f.Changed {
+					_ = f.Value.Set(kv[1])
+				}
+			}
 			o := ops.SessionOptions{
 				Kubeconfig: filepath.Join(c.HostRoot(0), localcluster.AdminKubeconfig),
 				HostRoot:   c.HostRoot(0),
@@ -71,6 +88,13 @@ stops the cluster and removes its files unless --keep.`,
 				fmt.Printf("# The local cluster keeps running in %s\n# Use it with kubectl (%s) and etcdctl:\n", c.Dir, c.ToolsDir)
 				for _, kv := range c.Env() {
 					fmt.Printf("export %s\n", kv)
+				}
+				if len(sshFlags) > 0 {
+					fmt.Printf("# Its hosts answer over SSH: ssh -F %s master-0\n# day2's flags for them:", c.SSHConfigPath())
+					for _, kv := range sshFlags {
+						fmt.Printf(" --%s %s", kv[0], kv[1])
+					}
+					fmt.Println()
 				}
 				fmt.Printf("# Stop it with: day2 demo stop %s\n", c.Dir)
 			} else {

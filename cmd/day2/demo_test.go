@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -70,6 +71,14 @@ func TestKeptDemoClusterFollowsItsManifests(t *testing.T) {
 	}
 	waitFor(t, "the member starts when its etcd.yaml is back", func() bool { return answers(m.ClientURL) })
 
+	// The hosts' sshd outlive the release too.
+	node := c.SSHHosts()[len(c.SSHHosts())-1]
+	if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", node.Port), time.Second); err != nil {
+		t.Errorf("sshd of %s should run after the release: %v", node.Name, err)
+	} else {
+		conn.Close()
+	}
+
 	out, err := day2(t, t.TempDir(), "demo", "stop", c.Dir).CombinedOutput()
 	stopped = true
 	if err != nil {
@@ -77,6 +86,9 @@ func TestKeptDemoClusterFollowsItsManifests(t *testing.T) {
 	}
 	if _, err := os.Stat(c.Dir); !os.IsNotExist(err) {
 		t.Errorf("demo stop should remove %s: %v", c.Dir, err)
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), c.Dir) {
+		t.Errorf("demo stop should unmount the hosts' chroots under %s", c.Dir)
 	}
 	for _, f := range strings.Fields(string(pids)) {
 		pgid, _ := strconv.Atoi(f)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/day2ops/day2/internal/buildinfo"
+	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/logging"
 	"github.com/day2ops/day2/ops"
@@ -27,6 +28,22 @@ type globalFlags struct {
 	logFile  string
 	debug    bool
 	readonly bool
+	ssh      hostssh.Config
+	noSSH    bool
+}
+
+// hostAccess sets o.HostAccess from the --ssh-* flags (unless --no-ssh or
+// o has one already); close closes the connections it opens.
+func (g *globalFlags) hostAccess(o *ops.SessionOptions) (close func(), err error) {
+	if g.noSSH || o.HostAccess != nil {
+		return func() {}, nil
+	}
+	pool, err := hostssh.New(g.ssh)
+	if err != nil {
+		return nil, err
+	}
+	o.HostAccess = pool
+	return func() { pool.Close() }, nil
 }
 
 func main() {
@@ -70,6 +87,12 @@ then /etc/etcd/etcd.conf under --host-root).`,
 	f.BoolVar(&g.readonly, "readonly", false, "console only: hide every action (procedures cannot be started)")
 	f.StringVar(&g.session.RegistryAddress, "registry-address", "", "host:port to probe the integrated registry at instead of its Service's ClusterIP")
 	f.StringVar(&g.session.JournalDir, "journal-dir", journal.DefaultDir(), "where procedure runs are journaled")
+	f.StringVar(&g.session.Inventory, "inventory", "", "Ansible inventory naming the cluster's hosts (default: /etc/ansible/hosts under --host-root, else the nodes' addresses)")
+	f.StringVar(&g.ssh.User, "ssh-user", "", "SSH user for hosts the inventory gives no ansible_user (default: ssh_config's User, then the local user)")
+	f.StringSliceVar(&g.ssh.KeyFiles, "ssh-key", nil, "SSH private key file(s), tried after the ssh-agent and before ssh_config's IdentityFile and ~/.ssh/id_*")
+	f.StringVar(&g.ssh.ConfigFile, "ssh-config", "", "ssh_config file (default: ~/.ssh/config, then /etc/ssh/ssh_config)")
+	f.StringSliceVar(&g.ssh.KnownHosts, "ssh-known-hosts", nil, "known_hosts file(s) to check host keys against (default: ssh_config's UserKnownHostsFile, ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)")
+	f.BoolVar(&g.noSSH, "no-ssh", false, "reach no other host: host steps and checks work on this host's files under --host-root only")
 	g.session.User, g.session.Host = currentUser(), hostname()
 	// The version text is complete lines of its own (see internal/buildinfo).
 	root.SetVersionTemplate("{{.Version}}")
@@ -89,6 +112,11 @@ func runConsole(ctx context.Context, g *globalFlags, o ops.SessionOptions) error
 		return err
 	}
 	defer logs.Close()
+	closeHosts, err := g.hostAccess(&o)
+	if err != nil {
+		return err
+	}
+	defer closeHosts()
 	sess, err := ops.NewSession(o)
 	if err != nil {
 		return err

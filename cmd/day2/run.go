@@ -70,7 +70,13 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer logs.Close()
-			sess, err := ops.NewSession(g.session)
+			o := g.session
+			closeHosts, err := g.hostAccess(&o)
+			if err != nil {
+				return err
+			}
+			defer closeHosts()
+			sess, err := ops.NewSession(o)
 			if err != nil {
 				return err
 			}

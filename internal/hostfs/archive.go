@@ -2,20 +2,23 @@ package hostfs
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
 
 // Archive is a host backup written by Backup.
 type Archive struct {
-	Path   string // host path of the tar.gz
+	Path   string // the tar.gz (for FS.Backup a host path under the root)
 	SHA256 string
 	Files  int
 	// Missing lists requested paths the host does not have (normal: not
@@ -23,21 +26,46 @@ type Archive struct {
 	Missing []string
 }
 
-// Backup writes the host paths (files or directories, recursively) into a
-// gzip'd tar at dest (a host path), mode 0600 like the secrets it holds,
-// with its SHA-256 in dest.sha256 in sha256sum's format. Member names are
-// host paths without the leading slash, as the seed's `tar -zcvf` makes
-// them. extra files (such as a package list) are added by name.
+// Opener is a Host that streams a file (a large one need not be read
+// whole into memory for a backup).
+type Opener interface {
+	Open(hostPath string) (io.ReadCloser, error)
+}
+
+// Open opens a host file for reading.
+func (f FS) Open(hostPath string) (io.ReadCloser, error) {
+	p, err := f.Path(hostPath)
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(p)
+}
+
+// Backup writes the host paths into a gzip'd tar at dest, a host path under
+// the root (see the function Backup).
 func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archive, error) {
-	out := Archive{Path: dest}
 	dp, err := f.Path(dest)
 	if err != nil {
-		return out, err
+		return Archive{Path: dest}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dp), 0o700); err != nil {
+	a, err := Backup(f, paths, extra, dp)
+	a.Path = dest
+	return a, err
+}
+
+// Backup writes src's paths (files or directories, recursively) into a
+// gzip'd tar at dest, a file on this machine: a host's backup is never left
+// only on the host it describes. The archive is mode 0600 like the secrets
+// it holds, with its SHA-256 in dest.sha256 in sha256sum's format. Member
+// names are host paths without the leading slash, as the seed's `tar
+// -zcvf` makes them. extra files (such as a package list) are added by
+// name.
+func Backup(src Host, paths []string, extra map[string][]byte, dest string) (Archive, error) {
+	out := Archive{Path: dest}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
 		return out, fmt.Errorf("backup %s: %w", dest, err)
 	}
-	file, err := os.OpenFile(dp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	file, err := os.OpenFile(dest, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return out, fmt.Errorf("backup %s: %w", dest, err)
 	}
@@ -46,20 +74,15 @@ func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archiv
 	tw := tar.NewWriter(gz)
 	werr := func() error {
 		for _, hp := range paths {
-			p, err := f.Path(hp)
-			if err != nil {
-				return err
-			}
-			if _, err := os.Lstat(p); os.IsNotExist(err) {
+			fi, err := src.Lstat(hp)
+			if errors.Is(err, fs.ErrNotExist) {
 				out.Missing = append(out.Missing, hp)
 				continue
 			}
-			if err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				return f.addToTar(tw, path, d, &out)
-			}); err != nil {
+			if err != nil {
+				return err
+			}
+			if err := addToTar(src, tw, path.Clean(hp), fi, &out); err != nil {
 				return err
 			}
 		}
@@ -85,78 +108,110 @@ func (f FS) Backup(paths []string, extra map[string][]byte, dest string) (Archiv
 		werr = cerr
 	}
 	if werr != nil {
-		os.Remove(dp)
-		return out, fmt.Errorf("backup %s: %w", dest, werr)
+		os.Remove(dest)
+		return out, fmt.Errorf("backup %s %s to %s: %w", strings.Join(paths, " "), src.Where(), dest, werr)
 	}
 	out.SHA256 = hex.EncodeToString(sum.Sum(nil))
 	line := out.SHA256 + "  " + filepath.Base(dest) + "\n"
-	if err := writeAtomic(dp+".sha256", []byte(line), 0o600); err != nil {
+	if err := writeAtomic(dest+".sha256", []byte(line), 0o600); err != nil {
 		return out, fmt.Errorf("backup checksum: %w", err)
 	}
 	return out, nil
 }
 
-func (f FS) addToTar(tw *tar.Writer, path string, d fs.DirEntry, out *Archive) error {
-	info, err := d.Info()
-	if err != nil {
-		return err
-	}
+// addToTar adds one host path (fi is its Lstat) and, for a directory,
+// everything under it.
+func addToTar(src Host, tw *tar.Writer, hp string, fi fs.FileInfo, out *Archive) error {
 	link := ""
-	if info.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(path); err != nil {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if link, err = src.Readlink(hp); err != nil {
 			return err
 		}
 	}
-	hdr, err := tar.FileInfoHeader(info, link)
+	hdr, err := tar.FileInfoHeader(fi, link)
 	if err != nil {
 		return err
 	}
-	rel, err := filepath.Rel(f.Root, path)
-	if err != nil {
-		return err
-	}
-	hdr.Name = filepath.ToSlash(rel)
-	if info.IsDir() {
+	hdr.Name = strings.TrimPrefix(hp, "/")
+	switch {
+	case fi.IsDir():
 		hdr.Name += "/"
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		entries, err := src.ReadDir(hp)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := addToTar(src, tw, path.Join(hp, e.Name()), e, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	case !fi.Mode().IsRegular():
+		return tw.WriteHeader(hdr)
 	}
+	r, err := openFile(src, hp)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if !info.Mode().IsRegular() {
-		return nil
-	}
-	src, err := os.Open(path)
-	if err != nil {
+	if n, err := io.Copy(tw, r); err != nil {
 		return err
-	}
-	defer src.Close()
-	if _, err := io.Copy(tw, src); err != nil {
-		return err
+	} else if n != hdr.Size {
+		return fmt.Errorf("%s changed while it was read (%d bytes, then %d)", hp, hdr.Size, n)
 	}
 	out.Files++
 	return nil
 }
 
-// VerifyBackup re-reads a backup: its SHA-256 must match the .sha256 file
-// and every tar entry must read to its end.
+func openFile(src Host, hp string) (io.ReadCloser, error) {
+	if o, ok := src.(Opener); ok {
+		return o.Open(hp)
+	}
+	b, err := src.ReadFile(hp)
+	return io.NopCloser(bytes.NewReader(b)), err
+}
+
+// VerifyBackup re-reads a backup under the root (see the function
+// VerifyBackup).
 func (f FS) VerifyBackup(dest string) error {
 	dp, err := f.Path(dest)
 	if err != nil {
 		return err
 	}
-	want, err := os.ReadFile(dp + ".sha256")
-	if err != nil {
+	return VerifyBackup(dp)
+}
+
+// VerifyBackup re-reads a backup written by Backup (a file on this
+// machine): its SHA-256 must match the .sha256 file and every tar entry
+// must read to its end.
+func VerifyBackup(dest string) error {
+	if err := verifyBackup(dest); err != nil {
 		return fmt.Errorf("verify %s: %w", dest, err)
 	}
-	file, err := os.Open(dp)
+	return nil
+}
+
+func verifyBackup(dest string) error {
+	want, err := os.ReadFile(dest + ".sha256")
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", dest, err)
+		return err
+	}
+	file, err := os.Open(dest)
+	if err != nil {
+		return err
 	}
 	defer file.Close()
 	sum := sha256.New()
 	gz, err := gzip.NewReader(io.TeeReader(file, sum))
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", dest, err)
+		return err
 	}
 	tr := tar.NewReader(gz)
 	for {
@@ -165,17 +220,17 @@ func (f FS) VerifyBackup(dest string) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("verify %s: %w", dest, err)
+			return err
 		}
 		if _, err := io.Copy(io.Discard, tr); err != nil {
-			return fmt.Errorf("verify %s: %w", dest, err)
+			return err
 		}
 	}
 	if _, err := io.Copy(io.Discard, file); err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); !strings.HasPrefix(string(want), got) {
-		return fmt.Errorf("verify %s: sha256 %s does not match %s", dest, got, strings.TrimSpace(string(want)))
+		return fmt.Errorf("sha256 %s does not match %s", got, strings.TrimSpace(string(want)))
 	}
 	return nil
 }

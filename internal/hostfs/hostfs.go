@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -70,13 +72,19 @@ func (e Edit) Changes() bool { return !bytes.Equal(e.Old, e.New) }
 // PlanEdit reads a host file and computes the edit transform makes. It
 // changes nothing.
 func (f FS) PlanEdit(hostPath string, transform func([]byte) ([]byte, error)) (Edit, error) {
-	old, err := f.ReadFile(hostPath)
+	return PlanEdit(f, hostPath, transform)
+}
+
+// PlanEdit reads a file of h and computes the edit transform makes. It
+// changes nothing.
+func PlanEdit(h Host, hostPath string, transform func([]byte) ([]byte, error)) (Edit, error) {
+	old, err := h.ReadFile(hostPath)
 	if err != nil {
-		return Edit{}, fmt.Errorf("plan edit of %s: %w", hostPath, err)
+		return Edit{}, fmt.Errorf("plan edit of %s %s: %w", hostPath, h.Where(), err)
 	}
 	updated, err := transform(old)
 	if err != nil {
-		return Edit{}, fmt.Errorf("plan edit of %s: %w", hostPath, err)
+		return Edit{}, fmt.Errorf("plan edit of %s %s: %w", hostPath, h.Where(), err)
 	}
 	diff, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(string(old)), B: difflib.SplitLines(string(updated)),
@@ -91,33 +99,31 @@ func (f FS) PlanEdit(hostPath string, transform func([]byte) ([]byte, error)) (E
 // ErrChanged means the file changed between planning and applying an edit.
 var ErrChanged = errors.New("the file changed since the edit was planned; plan it again")
 
-// Apply writes a planned edit: it refuses if the file no longer holds
-// e.Old, copies the file to <path>.day2-<time>.bak (same mode), then writes
-// the new content to a temporary file beside it, fsyncs it and renames it
-// over the original, keeping its mode. It returns the backup's host path.
-func (f FS) Apply(e Edit, now time.Time) (backup string, err error) {
-	p, err := f.Path(e.Path)
+// Apply writes a planned edit (see the function Apply).
+func (f FS) Apply(e Edit, now time.Time) (backup string, err error) { return Apply(f, e, now) }
+
+// Apply writes a planned edit on h: it refuses if the file no longer holds
+// e.Old, copies the file to <path>.day2-<time>.bak beside it (same mode),
+// then replaces it atomically (Host.WriteFile), keeping its mode. It
+// returns the backup's host path.
+func Apply(h Host, e Edit, now time.Time) (backup string, err error) {
+	fi, err := h.Stat(e.Path)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("apply edit of %s %s: %w", e.Path, h.Where(), err)
 	}
-	fi, err := os.Stat(p)
+	cur, err := h.ReadFile(e.Path)
 	if err != nil {
-		return "", fmt.Errorf("apply edit of %s: %w", e.Path, err)
-	}
-	cur, err := os.ReadFile(p)
-	if err != nil {
-		return "", fmt.Errorf("apply edit of %s: %w", e.Path, err)
+		return "", fmt.Errorf("apply edit of %s %s: %w", e.Path, h.Where(), err)
 	}
 	if !bytes.Equal(cur, e.Old) {
-		return "", fmt.Errorf("apply edit of %s: %w", e.Path, ErrChanged)
+		return "", fmt.Errorf("apply edit of %s %s: %w", e.Path, h.Where(), ErrChanged)
 	}
 	backup = e.Path + ".day2-" + now.UTC().Format("20060102T150405Z") + ".bak"
-	bp, _ := f.Path(backup)
-	if err := writeAtomic(bp, cur, fi.Mode().Perm()); err != nil {
-		return "", fmt.Errorf("back up %s: %w", e.Path, err)
+	if err := h.WriteFile(backup, cur, fi.Mode().Perm()); err != nil {
+		return "", fmt.Errorf("back up %s %s: %w", e.Path, h.Where(), err)
 	}
-	if err := writeAtomic(p, e.New, fi.Mode().Perm()); err != nil {
-		return backup, fmt.Errorf("write %s: %w", e.Path, err)
+	if err := h.WriteFile(e.Path, e.New, fi.Mode().Perm()); err != nil {
+		return backup, fmt.Errorf("write %s %s: %w", e.Path, h.Where(), err)
 	}
 	return backup, nil
 }
@@ -158,26 +164,24 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	return d.Sync()
 }
 
-// Move renames a host file, creating the target's directory; it refuses to
+// Move renames a host file, creating the target's directory; it refuses
+// to overwrite.
+func (f FS) Move(from, to string) error { return Move(f, from, to) }
+
+// Move renames a file of h, creating the target's directory; it refuses to
 // overwrite (a static pod manifest moved to pods/disabled must not replace
 // an older one silently).
-func (f FS) Move(from, to string) error {
-	src, err := f.Path(from)
-	if err != nil {
-		return err
+func Move(h Host, from, to string) error {
+	if _, err := h.Lstat(to); err == nil {
+		return fmt.Errorf("move %s to %s %s: the target exists", from, to, h.Where())
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("move %s to %s %s: %w", from, to, h.Where(), err)
 	}
-	dst, err := f.Path(to)
-	if err != nil {
-		return err
+	if err := h.MkdirAll(path.Dir(path.Clean(to)), 0o755); err != nil {
+		return fmt.Errorf("move %s %s: %w", from, h.Where(), err)
 	}
-	if _, err := os.Lstat(dst); err == nil {
-		return fmt.Errorf("move %s to %s: the target exists", from, to)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("move %s: %w", from, err)
-	}
-	if err := os.Rename(src, dst); err != nil {
-		return fmt.Errorf("move %s to %s: %w", from, to, err)
+	if err := h.Rename(from, to); err != nil {
+		return fmt.Errorf("move %s to %s %s: %w", from, to, h.Where(), err)
 	}
 	return nil
 }

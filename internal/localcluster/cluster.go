@@ -47,6 +47,10 @@ type Options struct {
 	// and etcdutl: "3.3" (OpenShift 3.11), "3.5" (OpenShift 4) or "3.6"
 	// (the default).
 	EtcdVersion string
+	// NoSSH leaves the hosts as directories: no sshd, no chroot mounts.
+	// Without it (the default) Start needs root and OpenSSH's sshd, and an
+	// empty Dir is made under SSHBaseDir, where sshd accepts a chroot.
+	NoSSH bool
 }
 
 // Master is one imitated master host.
@@ -70,6 +74,8 @@ type Cluster struct {
 	// Infra and Workers are the other node names.
 	Infra   []string
 	Workers []string
+	// hosts are every host (masters, infra, compute), simulated (sshd.go).
+	hosts []*simHost
 
 	// EtcdCA, EtcdCert and EtcdKey are a client identity for etcd.
 	EtcdCA, EtcdCert, EtcdKey string
@@ -113,7 +119,19 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	} else if err := checkTools(opts.ToolsDir); err != nil {
 		return nil, err
 	}
-	if opts.Dir == "" {
+	switch {
+	case !opts.NoSSH:
+		if err := checkSSHPossible(); err != nil {
+			return nil, fmt.Errorf("local cluster: %w", err)
+		}
+		if opts.Dir == "" {
+			if opts.Dir, err = sshClusterDir(); err != nil {
+				return nil, err
+			}
+		} else if err := checkChrootable(opts.Dir); err != nil {
+			return nil, err
+		}
+	case opts.Dir == "":
 		if opts.Dir, err = os.MkdirTemp("", "day2-cluster-"); err != nil {
 			return nil, fmt.Errorf("local cluster dir: %w", err)
 		}
@@ -131,7 +149,8 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		}
 	}
 
-	ports, err := freePorts(7)
+	nHosts := 3 + 3 + opts.Workers
+	ports, err := freePorts(7 + nHosts)
 	if err != nil {
 		return c, err
 	}
@@ -143,18 +162,27 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			// kubernetes Service lists them and endpoints may not be loopback
 			// addresses; like every node address here they are data only:
 			// nothing connects to them.
-			index: i, name: fmt.Sprintf("master-%d.example.com", i), ip: fmt.Sprintf("192.0.2.%d", 11+i),
+			index: i, role: RoleMaster, name: fmt.Sprintf("master-%d.example.com", i), ip: fmt.Sprintf("192.0.2.%d", 11+i),
 			clientURL: fmt.Sprintf("https://127.0.0.1:%d", ports[2*i]),
 			peerURL:   fmt.Sprintf("https://127.0.0.1:%d", ports[2*i+1]),
 		}
 	}
 	infra := make([]hostInfo, 3)
 	for i := range infra {
-		infra[i] = hostInfo{name: fmt.Sprintf("infra-%d.example.com", i), ip: fmt.Sprintf("127.0.20.%d", i+1)}
+		infra[i] = hostInfo{index: i, role: RoleInfra, name: fmt.Sprintf("infra-%d.example.com", i), ip: fmt.Sprintf("127.0.20.%d", i+1)}
 		c.Infra = append(c.Infra, infra[i].name)
 	}
-	for i := 0; i < opts.Workers; i++ {
-		c.Workers = append(c.Workers, fmt.Sprintf("node-%d.example.com", i))
+	workers := make([]hostInfo, opts.Workers)
+	for i := range workers {
+		workers[i] = hostInfo{index: i, role: RoleCompute, name: fmt.Sprintf("node-%d.example.com", i), ip: workerIP(i)}
+		c.Workers = append(c.Workers, workers[i].name)
+	}
+	for i, h := range append(append(append([]hostInfo{}, hosts...), infra...), workers...) {
+		sh := &simHost{SSHHost: SSHHost{Name: h.name, Role: h.role, Root: filepath.Join(c.Dir, "hosts", h.name), Node: h.name}, info: h}
+		if !opts.NoSSH {
+			sh.Port = ports[7+i]
+		}
+		c.hosts = append(c.hosts, sh)
 	}
 
 	pki, err := c.writePKI(hosts, infra)
@@ -162,6 +190,15 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		return c, err
 	}
 	fmt.Fprintf(c.opts.Progress, "localcluster: certificates and host roots written (%s)\n", since(begin))
+	if !opts.NoSSH {
+		if err := c.writeSSHFiles(); err != nil {
+			return c, fmt.Errorf("local cluster ssh files: %w", err)
+		}
+		if err := c.startAllSSHD(); err != nil {
+			return c, err
+		}
+		fmt.Fprintf(c.opts.Progress, "localcluster: %d hosts serve sshd (%s)\n", len(c.hosts), since(begin))
+	}
 
 	for _, h := range hosts {
 		m := &Master{Name: h.name, IP: h.ip, Root: filepath.Join(c.Dir, "hosts", h.name), ClientURL: h.clientURL, PeerURL: h.peerURL}
@@ -239,14 +276,8 @@ func (c *Cluster) writePKI(hosts, infra []hostInfo) (pkiPaths, error) {
 		return pkiPaths{}, err
 	}
 	cas := certAuthorities{master: masterCA, etcd: etcdCA}
-	for _, h := range hosts {
-		fs, err := hostRoot(filepath.Join(c.Dir, "hosts", h.name), h, hosts, infra, cas, c.APIServer, now)
-		if err != nil {
-			return pkiPaths{}, fmt.Errorf("host root %s: %w", h.name, err)
-		}
-		if err := fs.write(); err != nil {
-			return pkiPaths{}, err
-		}
+	if err := c.writeHostRoots(hosts, infra, cas, now); err != nil {
+		return pkiPaths{}, err
 	}
 
 	year := now.Add(365 * 24 * time.Hour)
@@ -553,12 +584,20 @@ func (c *Cluster) Stop() {
 			wg.Add(1)
 			go func() { defer wg.Done(); m.etcd.shutdown() }()
 		}
+		c.stopAllSSHD()
 		wg.Wait()
 		for _, f := range c.cleanups {
 			f()
 		}
-		if !c.opts.Keep && c.Dir != "" {
-			_ = os.RemoveAll(c.Dir)
+		if c.Dir == "" {
+			return
+		}
+		if c.opts.Keep {
+			if err := unmountUnder(c.Dir); err != nil {
+				fmt.Fprintln(os.Stderr, "local cluster:", err)
+			}
+		} else if err := removeClusterDir(c.Dir); err != nil {
+			fmt.Fprintln(os.Stderr, "local cluster:", err)
 		}
 	})
 }

@@ -50,6 +50,11 @@ func (c *Cluster) Release(kubelet ...string) error {
 			pgids = append(pgids, strconv.Itoa(p.cmd.Process.Pid))
 		}
 	}
+	for _, h := range c.hosts {
+		if h.sshd != nil && h.sshd.running() {
+			pgids = append(pgids, strconv.Itoa(h.sshd.cmd.Process.Pid))
+		}
+	}
 	pods := make([]*staticEtcd, len(c.Masters))
 	for i, m := range c.Masters {
 		m.etcd.detach()
@@ -165,8 +170,8 @@ func alive(pid int) bool {
 }
 
 // StopDetached stops a cluster left running by Release and removes its dir:
-// the kubelet first, then the control plane, then the members where the
-// kubelet last recorded them.
+// the kubelet first, then the control plane and the hosts' sshd, then the
+// members where the kubelet last recorded them, then the hosts' mounts.
 func StopDetached(dir string) error {
 	data, err := os.ReadFile(filepath.Join(dir, pidsFile))
 	if err != nil {
@@ -187,7 +192,9 @@ func StopDetached(dir string) error {
 			errs = append(errs, stopGroup(r.PID))
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	// The simulated hosts' sessions, then their chroots' mounts.
+	killChrooted(dir)
+	if err := removeClusterDir(dir); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -47,7 +47,7 @@ func (c *Cluster) AddMasterHost(name string) (*Master, error) {
 		return nil, err
 	}
 	h := hostInfo{
-		index: len(entries), name: name, ip: fmt.Sprintf("192.0.2.%d", 11+len(entries)),
+		index: len(entries), role: RoleMaster, name: name, ip: fmt.Sprintf("192.0.2.%d", 11+len(entries)),
 		clientURL: fmt.Sprintf("https://127.0.0.1:%d", ports[0]), peerURL: fmt.Sprintf("https://127.0.0.1:%d", ports[1]),
 	}
 	cas, err := c.loadCAs()

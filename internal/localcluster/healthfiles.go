@@ -1,6 +1,10 @@
 package localcluster
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Host files the Health pane's host checks read (seed 003 §2.1, §2.2), so
 // the demo and the tests see each outcome: master-0 (the demo's host) has
@@ -18,13 +22,48 @@ var (
 	DemoTimesynced = []bool{false, true, true}
 )
 
-// hostHealthFiles adds master h's health files to its host root.
-func hostHealthFiles(fs *fileSet, h hostInfo) {
-	fs.add("proc/sys/kernel/random/entropy_avail", []byte(strconv.Itoa(DemoEntropy[h.index%len(DemoEntropy)])+"\n"))
+// hostHealthFiles adds host h's health files to its host root, in the
+// forms the kernel and the daemons write them.
+func hostHealthFiles(fs *fileSet, h hostInfo, p hostProfile) {
+	fs.add("proc/sys/kernel/random/entropy_avail", []byte(strconv.Itoa(p.entropy)+"\n"))
 	fs.add("proc/sys/kernel/osrelease", []byte(demoKernelRelease+"\n"))
-	if DemoTimesynced[h.index%len(DemoTimesynced)] {
-		fs.add("run/systemd/timesync/synchronized", nil)
+	// Up 12 days and some hours, a little more on each host.
+	up := 1040000 + 3607*(h.index+1)
+	fs.add("proc/uptime", []byte(fmt.Sprintf("%d.%02d %d.%02d\n", up, h.index*7%100, 2*up, h.index*3%100)))
+	fs.add("proc/net/route", []byte(procNetRoute))
+	for dev, mtu := range map[string]int{"eth0": p.eth0MTU, "tun0": p.tun0MTU} {
+		fs.add("sys/class/net/"+dev+"/mtu", []byte(strconv.Itoa(mtu)+"\n"))
+		fs.add("sys/class/net/"+dev+"/operstate", []byte("up\n"))
 	}
+	tracking := ""
+	switch p.timesync {
+	case "timesyncd":
+		fs.add("run/systemd/timesync/synchronized", nil)
+	case "chrony":
+		fs.add("var/lib/chrony/drift", []byte("           12.533             0.021\n"))
+		tracking = chronyTracking("C0000201 (192.0.2.1)", "0.000004210")
+	}
+	simTime(fs, p.timesync != "", p.timesync != "", tracking)
+	simUnits(fs, h, p.crio)
 	// /var exists on every host; statfs reads the space of the disk below.
 	fs.add("var/log/messages", nil)
+	fs.add("etc/hostname", []byte(h.name+"\n"))
+	fs.add("etc/passwd", []byte("root:x:0:0:root:/root:/bin/bash\n"))
+	fs.add("etc/group", []byte("root:x:0:\n"))
+	fs.add("etc/redhat-release", []byte("Red Hat Enterprise Linux Server release 7.9 (Maipo)\n"))
 }
+
+// procNetRoute is /proc/net/route of a node: the default route and the
+// node's subnet on eth0, the cluster network on tun0.
+var procNetRoute = func() string {
+	var b strings.Builder
+	for _, l := range []string{
+		"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT",
+		"eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0",
+		"eth0\t000200C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0",
+		"tun0\t0000800A\t00000000\t0001\t0\t0\t0\t0000FCFF\t0\t0\t0",
+	} {
+		fmt.Fprintf(&b, "%-127s\n", l)
+	}
+	return b.String()
+}()

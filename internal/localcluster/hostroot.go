@@ -2,7 +2,6 @@ package localcluster
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"time"
 )
@@ -21,7 +20,8 @@ const (
 
 // hostInfo is what a master's host root is generated from.
 type hostInfo struct {
-	index     int
+	index     int    // within its role
+	role      string // RoleMaster, RoleInfra or RoleCompute
 	name      string
 	ip        string // the node's InternalIP: data only, nothing connects to it
 	clientURL string
@@ -55,17 +55,8 @@ func leafExpiry(name string, now time.Time) time.Time {
 // infra nodes (router backends).
 func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas certAuthorities, apiURL string, now time.Time) (*fileSet, error) {
 	fs := newFileSet(root)
-	ips := []net.IP{loopback, net.ParseIP(h.ip)}
-	dns := []string{h.name, "localhost"}
-	issue := func(c *ca, rel, cn string, orgs []string, server, client bool) (keyPair, error) {
-		base := rel[strings.LastIndex(rel, "/")+1:]
-		kp, err := c.issue(certSpec{cn: cn, orgs: orgs, dns: dns, ips: ips, server: server, client: client, notAfter: leafExpiry(base, now)})
-		if err != nil {
-			return keyPair{}, fmt.Errorf("%s: %w", rel, err)
-		}
-		fs.addPair(rel, kp)
-		return kp, nil
-	}
+	prof := profileOf(h)
+	issue := newIssuer(fs, h, now)
 
 	// etcd: per-member server and peer certificates signed by the etcd CA.
 	fs.add("etc/etcd/ca.crt", cas.etcd.certPEM)
@@ -141,48 +132,14 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	fs.add(MasterConfigPath, []byte(masterConfig(apiURL, all)))
 
 	// /etc/origin/node: the node side of the master.
-	n := "etc/origin/node/"
-	fs.add(n+"ca.crt", cas.master.certPEM)
-	nodeCert, err := issue(cas.master, n+"system:node:"+h.name, "system:node:"+h.name, []string{"system:nodes"}, false, true)
-	if err != nil {
+	if err := nodeFiles(fs, h, prof, cas, apiURL, issue); err != nil {
 		return nil, err
 	}
-	if kc, err = kubeconfig(apiURL, "default/"+h.name, "system:node:"+h.name, cas.master.certPEM, nodeCert); err != nil {
-		return nil, err
-	}
-	fs.add(n+"system:node:"+h.name+".kubeconfig", kc)
-	if _, err := issue(cas.master, n+"server", h.name, nil, true, false); err != nil {
-		return nil, err
-	}
-	fs.add(n+"node-config.yaml", []byte(nodeConfig(h)))
 	fs.add(StaticPodsDir+"/apiserver.yaml", []byte(controlPlaneStaticPod("api")))
 	fs.add(StaticPodsDir+"/controller.yaml", []byte(controlPlaneStaticPod("controllers")))
 
 	// Registries, trust and the rest of /etc that seed 003 §4.1 backs up.
-	// Master-0 runs CRI-O (its node-config.yaml says so) with a v2
-	// registries.conf; master-1 runs docker with the v1 file RHEL 7's
-	// registries migrator wrote (quoted tables, a CIDR); master-2 docker
-	// with seed 003 §7.3's v1 file.
-	registries := registriesConf
-	switch h.index {
-	case 0:
-		registries = registriesConfV2
-	case 1:
-		registries = registriesConfQuotedV1
-	}
-	fs.add("etc/containers/registries.conf", []byte(registries))
-	fs.add("etc/docker/certs.d/docker-registry.default.svc:5000/ca.crt", cas.master.certPEM)
-	fs.add("etc/pki/ca-trust/source/anchors/openshift-ca.crt", cas.master.certPEM)
-	fs.add("etc/sysconfig/docker", []byte("OPTIONS=' --selinux-enabled --log-driver=journald --signature-verification=False'\nADD_REGISTRY='--add-registry registry.redhat.io'\n"))
-	fs.add("etc/sysconfig/docker-storage", []byte("DOCKER_STORAGE_OPTIONS='--storage-driver overlay2'\n"))
-	fs.add("etc/sysconfig/docker-storage-setup", []byte("STORAGE_DRIVER=overlay2\nCONTAINER_ROOT_LV_NAME=dockerlv\nCONTAINER_ROOT_LV_MOUNT_PATH=/var/lib/docker\n"))
-	fs.add("etc/sysconfig/docker-network", []byte("DOCKER_NETWORK_OPTIONS=' --mtu=1450'\n"))
-	fs.add("etc/sysconfig/flanneld", []byte(flanneld(all)))
-	fs.add("etc/sysconfig/iptables", []byte("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m state --state NEW -m tcp --dport 8443 -j ACCEPT\n-A INPUT -p tcp -m state --state NEW -m tcp --dport 2379 -j ACCEPT\n-A INPUT -p tcp -m state --state NEW -m tcp --dport 2380 -j ACCEPT\nCOMMIT\n"))
-	fs.add("etc/sysconfig/atomic-openshift-node", []byte("DEBUG_LOGLEVEL=2\n"))
-	fs.add("etc/dnsmasq.conf", []byte("conf-dir=/etc/dnsmasq.d\n"))
-	fs.add("etc/dnsmasq.d/origin-dns.conf", []byte("no-resolv\ndomain-needed\nserver=/cluster.local/172.30.0.1\n"))
-	fs.add("etc/cni/net.d/80-openshift-network.conf", []byte(`{"cniVersion": "0.2.0", "name": "openshift-sdn", "type": "openshift-sdn"}`+"\n"))
+	etcFiles(fs, h, prof, all, cas)
 	// Load balancers run on masters in this imitation, so procedures can
 	// edit them under the host root: master-0's as openshift-ansible writes
 	// it, master-1's hand-built with listen sections; master-2 has none.
@@ -192,7 +149,7 @@ func hostRoot(root string, h hostInfo, all []hostInfo, infra []hostInfo, cas cer
 	case 1:
 		fs.add(HAProxyConfigPath, []byte(haproxyListenCfg(all, infra)))
 	}
-	hostHealthFiles(fs, h)
+	hostHealthFiles(fs, h, prof)
 	return fs, nil
 }
 
@@ -353,11 +310,11 @@ serviceAccountConfig:
 `, urls.String(), apiURL)
 }
 
-// nodeConfig is a 3.11 node-config.yaml; master-0's kubelet runs CRI-O
-// (openshift-ansible's openshift_use_crio), the others docker.
-func nodeConfig(h hostInfo) string {
+// nodeConfig is a 3.11 node-config.yaml; CRI-O hosts' kubelets say so
+// (openshift-ansible's openshift_use_crio), the others run docker.
+func nodeConfig(h hostInfo, p hostProfile) string {
 	crio := ""
-	if h.index == 0 {
+	if p.crio {
 		crio = "  container-runtime:\n  - remote\n  container-runtime-endpoint:\n  - /var/run/crio/crio.sock\n"
 	}
 	return fmt.Sprintf(`apiVersion: v1
@@ -373,9 +330,9 @@ kubeletArguments:
   pod-manifest-path:
   - /etc/origin/node/pods
 %[2]snetworkConfig:
-  mtu: 1450
+  mtu: %[3]d
   networkPluginName: redhat/openshift-ovs-subnet
-`, h.name, crio)
+`, h.name, crio, p.nodeMTU)
 }
 
 // registriesConf is the 3.11 (v1) /etc/containers/registries.conf of seed

@@ -121,8 +121,8 @@ func TestSessionHostChecksNoSSH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosts, ch := s.HostChecks(context.Background(), HostCheckOptions{})
-	if len(hosts) != 1 || hosts[0].Name != "master-1.example.com" {
+	hosts, ch, err := s.HostChecks(context.Background(), HostCheckOptions{})
+	if err != nil || len(hosts) != 1 || hosts[0].Name != "master-1.example.com" {
 		t.Fatalf("hosts %+v", hosts)
 	}
 	var reports []model.HostReport
