@@ -197,7 +197,6 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		if err := c.startAllSSHD(); err != nil {
 			return c, err
 		}
-		fmt.Fprintf(c.opts.Progress, "localcluster: %d hosts serve sshd (%s)\n", len(c.hosts), since(begin))
 	}
 
 	for _, h := range hosts {
@@ -209,6 +208,12 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	}
 	if err := c.waitEtcd(ctx, pki.etcdClient); err != nil {
 		return c, err
+	}
+	if !opts.NoSSH {
+		if err := c.waitAllSSHD(); err != nil {
+			return c, err
+		}
+		fmt.Fprintf(c.opts.Progress, "localcluster: %d hosts serve sshd (%s)\n", len(c.hosts), since(begin))
 	}
 	fmt.Fprintf(c.opts.Progress, "localcluster: etcd 3 members healthy (%s)\n", since(begin))
 
@@ -225,6 +230,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := c.seed(ctx, hosts, infra); err != nil {
 		return c, err
 	}
+	go c.watchShutdowns(bg)
 	fmt.Fprintf(c.opts.Progress, "localcluster: %d nodes Ready, %d pods Running (%s)\n", len(hosts)+len(infra)+opts.Workers, c.ExpectedPods(), since(begin))
 	return c, nil
 }

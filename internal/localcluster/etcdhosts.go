@@ -140,25 +140,8 @@ func (c *Cluster) CorruptMember(i int) error {
 // renews its status).
 func (c *Cluster) StopMachine(ctx context.Context, i int) error {
 	c.StopMember(i)
-	name := c.Masters[i].Name
-	nodes := c.Client.CoreV1().Nodes()
-	n, err := nodes.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("stop machine %s: %w", name, err)
-	}
-	delete(n.Annotations, kwokNodeAnnotation)
-	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "node.kubernetes.io/unreachable", Effect: corev1.TaintEffectNoExecute})
-	if n, err = nodes.Update(ctx, n, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("stop machine %s: %w", name, err)
-	}
-	for j := range n.Status.Conditions {
-		if n.Status.Conditions[j].Type == corev1.NodeReady {
-			n.Status.Conditions[j].Status, n.Status.Conditions[j].Reason = corev1.ConditionUnknown, "NodeStatusUnknown"
-			n.Status.Conditions[j].Message = "Kubelet stopped posting node status."
-		}
-	}
-	if _, err := nodes.UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("stop machine %s: %w", name, err)
+	if err := c.nodeUnreachable(ctx, c.Masters[i].Name); err != nil {
+		return fmt.Errorf("stop machine %s: %w", c.Masters[i].Name, err)
 	}
 	return nil
 }

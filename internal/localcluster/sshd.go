@@ -379,7 +379,8 @@ func (c *Cluster) waitSSHD(h *simHost) error {
 	}
 }
 
-// startAllSSHD starts every host's sshd and waits until they all listen.
+// startAllSSHD starts every host's sshd; waitAllSSHD waits until they
+// listen (in between, the cluster starts etcd).
 func (c *Cluster) startAllSSHD() error {
 	// sshd keeps its privilege-separation chroot here.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -390,6 +391,10 @@ func (c *Cluster) startAllSSHD() error {
 			return err
 		}
 	}
+	return nil
+}
+
+func (c *Cluster) waitAllSSHD() error {
 	for _, h := range c.hosts {
 		if err := c.waitSSHD(h); err != nil {
 			return err

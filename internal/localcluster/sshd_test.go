@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // sshRun runs a command on host h with the system's OpenSSH client and the
@@ -103,12 +106,12 @@ func TestSSHSimulatedSystemctl(t *testing.T) {
 		t.Errorf("simulator log %q (%v), want the stop and the restart", log, err)
 	}
 	// The system's systemctl is out of reach, even by its full path.
-	out, _ = sshRun(t, h, "/usr/bin/systemctl is-active docker; /bin/systemctl is-active crio; /sbin/reboot; cat /run/day2-sim/shutdown")
+	out, _ = sshRun(t, h, "/usr/bin/systemctl is-active docker; /bin/systemctl is-active crio; /sbin/shutdown -r +10 >/dev/null; cat /run/day2-sim/shutdown; /usr/sbin/shutdown -c")
 	if !strings.HasPrefix(out, "active\ninactive\nreboot ") {
 		t.Errorf("full paths: %q, want the simulator's answers and a recorded reboot", out)
 	}
-	if err := os.Remove(filepath.Join(h.Root, SimShutdown)); err != nil {
-		t.Fatal(err)
+	if _, ok := cluster.ShutdownRequested(h.Name); ok {
+		t.Error("shutdown -c left the reboot pending")
 	}
 }
 
@@ -128,5 +131,113 @@ func TestSSHStoppedHostRefuses(t *testing.T) {
 	}
 	if out, err := sshRun(t, up, "cat /proc/sys/kernel/osrelease"); err != nil || strings.TrimSpace(out) != demoKernelRelease {
 		t.Errorf("ssh %s: %v %q", up.Name, err, out)
+	}
+}
+
+// The generated ssh_config alone takes OpenSSH's client to a host by its
+// short name (port, user, key and known_hosts from the file), and SFTP
+// reports the host's own /var (statvfs@openssh.com).
+func TestSSHConfigAndSFTP(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ssh", "-F", cluster.SSHConfigPath(), "-o", "BatchMode=yes", "master-2", "cat /etc/hostname").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "master-2.example.com" {
+		t.Errorf("ssh -F ssh_config master-2: %v %q", err, out)
+	}
+	sftp := exec.CommandContext(ctx, "sftp", "-F", cluster.SSHConfigPath(), "-b", "-", "node-0")
+	sftp.Stdin = strings.NewReader("df /var\nget /etc/origin/node/node-config.yaml " + filepath.Join(t.TempDir(), "nc.yaml") + "\n")
+	out, err = sftp.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sftp node-0: %v\n%s", err, out)
+	}
+	// sftp's df prints sizes in KiB: node-0's /var is 10 GiB.
+	if !strings.Contains(string(out), strconv.FormatInt(profileOf(sshHostInfo(t, "node-0.example.com")).varSize>>10, 10)) {
+		t.Errorf("sftp df /var on node-0:\n%s", out)
+	}
+}
+
+func TestInventoryNamesEveryHost(t *testing.T) {
+	data, err := os.ReadFile(cluster.InventoryPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := string(data)
+	for _, section := range []string{"[OSEv3:children]", "[OSEv3:vars]", "[masters]", "[etcd]", "[lb]", "[nodes]"} {
+		if !strings.Contains(inv, "\n"+section+"\n") {
+			t.Errorf("inventory has no %s", section)
+		}
+	}
+	for _, h := range cluster.SSHHosts() {
+		line := h.Name + " ansible_host=127.0.0.1 ansible_port=" + strconv.Itoa(h.Port) + " ansible_user=root openshift_node_group_name=node-config-" + h.Role + "\n"
+		if !strings.Contains(inv, line) {
+			t.Errorf("inventory's [nodes] lacks %q", line)
+		}
+	}
+	if filepath.Dir(filepath.Dir(cluster.InventoryPath())) != filepath.Join(cluster.HostRoot(0), "etc") {
+		t.Errorf("inventory at %s, want master-0's /etc/ansible/hosts", cluster.InventoryPath())
+	}
+}
+
+// A changed host key is refused by OpenSSH until known_hosts is updated.
+func TestRegenerateHostKey(t *testing.T) {
+	h := sshHost(t, "infra-0.example.com")
+	if err := cluster.RegenerateHostKey(h.Name); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sshRun(t, h, "true")
+	if err == nil || !strings.Contains(out, "HOST IDENTIFICATION HAS CHANGED") {
+		t.Errorf("ssh after a key change: %v %q, want a refused changed key", err, out)
+	}
+	if err := cluster.TrustHostKeys(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sshRun(t, h, "true"); err != nil {
+		t.Errorf("ssh with the new key trusted: %v %q", err, out)
+	}
+}
+
+// shutdown run on a host powers it off: its sshd refuses, its Node turns
+// NotReady; PowerOn brings both back.
+func TestShutdownOverSSH(t *testing.T) {
+	h := sshHost(t, cluster.Workers[len(cluster.Workers)-1])
+	ctx := ctxT(t, 90*time.Second)
+	out, err := sshRun(t, h, "shutdown -h +5 && cat /run/day2-sim/shutdown")
+	if err != nil || !strings.Contains(out, "Shutdown scheduled for") {
+		t.Fatalf("shutdown -h +5: %v %q", err, out)
+	}
+	if r, ok := cluster.ShutdownRequested(h.Name); !ok || r.Action != "poweroff" || time.Until(r.Due) < 4*time.Minute {
+		t.Errorf("ShutdownRequested = %+v %v, want a poweroff in 5 minutes", r, ok)
+	}
+	if out, err := sshRun(t, h, "shutdown -c"); err != nil {
+		t.Fatalf("shutdown -c: %v %q", err, out)
+	}
+	if _, ok := cluster.ShutdownRequested(h.Name); ok {
+		t.Error("shutdown -c left the request")
+	}
+	// The session ends with the machine: ssh may report it or not.
+	_, _ = sshRun(t, h, "systemctl stop docker; shutdown -h now; sleep 10")
+	if err := poll(ctx, h.Name+" powered off", 20*time.Second, 100*time.Millisecond, func() (bool, error) {
+		return cluster.PoweredOff(h.Name), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sshRun(t, h, "true"); err == nil || !strings.Contains(out, "Connection refused") {
+		t.Errorf("ssh to a powered-off host: %v %q", err, out)
+	}
+	n, err := cluster.Client.CoreV1().Nodes().Get(ctx, h.Node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			t.Errorf("node %s still Ready after its host powered off", h.Node)
+		}
+	}
+	if err := cluster.PowerOn(ctx, h.Name); err != nil {
+		t.Fatal(err)
+	}
+	// Booted: enabled units run again, whatever was stopped by hand.
+	if out, err := sshRun(t, h, "systemctl is-active docker"); err != nil || out != "active\n" {
+		t.Errorf("after power on: %v %q", err, out)
 	}
 }
