@@ -384,6 +384,7 @@ func driverCheck(f HostFacts) HostCheck {
 			return c
 		}
 		c.Why = from + ", thin pool " + s.ThinPoolDev
+		c.Hint = "lvs on the host; lvextend the thin pool (seed 003 §7.1.2), or move to overlay2 (§7.1.3)"
 		if s.Pool == nil {
 			c.Level, c.Why = HealthUnknown, c.Why+": its use cannot be read: "+s.PoolErr
 			return c
@@ -399,7 +400,6 @@ func driverCheck(f HostFacts) HostCheck {
 		default:
 			c.Level = HealthPass
 		}
-		c.Hint = "lvextend the thin pool (seed 003 §7.1.2), or move to overlay2 (§7.1.3)"
 		return c
 	case "":
 		c.Level, c.Figure, c.Why = HealthUnknown, "?", "no storage driver set in "+s.Source
@@ -480,6 +480,9 @@ func mtuCheck(f HostFacts) HostCheck {
 	parts = append(parts, fmt.Sprintf("networkConfig.mtu %d", m.Config))
 	found := strings.Join(parts, ", ")
 	c.Figure = strconv.Itoa(m.Config)
+	if m.Tun0 > 0 && m.Tun0 != m.Config {
+		c.Figure += "/" + strconv.Itoa(m.Tun0) // node-config's, then tun0's
+	}
 	switch {
 	case m.DefaultErr != "":
 		c.Level, c.Why = HealthUnknown, found+": cannot compare with the interface"

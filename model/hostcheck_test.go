@@ -88,7 +88,7 @@ func TestEvaluateHost(t *testing.T) {
 		{"mtu seed's 1450 on 1500", CheckMTU, func(*HostFacts) {}, HealthPass, "1450", "eth0's 1500 less 50"},
 		{"mtu too big", CheckMTU, func(f *HostFacts) { f.MTU.Config, f.MTU.Tun0 = 1500, 1500 }, HealthFail, "1500", "dropped"},
 		{"mtu smaller is allowed", CheckMTU, func(f *HostFacts) { f.MTU.Config, f.MTU.Tun0 = 1400, 1400 }, HealthPass, "1400", "steps of 50"},
-		{"tun0 not restarted", CheckMTU, func(f *HostFacts) { f.MTU.Config = 1400 }, HealthWarn, "1400", "not been restarted"},
+		{"tun0 not restarted", CheckMTU, func(f *HostFacts) { f.MTU.Config = 1400 }, HealthWarn, "1400/1450", "not been restarted"},
 		{"no node-config", CheckMTU, func(f *HostFacts) { f.MTU.ConfigErr, f.MTU.Tun0 = "no /etc/origin/node/node-config.yaml", 0 }, HealthUnknown, "?", "no tun0"},
 		{"no default route", CheckMTU, func(f *HostFacts) { f.MTU.DefaultErr = "/proc/net/route has no default route" }, HealthUnknown, "1450", "cannot compare"},
 

@@ -17,20 +17,21 @@ import (
 
 // ParseTimedatectl reads timedatectl's status: "NTP synchronized: yes"
 // (RHEL 7's systemd 219, as seed 003 §2.1 shows it) or "System clock
-// synchronized: yes" (systemd 239 and later). ok is false when neither
-// line is there.
-func ParseTimedatectl(out string) (synced, ok bool) {
-	for _, line := range strings.Split(out, "\n") {
-		k, v, found := strings.Cut(line, ":")
+// synchronized: yes" (systemd 239 and later), and returns that line
+// trimmed. ok is false when neither line is there.
+func ParseTimedatectl(out string) (synced bool, line string, ok bool) {
+	for _, l := range strings.Split(out, "\n") {
+		k, v, found := strings.Cut(l, ":")
 		if !found {
 			continue
 		}
-		switch strings.TrimSpace(k) {
+		switch k = strings.TrimSpace(k); k {
 		case "NTP synchronized", "System clock synchronized":
-			return strings.TrimSpace(v) == "yes", true
+			v = strings.TrimSpace(v)
+			return v == "yes", k + ": " + v, true
 		}
 	}
-	return false, false
+	return false, "", false
 }
 
 // ParseChronyTracking reads `chronyc tracking`: its "Leap status" is

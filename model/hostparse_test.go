@@ -87,13 +87,13 @@ overlay /var/lib/docker/overlay2/abc/merged overlay rw,lowerdir=x 0 0
 )
 
 func TestParseTimeSync(t *testing.T) {
-	if s, ok := ParseTimedatectl(timedatectlRHEL7); !s || !ok {
+	if s, l, ok := ParseTimedatectl(timedatectlRHEL7); !s || !ok || l != "NTP synchronized: yes" {
 		t.Error("RHEL 7 timedatectl")
 	}
-	if s, ok := ParseTimedatectl(timedatectlRHEL8); s || !ok {
+	if s, l, ok := ParseTimedatectl(timedatectlRHEL8); s || !ok || l != "System clock synchronized: no" {
 		t.Error("RHEL 8 timedatectl")
 	}
-	if _, ok := ParseTimedatectl("Failed to create bus connection: No such file or directory\n"); ok {
+	if _, _, ok := ParseTimedatectl("Failed to create bus connection: No such file or directory\n"); ok {
 		t.Error("an error is not a status")
 	}
 	if s, st, ok := ParseChronyTracking(chronyTracking); !s || st != "Normal" || !ok {

@@ -114,7 +114,7 @@ func TestHealthOnMaster(t *testing.T) {
 func TestHealthHostChecksPerMaster(t *testing.T) {
 	for i, want := range []struct {
 		ntp, entropy model.HealthLevel
-	}{{model.HealthWarn, model.HealthWarn}, {model.HealthPass, model.HealthPass}, {model.HealthPass, model.HealthFail}} {
+	}{{model.HealthFail, model.HealthWarn}, {model.HealthPass, model.HealthPass}, {model.HealthPass, model.HealthFail}} {
 		s, err := NewSession(SessionOptions{
 			Kubeconfig: filepath.Join(cluster.HostRoot(0), localcluster.AdminKubeconfig),
 			HostRoot:   cluster.HostRoot(i), Getenv: func(string) string { return "" },

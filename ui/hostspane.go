@@ -201,6 +201,9 @@ func (p *hostsPane) status(now time.Time) (string, Level) {
 		}
 	}
 	text := fmt.Sprintf("%d hosts · %d ok · %d warn · %d fail (%d unreachable)", len(p.hosts), n[model.HealthPass], n[model.HealthWarn], n[model.HealthFail], unreached)
+	if n[model.HealthUnknown] > 0 {
+		text += fmt.Sprintf(" · %d unknown", n[model.HealthUnknown])
+	}
 	level := LevelGood
 	switch {
 	case n[model.HealthFail] > 0:
@@ -274,7 +277,7 @@ func (p *hostsPane) detailLines(st Styles, width int) []string {
 	h := r.Host
 	lines := []string{st.HelpTitle.Render(h.Name) + "  " + st.Label.Render(h.Role())}
 	if h.Source != "" {
-		lines = append(lines, labelled(st, "from   ", h.Source, width)...)
+		lines = append(lines, truncate(st.Label.Render("from   ")+h.Source, width))
 	}
 	if r.Reached {
 		lines = append(lines, labelled(st, "read   ", fmt.Sprintf("%s (opened in %s)", r.Where, model.HumanLatency(r.Latency)), width)...)

@@ -251,8 +251,8 @@ func (g gatherer) timeSync() model.TimeSync {
 	var tried []string
 	r, why := g.run("timedatectl")
 	if why == "" {
-		if synced, ok := model.ParseTimedatectl(r.Stdout); ok {
-			return stateOf(synced, "timedatectl")
+		if synced, line, ok := model.ParseTimedatectl(r.Stdout); ok {
+			return stateOf(synced, "timedatectl: "+line)
 		}
 		why = failed(r)
 	}
@@ -332,11 +332,15 @@ func (g gatherer) storage() model.ContainerStorage {
 			}
 		}
 	}
+	if s.Driver == "devicemapper" && s.ThinPoolDev != "" {
+		s.Pool, s.PoolErr = g.thinPool(s.ThinPoolDev)
+	}
+	s.FType = -1
 	if dir == "" {
+		s.BackingErr = "neither /var/lib/docker nor /var/lib/containers exists"
 		return s
 	}
 	s.Space = g.space(dir)
-	s.FType = -1
 	mounts, err := g.read(MountsPath)
 	if err != nil {
 		s.BackingErr = err.Error()
@@ -347,9 +351,6 @@ func (g gatherer) storage() model.ContainerStorage {
 		if fsType == "xfs" {
 			s.FType, s.FTypeErr = g.ftype(mp)
 		}
-	}
-	if s.Driver == "devicemapper" && s.ThinPoolDev != "" {
-		s.Pool, s.PoolErr = g.thinPool(s.ThinPoolDev)
 	}
 	return s
 }

@@ -98,7 +98,7 @@ func TestGatherNodeOverSomeHost(t *testing.T) {
 	if f.Skew.Offset != 1500*time.Millisecond || f.Skew.Uncertainty != 0 {
 		t.Fatalf("skew %+v", f.Skew)
 	}
-	if f.TimeSync.State != model.TimeSynced || f.TimeSync.Source != "timedatectl" {
+	if f.TimeSync.State != model.TimeSynced || f.TimeSync.Source != "timedatectl: NTP synchronized: yes" {
 		t.Fatalf("time sync %+v", f.TimeSync)
 	}
 	s := f.Storage
