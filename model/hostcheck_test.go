@@ -47,6 +47,7 @@ func TestEvaluateHost(t *testing.T) {
 			f.Skew = ClockSkew{Offset: 1200 * time.Millisecond, Uncertainty: 400 * time.Millisecond}
 		}, HealthPass, "+1.2s", "± 400ms"},
 		{"skew 6m ahead", CheckSkew, func(f *HostFacts) { f.Skew.Offset = 6 * time.Minute }, HealthFail, "+6m", "backdate"},
+		{"skew of this machine", CheckSkew, func(f *HostFacts) { f.Skew = ClockSkew{Same: true} }, HealthPass, "0", "this host's"},
 		{"skew unmeasured", CheckSkew, func(f *HostFacts) { f.Skew.Err = "date: command not found" }, HealthUnknown, "?", "not found"},
 
 		{"entropy 600", CheckEntropy, func(f *HostFacts) { f.Entropy = 600 }, HealthFail, "600", "alert under 800"},

@@ -97,24 +97,23 @@ func Gather(ctx context.Context, h hostfs.Host, o Options) model.HostFacts {
 	return f
 }
 
-// thisMachine tells this machine's own root ("/" of a local hostfs.FS,
-// or of a host wrapping one): its kernel can be asked directly.
-func thisMachine(h hostfs.Host) bool {
-	l, ok := h.(interface{ Path(string) (string, error) })
-	if !ok {
-		return false
-	}
-	p, err := l.Path("/")
-	return err == nil && p == "/"
-}
+// Where is "under <root>" for this machine's files (hostfs.FS, or a host
+// wrapping one) and "on <host>" for another host.
+const localWhere = "under "
 
-// rootOf is where the facts come from: the host root of a local FS, else
-// the host's "on <name>".
+// local tells a host that is this machine's files: its clock is this
+// host's, whatever its root.
+func local(h hostfs.Host) bool { return strings.HasPrefix(h.Where(), localWhere) }
+
+// thisMachine tells this machine's own root: its kernel can be asked
+// directly.
+func thisMachine(h hostfs.Host) bool { return h.Where() == localWhere+"/" }
+
+// rootOf is where the facts come from: the host root of this machine's
+// files, else "on <host>".
 func rootOf(h hostfs.Host) string {
-	if l, ok := h.(interface{ Path(string) (string, error) }); ok {
-		if p, err := l.Path("/"); err == nil {
-			return p
-		}
+	if local(h) {
+		return strings.TrimPrefix(h.Where(), localWhere)
 	}
 	return h.Where()
 }
@@ -220,6 +219,9 @@ func unwrapPathError(err error) error {
 // skew asks the host for its clock and compares it with this host's at
 // the midpoint of the round trip.
 func (g gatherer) skew() model.ClockSkew {
+	if local(g.h) {
+		return model.ClockSkew{Same: true}
+	}
 	before := g.o.Now()
 	r, why := g.run("date +%s.%N")
 	after := g.o.Now()
