@@ -68,6 +68,16 @@ func TestConsoleHostsGoldenOverSSH(t *testing.T) {
 			d := c.until(t, "infra-1's checks", 5*time.Second, func(s string) bool { return strings.Contains(s, "Container storage driver") })
 			checkShape(t, c.m.Render(), w, h)
 			golden(t, "host-detail-"+sizeName(w, h), strings.ReplaceAll(d, cluster.Dir, "<dir>"))
+			// The Health pane sums the same rows up, host by host.
+			c.key("esc")
+			c.key(paneKey(paneHealth))
+			hs := normalize(c.until(t, "health over every host", 60*time.Second, func(s string) bool { return strings.Contains(s, " pass · ") }))
+			for _, want := range []string{"Hosts reached 9 of 9", "Entropy available 1 fail, 1 warn of 9 hosts: master-2.example.com: 640 availa",
+				"MTU 1 fail of 9 hosts: infra-2.example.com", "Space on /var 1 fail of 9 hosts: node-0.example.com"} {
+				if !strings.Contains(hs, want) {
+					t.Errorf("health lacks %q:\n%s", want, hs)
+				}
+			}
 		}
 	}
 }
