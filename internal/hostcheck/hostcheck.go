@@ -357,39 +357,37 @@ func (g gatherer) storage() model.ContainerStorage {
 	return s
 }
 
+// storageSources are where the runtimes configure storage, in the order
+// read: docker-storage-setup's file, docker's daemon.json, CRI-O's
+// storage.conf.
+var storageSources = []struct {
+	path, runtime string
+	parse         func([]byte) (model.DockerStorageOptions, error)
+}{
+	{DockerStorage, "docker", model.ParseDockerStorage},
+	{DaemonJSON, "docker", model.ParseDaemonJSON},
+	{StorageConf, "crio", func(b []byte) (model.DockerStorageOptions, error) {
+		d, err := model.ParseStorageConf(b)
+		return model.DockerStorageOptions{Driver: d}, err
+	}},
+}
+
 func (g gatherer) storageConfig() model.ContainerStorage {
 	var errs []string
-	if b, err := g.read(DockerStorage); err == nil {
-		o, err := model.ParseDockerStorage(b)
+	for _, src := range storageSources {
+		b, err := g.read(src.path)
 		if err != nil {
-			return model.ContainerStorage{Runtime: "docker", Source: DockerStorage, Err: err.Error()}
+			errs = append(errs, err.Error())
+			continue
+		}
+		o, err := src.parse(b)
+		if err != nil {
+			return model.ContainerStorage{Runtime: src.runtime, Source: src.path, Err: err.Error()}
 		}
 		if o.Driver != "" {
-			return model.ContainerStorage{Runtime: "docker", Driver: o.Driver, ThinPoolDev: o.ThinPoolDev, Source: DockerStorage}
+			return model.ContainerStorage{Runtime: src.runtime, Driver: o.Driver, ThinPoolDev: o.ThinPoolDev, Source: src.path}
 		}
-		errs = append(errs, DockerStorage+" sets no driver")
-	} else {
-		errs = append(errs, err.Error())
-	}
-	if b, err := g.read(DaemonJSON); err == nil {
-		o, err := model.ParseDaemonJSON(b)
-		if err != nil {
-			return model.ContainerStorage{Runtime: "docker", Source: DaemonJSON, Err: err.Error()}
-		}
-		if o.Driver != "" {
-			return model.ContainerStorage{Runtime: "docker", Driver: o.Driver, ThinPoolDev: o.ThinPoolDev, Source: DaemonJSON}
-		}
-		errs = append(errs, DaemonJSON+" sets no storage-driver")
-	}
-	if b, err := g.read(StorageConf); err == nil {
-		d, err := model.ParseStorageConf(b)
-		if err != nil {
-			return model.ContainerStorage{Runtime: "crio", Source: StorageConf, Err: err.Error()}
-		}
-		if d != "" {
-			return model.ContainerStorage{Runtime: "crio", Driver: d, Source: StorageConf}
-		}
-		errs = append(errs, StorageConf+" sets no driver")
+		errs = append(errs, src.path+" sets no storage driver")
 	}
 	return model.ContainerStorage{Err: "no storage driver configured: " + strings.Join(errs, "; ")}
 }
