@@ -284,6 +284,49 @@ func ParseLVSThinPools(out string) []ThinPool {
 	return pools
 }
 
+// ParseDockerInfoPool reads a devicemapper thin pool's use from `docker
+// info` (seed 003 §3.7's own check): " Pool Name: docker--vg-docker--pool",
+// " Data Space Used: 27.08 GB", " Data Space Total: 31.86 GB" and the
+// Metadata lines, in docker's decimal units (kB, MB, GB, TB). ok is false
+// when docker info shows no pool.
+func ParseDockerInfoPool(out string) (p ThinPool, ok bool) {
+	v := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		k, val, found := strings.Cut(strings.TrimSpace(line), ":")
+		if !found {
+			continue
+		}
+		switch k {
+		case "Pool Name":
+			p.LV = strings.TrimSpace(val)
+		case "Data Space Used", "Data Space Total", "Metadata Space Used", "Metadata Space Total":
+			if n, err := parseDecimalSize(strings.TrimSpace(val)); err == nil {
+				v[k] = n
+			}
+		}
+	}
+	if p.LV == "" || v["Data Space Total"] <= 0 || v["Metadata Space Total"] <= 0 {
+		return ThinPool{}, false
+	}
+	p.Data = 100 * v["Data Space Used"] / v["Data Space Total"]
+	p.Metadata = 100 * v["Metadata Space Used"] / v["Metadata Space Total"]
+	return p, true
+}
+
+// parseDecimalSize reads docker's HumanSize ("27.08 GB", "524.3 kB", "0 B").
+func parseDecimalSize(s string) (float64, error) {
+	num, unit, _ := strings.Cut(s, " ")
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || !(n >= 0 && n < 1e30) {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	mult, ok := map[string]float64{"B": 1, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15}[unit]
+	if !ok {
+		return 0, fmt.Errorf("%q: unknown unit", s)
+	}
+	return n * mult, nil
+}
+
 // MapperName is the device-mapper name of an LVM volume: its VG and LV
 // with their hyphens doubled, joined by one ("docker--vg-docker--pool").
 func (p ThinPool) MapperName() string {

@@ -185,6 +185,33 @@ func TestParseStorage(t *testing.T) {
 	}
 }
 
+// docker info of docker 1.13 on a docker-storage-setup thin pool.
+const dockerInfoDM = `Containers: 4
+Server Version: 1.13.1
+Storage Driver: devicemapper
+ Pool Name: docker--vg-docker--pool
+ Pool Blocksize: 524.3 kB
+ Base Device Size: 10.74 GB
+ Backing Filesystem: xfs
+ Data Space Used: 27.08 GB
+ Data Space Total: 31.86 GB
+ Data Space Available: 4.78 GB
+ Metadata Space Used: 2.15 MB
+ Metadata Space Total: 33.55 MB
+ Metadata Space Available: 31.4 MB
+Logging Driver: journald
+`
+
+func TestParseDockerInfoPool(t *testing.T) {
+	p, ok := ParseDockerInfoPool(dockerInfoDM)
+	if !ok || p.LV != "docker--vg-docker--pool" || int(p.Data) != 84 || int(p.Metadata) != 6 {
+		t.Fatalf("%+v %v", p, ok)
+	}
+	if _, ok := ParseDockerInfoPool("Storage Driver: overlay2\n Backing Filesystem: xfs\n"); ok {
+		t.Fatal("overlay2 has no pool")
+	}
+}
+
 func TestParseIsActive(t *testing.T) {
 	units := append(append([]string{}, NodeUnits...), RuntimeUnits...)
 	s, err := ParseIsActive("active\ninactive\ninactive\nactive\nunknown\n", units)
@@ -198,7 +225,7 @@ func TestParseIsActive(t *testing.T) {
 
 func FuzzHostParsers(f *testing.F) {
 	for _, s := range []string{timedatectlRHEL7, timedatectlRHEL8, chronyTracking, procNetRoute, nodeConfig, xfsInfo, lvsOut, dockerStorageDM, procMounts,
-		"1764882000.123456789", "350735.47 234388.90", `{"storage-driver":"overlay2"}`, "[storage]\ndriver=\"overlay\"", "active\ninactive"} {
+		dockerInfoDM, "1764882000.123456789", "350735.47 234388.90", `{"storage-driver":"overlay2"}`, "[storage]\ndriver=\"overlay\"", "active\ninactive"} {
 		f.Add(s)
 	}
 	units := append(append([]string{}, NodeUnits...), RuntimeUnits...)
@@ -226,6 +253,9 @@ func FuzzHostParsers(f *testing.F) {
 		}
 		if ft, ok := ParseXFSFtype(s); ok && (ft < 0 || ft > 9) {
 			t.Fatal(ft)
+		}
+		if p, ok := ParseDockerInfoPool(s); ok && (p.Data < 0 || p.Metadata < 0) {
+			t.Fatalf("negative use %+v", p)
 		}
 		for _, p := range ParseLVSThinPools(s) {
 			_ = p.MapperName()

@@ -407,11 +407,23 @@ func (g gatherer) ftype(mountPoint string) (int, string) {
 	return 0, ""
 }
 
+// thinPool reads the pool's use with lvs, else from docker info (seed 003
+// §3.7's check, which needs docker running).
 func (g gatherer) thinPool(dev string) (*model.ThinPool, string) {
 	r, why := g.run(model.LVSThinPoolCommand)
 	switch {
 	case why != "":
-		return nil, why
+		info, infoWhy := g.run("docker info")
+		switch {
+		case infoWhy != "":
+			return nil, why + "; " + infoWhy
+		case info.Exit != 0:
+			return nil, why + "; " + failed(info)
+		}
+		if p, ok := model.ParseDockerInfoPool(info.Stdout); ok {
+			return &p, ""
+		}
+		return nil, why + "; docker info shows no thin pool"
 	case r.Exit != 0:
 		return nil, failed(r)
 	}

@@ -170,7 +170,7 @@ func TestGatherWithoutCommands(t *testing.T) {
 	if f.TimeSync.State != model.TimeSynced || !strings.Contains(f.TimeSync.Source, "systemd-timesyncd") {
 		t.Fatalf("time sync falls back to the marker: %+v", f.TimeSync)
 	}
-	if f.Storage.Pool != nil || f.Storage.PoolErr != "lvs: command not found on the host" {
+	if f.Storage.Pool != nil || f.Storage.PoolErr != "lvs: command not found on the host; docker: command not found on the host" {
 		t.Fatalf("pool %+v", f.Storage)
 	}
 	if f.ServicesErr != "systemctl: command not found on the host" {
@@ -251,5 +251,21 @@ func TestGatherThisHost(t *testing.T) {
 	}
 	if f.ServicesErr != errRefused.Error() {
 		t.Fatalf("services %q", f.ServicesErr)
+	}
+}
+
+// Without lvs, the thin pool's use comes from docker info, as seed 003
+// §3.7 checks storage.
+func TestGatherThinPoolFromDockerInfo(t *testing.T) {
+	root := rhel7Node(t)
+	write(t, root, DockerStorage, `DOCKER_STORAGE_OPTIONS="--storage-driver devicemapper --storage-opt dm.thinpooldev=/dev/mapper/docker--vg-docker--pool"`+"\n")
+	a := rhel7Answers()
+	a["docker info"] = hostfs.Result{Stdout: "Storage Driver: devicemapper\n Pool Name: docker--vg-docker--pool\n Data Space Used: 27.08 GB\n Data Space Total: 31.86 GB\n Metadata Space Used: 2.15 MB\n Metadata Space Total: 33.55 MB\n"}
+	f := Gather(context.Background(), &scripted{FS: hostfs.New(root), answers: a}, Options{})
+	if f.Storage.Pool == nil || int(f.Storage.Pool.Data) != 84 {
+		t.Fatalf("pool %+v %q", f.Storage.Pool, f.Storage.PoolErr)
+	}
+	if c := levels(f)[model.CheckDriver]; c.Level != model.HealthWarn || c.Figure != "dm 85%" {
+		t.Fatalf("driver %+v", c)
 	}
 }
