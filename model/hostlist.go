@@ -17,34 +17,37 @@ type HostNode struct {
 	Addresses []string
 }
 
-// TieHosts ties each host to its Node (same name, or the host's name or
-// address among the node's addresses) and to its etcd member (named after
-// the host or its node, or with a peer or client URL at one of the host's
-// addresses). Hosts already tied keep their ties.
+// TieHosts ties each host to its Node and its etcd member: by name first
+// (the node or member named like the host or its node), else by address
+// (the host's name or address among the node's addresses, or at a
+// member's peer or client URL) when exactly one matches: hosts sharing an
+// address (behind NAT, or all on 127.0.0.1) are not tied by it. Hosts
+// already tied keep their ties.
 func TieHosts(hosts []Host, nodes []HostNode, members []EtcdMember) []Host {
 	out := make([]Host, len(hosts))
 	for i, h := range hosts {
 		names := []string{h.Name, h.Address}
-		var node *HostNode
-		for j := range nodes {
-			if nodeIs(&nodes[j], names) {
-				node = &nodes[j]
-				break
-			}
+		node := -1
+		if j := only(len(nodes), func(j int) bool { return anyEqual(names, nodes[j].Name) }); j >= 0 {
+			node = j
+		} else {
+			node = only(len(nodes), func(j int) bool { return anyIn(names, nodes[j].Addresses) })
 		}
-		if h.Node == "" && node != nil {
-			h.Node = node.Name
+		if h.Node == "" && node >= 0 {
+			h.Node = nodes[node].Name
 		}
-		if node != nil {
-			names = append(names, node.Name)
-			names = append(names, node.Addresses...)
+		addrs := []string{h.Address}
+		if node >= 0 {
+			names = append(names, nodes[node].Name)
+			addrs = append(addrs, nodes[node].Addresses...)
 		}
 		if h.EtcdMember == "" {
-			for _, m := range members {
-				if memberIs(m, names) {
-					h.EtcdMember = m.Name
-					break
-				}
+			m := only(len(members), func(j int) bool { return members[j].Name != "" && anyEqual(names, members[j].Name) })
+			if m < 0 {
+				m = only(len(members), func(j int) bool { return anyIn(addrs, urlHosts(members[j])) })
+			}
+			if m >= 0 {
+				h.EtcdMember = members[m].Name
 			}
 		}
 		out[i] = h
@@ -52,24 +55,33 @@ func TieHosts(hosts []Host, nodes []HostNode, members []EtcdMember) []Host {
 	return out
 }
 
-func nodeIs(n *HostNode, names []string) bool {
-	if anyEqual(names, n.Name) {
-		return true
-	}
-	for _, a := range n.Addresses {
-		if anyEqual(names, a) {
-			return true
+// only is the one index in [0,n) that match holds for, else -1.
+func only(n int, match func(int) bool) int {
+	found := -1
+	for i := 0; i < n; i++ {
+		if match(i) {
+			if found >= 0 {
+				return -1
+			}
+			found = i
 		}
 	}
-	return false
+	return found
 }
 
-func memberIs(m EtcdMember, names []string) bool {
-	if m.Name != "" && anyEqual(names, m.Name) {
-		return true
-	}
+func urlHosts(m EtcdMember) []string {
+	var out []string
 	for _, u := range append(append([]string(nil), m.PeerURLs...), m.ClientURLs...) {
-		if p, err := url.Parse(u); err == nil && p.Hostname() != "" && anyEqual(names, p.Hostname()) {
+		if p, err := url.Parse(u); err == nil && p.Hostname() != "" {
+			out = append(out, p.Hostname())
+		}
+	}
+	return out
+}
+
+func anyIn(names, list []string) bool {
+	for _, s := range list {
+		if anyEqual(names, s) {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -197,6 +198,13 @@ func TestTieHosts(t *testing.T) {
 			t.Errorf("%s: node %q member %q, want %v", got[i].Name, got[i].Node, got[i].EtcdMember, w)
 		}
 	}
+	// Hosts sharing an address (the local cluster's, all on 127.0.0.1) are
+	// tied by name only.
+	local := []EtcdMember{{Name: "m0", PeerURLs: []string{"https://127.0.0.1:2380"}}, {Name: "m1", PeerURLs: []string{"https://127.0.0.1:2381"}}}
+	got = TieHosts([]Host{{Name: "m1", Address: "127.0.0.1"}, {Name: "n0", Address: "127.0.0.1"}}, nil, local)
+	if got[0].EtcdMember != "m1" || got[1].EtcdMember != "" {
+		t.Errorf("shared address: %+v", got)
+	}
 	hosts := HostsFromNodes(nodes, members)
 	if hosts[0].Address != "10.0.0.10" || hosts[0].Source != "node InternalIP" || !reflect.DeepEqual(hosts[0].Groups, []string{"masters", "etcd", "nodes"}) {
 		t.Errorf("master host: %+v", hosts[0])
@@ -232,7 +240,7 @@ func FuzzParseInventory(f *testing.F) {
 				t.Fatalf("bad host %+v", h)
 			}
 			for _, g := range h.Groups {
-				if !contains(inv.GroupHosts(g), h.Name) {
+				if !slices.Contains(inv.GroupHosts(g), h.Name) {
 					t.Fatalf("%s listed in %s, which does not hold it", h.Name, g)
 				}
 			}

@@ -77,10 +77,40 @@ func loadAuth(c Config, t target) *auth {
 	for _, f := range t.idFiles {
 		try(f, true)
 	}
-	for _, f := range defaultKeys {
-		try(filepath.Join(c.Home, ".ssh", f), false)
+	if len(t.idFiles) == 0 {
+		for _, f := range defaultKeys {
+			try(filepath.Join(c.Home, ".ssh", f), false)
+		}
+	}
+	if t.idOnly && a.agent != nil {
+		a.signers = onlyIdentities(a.signers, t.idFiles)
 	}
 	return a
+}
+
+// onlyIdentities keeps the signers whose public key is one of files' (the
+// key file's .pub, or the key itself when it has no passphrase).
+func onlyIdentities(signers []ssh.Signer, files []string) []ssh.Signer {
+	want := map[string]bool{}
+	for _, f := range files {
+		if b, err := os.ReadFile(f + ".pub"); err == nil {
+			if k, _, _, _, err := ssh.ParseAuthorizedKey(b); err == nil {
+				want[string(k.Marshal())] = true
+			}
+		}
+		if b, err := os.ReadFile(f); err == nil {
+			if s, err := ssh.ParsePrivateKey(b); err == nil {
+				want[string(s.PublicKey().Marshal())] = true
+			}
+		}
+	}
+	var out []ssh.Signer
+	for _, s := range signers {
+		if want[string(s.PublicKey().Marshal())] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (a *auth) methods() []ssh.AuthMethod {

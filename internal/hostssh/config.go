@@ -58,9 +58,11 @@ type target struct {
 	port     int
 	user     string
 	keyAlias string // the known_hosts name (HostKeyAlias, else hostname)
-	// idFiles are --ssh-key and IdentityFile; the default ~/.ssh/id_*
-	// files follow them.
+	// idFiles are --ssh-key and IdentityFile; without any, the default
+	// ~/.ssh/id_* files (as OpenSSH does). idOnly is IdentitiesOnly: the
+	// agent's keys are offered only when they are one of idFiles.
 	idFiles []string
+	idOnly  bool
 	known   []string // known_hosts files
 	jumps   []string // ProxyJump hops, first dialled first
 	timeout time.Duration
@@ -166,6 +168,7 @@ func resolve(c Config, sc sshConfig, h model.Host) (target, error) {
 	for _, f := range sc.getAll(alias, "IdentityFile") {
 		t.idFiles = append(t.idFiles, tokens(f))
 	}
+	t.idOnly = strings.EqualFold(sc.get(alias, "IdentitiesOnly"), "yes")
 	t.known = c.KnownHosts
 	if len(t.known) == 0 {
 		user := sc.get(alias, "UserKnownHostsFile")

@@ -99,6 +99,7 @@ func (h *Host) conn(ctx context.Context) (*conn, error) {
 		client.Wait()
 		close(c.dead)
 	}()
+	go keepalive(client, c.dead, h.t.timeout)
 	if err := h.openSFTP(c); err != nil {
 		client.Close()
 		closeAll(hops)
@@ -106,6 +107,39 @@ func (h *Host) conn(ctx context.Context) (*conn, error) {
 	}
 	h.c = c
 	return c, nil
+}
+
+// keepalive asks the server for an answer every interval and closes the
+// connection when none comes within the next one: a host that vanished
+// without closing the TCP connection (powered off, cable pulled) then fails
+// calls within about two intervals instead of hanging them.
+func keepalive(c *ssh.Client, dead <-chan struct{}, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-dead:
+			return
+		case <-tick.C:
+		}
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		select {
+		case err := <-reply:
+			if err != nil {
+				c.Close()
+				return
+			}
+		case <-time.After(every):
+			c.Close()
+			return
+		case <-dead:
+			return
+		}
+	}
 }
 
 func (h *Host) close() {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/sys/unix"
 
 	"github.com/day2ops/day2/internal/hostfs"
@@ -513,5 +515,172 @@ func TestDialTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > 4*time.Second {
 		t.Errorf("gave up after %s", took)
+	}
+}
+
+// serveAgent serves an ssh-agent holding keys on a socket of its own.
+func serveAgent(t *testing.T, keys ...any) string {
+	t.Helper()
+	ring := agent.NewKeyring()
+	for _, k := range keys {
+		if err := ring.Add(agent.AddedKey{PrivateKey: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				agent.ServeAgent(ring, c)
+			}()
+		}
+	}()
+	return sock
+}
+
+// The agent's keys are offered first; a passphrase-protected key file
+// without an agent is skipped, and the refusal says why.
+func TestAgentAndPassphraseKeys(t *testing.T) {
+	sh := simHost(t, localcluster.RoleCompute, 0)
+	raw, err := os.ReadFile(cluster.SSHKeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ssh.ParseRawPrivateKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(key, "day2 test", []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(locked, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := inventoryHosts(t)[sh.Name]
+	_, err = newPool(t, func(c *Config) { c.KeyFiles = []string{locked} }).Open(ctxT(t, 30*time.Second), h)
+	if err == nil || !strings.Contains(err.Error(), locked+" is passphrase-protected") || !strings.Contains(err.Error(), "ssh-add") {
+		t.Errorf("a locked key without an agent: %v", err)
+	}
+	sock := serveAgent(t, key)
+	host, err := newPool(t, func(c *Config) { c.KeyFiles = []string{locked}; c.AgentSocket = sock }).Open(ctxT(t, 30*time.Second), h)
+	if err != nil {
+		t.Fatalf("through the agent: %v", err)
+	}
+	if b, err := host.ReadFile("/etc/hostname"); err != nil || strings.TrimSpace(string(b)) != sh.Name {
+		t.Errorf("/etc/hostname = %q, %v", b, err)
+	}
+}
+
+// The cluster's ssh_config alone (HostName, Port, User, IdentityFile,
+// IdentitiesOnly, UserKnownHostsFile) reaches a host by its short name.
+func TestSSHConfigAlone(t *testing.T) {
+	sh := simHost(t, localcluster.RoleMaster, 0)
+	short, _, _ := strings.Cut(sh.Name, ".")
+	p, err := New(Config{ConfigFile: cluster.SSHConfigPath(), Home: t.TempDir(), AgentSocket: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	host, err := p.Open(ctxT(t, 30*time.Second), model.Host{Name: short, Address: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := host.ReadFile("/etc/hostname"); err != nil || strings.TrimSpace(string(b)) != sh.Name {
+		t.Errorf("/etc/hostname = %q, %v", b, err)
+	}
+	if host.Name() != short || host.Where() != "on "+short {
+		t.Errorf("Name %q, Where %q", host.Name(), host.Where())
+	}
+}
+
+// freezer forwards TCP connections to target until frozen, then keeps them
+// open and silent, as a host that vanished without a FIN.
+type freezer struct {
+	l      net.Listener
+	frozen chan struct{}
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{l: l, frozen: make(chan struct{})}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			t.Cleanup(func() { in.Close(); out.Close() })
+			pipe := func(dst, src net.Conn) {
+				buf := make([]byte, 32*1024)
+				for {
+					n, err := src.Read(buf)
+					select {
+					case <-f.frozen:
+						return // drop everything from now on
+					default:
+					}
+					if err != nil {
+						return
+					}
+					if _, err := dst.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}
+			go pipe(out, in)
+			go pipe(in, out)
+		}
+	}()
+	return f
+}
+
+// A connection that goes silent fails the next call within about two dial
+// timeouts (the keepalive's interval), not never.
+func TestSilentConnectionFails(t *testing.T) {
+	sh := simHost(t, localcluster.RoleCompute, 0)
+	f := newFreezer(t, "127.0.0.1:"+strconv.Itoa(sh.Port))
+	port := f.l.Addr().(*net.TCPAddr).Port
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := fmt.Sprintf("[127.0.0.1]:%d %s", port, ssh.MarshalAuthorizedKey(knownKey(t, sh.Port)))
+	if err := os.WriteFile(kh, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, func(c *Config) { c.DialTimeout = 2 * time.Second; c.KnownHosts = []string{kh} })
+	host, err := p.Open(ctxT(t, 30*time.Second), model.Host{Name: sh.Name, Address: "127.0.0.1", Port: port, User: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := host.ReadFile("/etc/hostname"); err != nil {
+		t.Fatal(err)
+	}
+	close(f.frozen)
+	start := time.Now()
+	_, err = host.ReadFile("/etc/hostname")
+	if err == nil {
+		t.Fatal("a read over a silent connection succeeded")
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("failed after %s, want within about two 2s intervals", took)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,13 +33,18 @@ func makePrivate(target string) error {
 	return nil
 }
 
+// dockerDiskSize is the xfs /var/lib/docker's size: seed 003 §3.6's 15 GB
+// and some.
+const dockerDiskSize = 20 * gib
+
 // chrootDevices are bound from the system into every host's /dev.
 var chrootDevices = []string{"null", "zero", "urandom", "random"}
 
 // prepareChroot lays out host root root for sshd's ChrootDirectory, its
-// /var a tmpfs of varSize bytes, the simulators of simDir over the system's
-// commands.
-func prepareChroot(root string, varSize int64, simDir string) error {
+// /var a tmpfs of the profile's size (and /var/lib/docker an xfs in an image
+// under diskDir where the profile says so), the simulators of simDir over
+// the system's commands.
+func prepareChroot(root string, p hostProfile, simDir, diskDir string) error {
 	for _, d := range []string{"usr", "dev", "etc", "root", "run", "var", "proc", "sys", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return err
@@ -83,10 +89,43 @@ func prepareChroot(root string, varSize int64, simDir string) error {
 			return err
 		}
 	}
-	if err := mountTmpfs(filepath.Join(root, "var"), varSize); err != nil {
+	if err := mountTmpfs(filepath.Join(root, "var"), p.varSize); err != nil {
 		return err
 	}
+	if p.dockerXFS {
+		if err := os.MkdirAll(diskDir, 0o700); err != nil {
+			return err
+		}
+		// xfs wants 300 MiB at least; the image is sparse.
+		image := filepath.Join(diskDir, filepath.Base(root)+"-docker.img")
+		if err := mountLoop(image, filepath.Join(root, "var/lib/docker"), dockerDiskSize, "mkfs.xfs", "-f", "-q", "-n", "ftype=1"); err != nil {
+			return fmt.Errorf("/var/lib/docker on xfs: %w", err)
+		}
+		if err := makePrivate(filepath.Join(root, "var/lib/docker")); err != nil {
+			return err
+		}
+		// xfs_info and xfs_spaceman find a mounted xfs by its device.
+		dev, err := mountSource(filepath.Join(root, "var/lib/docker"))
+		if err != nil {
+			return err
+		}
+		if err := bindDevice(root, dev); err != nil {
+			return err
+		}
+	}
 	return mountSimulators(root, simDir)
+}
+
+// bindDevice binds the system's device node dev at the same path in root.
+func bindDevice(root, dev string) error {
+	if !strings.HasPrefix(dev, "/dev/") {
+		return fmt.Errorf("%s is not a device", dev)
+	}
+	p := filepath.Join(root, dev)
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		return err
+	}
+	return privateBind(dev, p, false)
 }
 
 func privateBind(src, target string, ro bool) error {

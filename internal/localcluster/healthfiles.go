@@ -2,8 +2,11 @@ package localcluster
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Host files the Health pane's host checks read (seed 003 §2.1, §2.2), so
@@ -45,12 +48,63 @@ func hostHealthFiles(fs *fileSet, h hostInfo, p hostProfile) {
 	}
 	simTime(fs, p.timesync != "", p.timesync != "", tracking)
 	simUnits(fs, h, p.crio)
-	// /var exists on every host; statfs reads the space of the disk below.
 	fs.add("var/log/messages", nil)
+	// The runtimes' own files: docker's image store in its driver's
+	// directory, CRI-O's containers/storage.
+	driver := "overlay2"
+	if p.dockerStorage == dockerStorageDM {
+		driver = "devicemapper"
+	}
+	fs.add("var/lib/docker/image/"+driver+"/repositories.json", []byte(`{"Repositories":{}}`))
+	if driver == "devicemapper" {
+		fs.add(simThinPool, []byte(simThinPoolUse))
+	}
+	if p.crio {
+		fs.add("var/lib/containers/storage/overlay-images/images.json", []byte("[]"))
+	}
+	mounts, mountinfo := mountTable(p, fs.root)
+	fs.add("proc/self/mounts", []byte(mounts))
+	fs.add("proc/mounts", []byte(mounts))
+	fs.add("proc/self/mountinfo", []byte(mountinfo))
 	fs.add("etc/hostname", []byte(h.name+"\n"))
 	fs.add("etc/passwd", []byte("root:x:0:0:root:/root:/bin/bash\n"))
 	fs.add("etc/group", []byte("root:x:0:\n"))
 	fs.add("etc/redhat-release", []byte("Red Hat Enterprise Linux Server release 7.9 (Maipo)\n"))
+}
+
+// mountTable is the host's /proc/self/mounts and mountinfo, so df (seed 003
+// §3.6's df -hT) and findmnt (xfs_info) find its filesystems: the types and
+// device numbers are those of the chroot's real mounts under root, whose
+// sizes statfs reports.
+func mountTable(p hostProfile, root string) (mounts, mountinfo string) {
+	type m struct{ src, dir, typ, opts string }
+	table := []m{
+		{"/dev/mapper/rhel-root", "/", "xfs", "rw,relatime,attr2,inode64,noquota"},
+		{"tmpfs", "/var", "tmpfs", fmt.Sprintf("rw,nosuid,nodev,size=%dk,mode=755", p.varSize>>10)},
+	}
+	if p.dockerXFS {
+		// The loop device it really is (bound into the chroot's /dev).
+		dev, err := mountSource(filepath.Join(root, "var/lib/docker"))
+		if err != nil {
+			dev = "/dev/mapper/docker--vg-dockerlv"
+		}
+		table = append(table, m{dev, "/var/lib/docker", "xfs", "rw,relatime,attr2,inode64,noquota"})
+	}
+	var a, b strings.Builder
+	for i, e := range table {
+		dev := "0:0"
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(root, e.dir), &st) == nil {
+			dev = fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
+		}
+		parent := 60 // the root's, itself below the namespace's first mount
+		if i == 0 {
+			parent = 1
+		}
+		fmt.Fprintf(&a, "%s %s %s %s 0 0\n", e.src, e.dir, e.typ, e.opts)
+		fmt.Fprintf(&b, "%d %d %s / %s %s - %s %s %s\n", 60+i, parent, dev, e.dir, e.opts, e.typ, e.src, e.opts)
+	}
+	return a.String(), b.String()
 }
 
 // procNetRoute is /proc/net/route of a node: the default route and the

@@ -26,7 +26,7 @@ func (c *Cluster) writeHostRoots(masters, infra []hostInfo, cas certAuthorities,
 			return err
 		}
 		if !c.opts.NoSSH {
-			if err := prepareChroot(sh.Root, profileOf(h).varSize, simDir); err != nil {
+			if err := prepareChroot(sh.Root, profileOf(h), simDir, filepath.Join(c.Dir, "disks")); err != nil {
 				return fmt.Errorf("host root %s: %w", h.name, err)
 			}
 		}

@@ -15,41 +15,52 @@ import (
 // detaches the loop device: mount -o loop sets it to autoclear) and removes
 // the image.
 func MountLoopFS(image, dir string, size int64) (unmount func() error, err error) {
-	run := func(name string, args ...string) error {
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("%s %v: %w: %s", name, args, err, out)
-		}
-		return nil
-	}
-	if err := os.WriteFile(image, nil, 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.Truncate(image, size); err != nil {
-		return nil, err
-	}
-	if err := run("mkfs.ext4", "-F", "-q", image); err != nil {
-		os.Remove(image)
-		return nil, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	if err := run("mount", "-o", "loop", image, dir); err != nil {
-		os.Remove(image)
+	if err := mountLoop(image, dir, size, "mkfs.ext4", "-F", "-q"); err != nil {
 		return nil, err
 	}
 	// A fresh ext4 has lost+found; etcd's data dir should hold only its own.
 	if err := os.Remove(filepath.Join(dir, "lost+found")); err != nil {
-		_ = run("umount", dir)
+		_ = runCmd("umount", dir)
 		os.Remove(image)
 		return nil, err
 	}
 	return func() error {
-		if err := run("umount", dir); err != nil {
+		if err := runCmd("umount", dir); err != nil {
 			return err
 		}
 		return os.Remove(image)
 	}, nil
+}
+
+// mountLoop makes a filesystem with mkfs (its command and options) in the
+// sparse file image of size bytes and mounts it at dir through a loop
+// device that detaches itself when unmounted (mount -o loop sets autoclear).
+func mountLoop(image, dir string, size int64, mkfs ...string) error {
+	if err := os.WriteFile(image, nil, 0o600); err != nil {
+		return err
+	}
+	if err := os.Truncate(image, size); err != nil {
+		return err
+	}
+	if err := runCmd(mkfs[0], append(mkfs[1:], image)...); err != nil {
+		os.Remove(image)
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := runCmd("mount", "-o", "loop", image, dir); err != nil {
+		os.Remove(image)
+		return err
+	}
+	return nil
+}
+
+func runCmd(name string, args ...string) error {
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %v: %w: %s", name, args, err, out)
+	}
+	return nil
 }
 
 // MountEtcdDataDir puts master i's etcd data dir on a filesystem of its

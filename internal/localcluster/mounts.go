@@ -84,6 +84,28 @@ func mountsUnder(dir string) ([]string, error) {
 	return out, sc.Err()
 }
 
+// mountSource is the source (device) of the mount at target.
+func mountSource(target string) (string, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	source := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		for i, f := range fields {
+			// The last mount at target wins; source follows " - fstype".
+			if f == "-" && i+2 < len(fields) && len(fields) > 4 && unescapeMountinfo(fields[4]) == target {
+				source = unescapeMountinfo(fields[i+2])
+			}
+		}
+	}
+	if source == "" {
+		return "", fmt.Errorf("no mount at %s", target)
+	}
+	return source, nil
+}
+
 // unescapeMountinfo decodes mountinfo's octal escapes (\040 for a space).
 func unescapeMountinfo(s string) string {
 	if !strings.Contains(s, `\`) {

@@ -22,6 +22,9 @@ type hostProfile struct {
 	// container-storage-setup writes it) and docker-storage-setup.
 	dockerStorage, storageSetup string
 	crio                        bool
+	// dockerXFS puts /var/lib/docker on a filesystem of its own, xfs with
+	// ftype=1 as seed 003 §3.7 wants under overlay2 (a loop device).
+	dockerXFS bool
 	// nodeMTU is node-config.yaml's networkConfig.mtu; eth0MTU and tun0MTU
 	// are the interfaces'.
 	nodeMTU, eth0MTU, tun0MTU int
@@ -41,8 +44,8 @@ const (
 )
 
 // profileOf spreads the values over the hosts that every cluster has
-// (masters, infra nodes, node-0): master-0 low entropy and no NTP, master-2
-// entropy below the alert level, infra-0 on chrony, infra-1 devicemapper,
+// (masters, infra nodes, node-0): master-0 low entropy and no NTP, master-1
+// docker on a real xfs, master-2 entropy below the alert level, infra-0 on chrony, infra-1 devicemapper,
 // infra-2 a tun0 MTU against node-config's, node-0 a /var below 15 GB.
 func profileOf(h hostInfo) hostProfile {
 	p := hostProfile{
@@ -66,6 +69,7 @@ func profileOf(h hostInfo) hostProfile {
 			p.crio, p.registries = true, registriesConfV2
 		case 1:
 			p.registries = registriesConfQuotedV1
+			p.dockerXFS = true
 		}
 	case RoleInfra:
 		switch h.index {

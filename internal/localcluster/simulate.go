@@ -8,16 +8,16 @@ import (
 )
 
 // The simulated hosts' systemd. Like kwok playing the kubelets, one shell
-// script plays systemctl, shutdown, reboot, poweroff, halt, timedatectl and
-// chronyc on every host root, with their real output formats (RHEL 7's
-// systemd 219 and chrony). It runs inside the host's chroot and keeps its
+// script plays systemctl, shutdown, reboot, poweroff, halt, timedatectl,
+// chronyc and docker (info) on every host root, with their real output
+// formats (RHEL 7's systemd 219, chrony, docker 1.13). It runs inside the host's chroot and keeps its
 // state there, in /run/day2-sim: nothing it does can reach the systemd of the
 // machine the cluster runs on. A shutdown it records is carried out by the
 // cluster (power.go).
 
 // simulatedCommands are the commands the simulator plays, by the name it
 // was run as.
-var simulatedCommands = []string{"systemctl", "shutdown", "reboot", "poweroff", "halt", "timedatectl", "chronyc"}
+var simulatedCommands = []string{"systemctl", "shutdown", "reboot", "poweroff", "halt", "timedatectl", "chronyc", "docker"}
 
 // SimStateDir is the simulators' state directory in a host root.
 const SimStateDir = "run/day2-sim"
@@ -35,6 +35,7 @@ const (
 	simEnabledDir  = SimStateDir + "/enabled"
 	simTimedate    = SimStateDir + "/timedatectl"
 	simChronyTrack = SimStateDir + "/chronyc-tracking"
+	simThinPool    = SimStateDir + "/docker-thinpool"
 )
 
 // writeSimulators writes the script once under dir, hard-linked under every
@@ -93,6 +94,17 @@ func simTime(fs *fileSet, ntp, synced bool, chronyTracking string) {
 		fs.add(simChronyTrack, []byte(chronyTracking))
 	}
 }
+
+// simThinPoolUse is a devicemapper host's thin pool use, as docker info
+// reports it: data 85% used (above docker-storage-setup's default 60%
+// auto-extend threshold), metadata 6%.
+const simThinPoolUse = `data_used="27.08 GB"
+data_total="31.86 GB"
+data_avail="4.78 GB"
+meta_used="2.15 MB"
+meta_total="33.55 MB"
+meta_avail="31.4 MB"
+`
 
 // chronyTracking is `chronyc tracking` of a synchronised chrony.
 func chronyTracking(refID string, offset string) string {
@@ -294,12 +306,86 @@ do_chronyc() {
 	esac
 }
 
+do_docker() {
+	if [ "$(state docker)" != active ]; then
+		echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2
+		return 1
+	fi
+	case ${1:-} in
+	info) ;;
+	ps|images) echo "CONTAINER ID        IMAGE               COMMAND             CREATED             STATUS              PORTS               NAMES"; return 0 ;;
+	version|--version|-v) echo "Docker version 1.13.1, build 7d71120/1.13.1"; return 0 ;;
+	*) echo "docker: '${1:-}' is not simulated on this host (docker info, ps, version are)" >&2; return 1 ;;
+	esac
+	. /etc/sysconfig/docker-storage 2>/dev/null
+	driver=overlay2
+	case ${DOCKER_STORAGE_OPTIONS:-} in *devicemapper*) driver=devicemapper ;; esac
+	backing=$(stat -f -c %T /var/lib/docker 2>/dev/null || echo unknown)
+	echo "Containers: 0"
+	echo " Running: 0"
+	echo " Paused: 0"
+	echo " Stopped: 0"
+	echo "Images: 0"
+	echo "Server Version: 1.13.1"
+	echo "Storage Driver: $driver"
+	if [ "$driver" = devicemapper ]; then
+		[ -f "$sim/docker-thinpool" ] && . "$sim/docker-thinpool"
+		echo " Pool Name: docker--vg-docker--pool"
+		echo " Pool Blocksize: 524.3 kB"
+		echo " Base Device Size: 10.74 GB"
+		echo " Backing Filesystem: xfs"
+		echo " Data file: "
+		echo " Metadata file: "
+		echo " Data Space Used: ${data_used:-}"
+		echo " Data Space Total: ${data_total:-}"
+		echo " Data Space Available: ${data_avail:-}"
+		echo " Metadata Space Used: ${meta_used:-}"
+		echo " Metadata Space Total: ${meta_total:-}"
+		echo " Metadata Space Available: ${meta_avail:-}"
+		echo " Thin Pool Minimum Free Space: 3.186 GB"
+		echo " Udev Sync Supported: true"
+		echo " Deferred Removal Enabled: true"
+		echo " Deferred Deletion Enabled: true"
+		echo " Deferred Deleted Device Count: 0"
+		echo " Library Version: 1.02.149-RHEL7 (2018-07-20)"
+	else
+		dtype=true
+		[ "$backing" = xfs ] && ! xfs_info /var/lib/docker 2>/dev/null | grep -q 'ftype=1' && dtype=false
+		echo " Backing Filesystem: $backing"
+		echo " Supports d_type: $dtype"
+		echo " Native Overlay Diff: true"
+	fi
+	echo "Logging Driver: journald"
+	echo "Cgroup Driver: systemd"
+	echo "Plugins: "
+	echo " Volume: local"
+	echo " Network: bridge host macvlan null overlay"
+	echo "Swarm: inactive"
+	echo "Runtimes: docker-runc runc"
+	echo "Default Runtime: docker-runc"
+	echo "Security Options: seccomp selinux"
+	echo "Kernel Version: $(cat /proc/sys/kernel/osrelease)"
+	echo "Operating System: Red Hat Enterprise Linux Server 7.9 (Maipo)"
+	echo "OSType: linux"
+	echo "Architecture: x86_64"
+	echo "Name: $(cat /etc/hostname)"
+	echo "Docker Root Dir: /var/lib/docker"
+	echo "Debug Mode (client): false"
+	echo "Debug Mode (server): false"
+	echo "Registry: https://registry.redhat.io/v1/"
+	echo "Insecure Registries:"
+	echo " 127.0.0.0/8"
+	echo "Live Restore Enabled: false"
+	echo "Registries: registry.redhat.io (secure), docker.io (secure)"
+}
+
 case $prog in
 systemctl) do_systemctl "$@" ;;
 shutdown) do_shutdown "$@" ;;
 reboot|poweroff|halt) request "$prog" "$(now)"; log "$prog" ;;
 timedatectl) do_timedatectl "$@" ;;
 chronyc) do_chronyc "$@" ;;
+docker) do_docker "$@" ;;
 *) echo "$prog: not simulated on this host" >&2; exit 1 ;;
 esac
 `

@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -130,8 +131,11 @@ func checkSSHPossible() error {
 	return nil
 }
 
-// sshClusterDir makes a new cluster dir under SSHBaseDir.
+// sshClusterDir makes a new cluster dir under SSHBaseDir, owned by this
+// process, after clearing the dirs of clusters whose process died without
+// stopping them (a test binary killed by its timeout leaves its mounts).
 func sshClusterDir() (string, error) {
+	reapStaleClusters()
 	for attempt := 0; ; attempt++ {
 		if err := os.MkdirAll(SSHBaseDir, 0o755); err != nil {
 			return "", fmt.Errorf("local cluster dir: %w", err)
@@ -147,7 +151,70 @@ func sshClusterDir() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("local cluster dir: %w", err)
 		}
+		if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(processID(os.Getpid())), 0o600); err != nil {
+			return "", fmt.Errorf("local cluster dir: %w", err)
+		}
 		return dir, nil
+	}
+}
+
+// ownerFile names the process that runs a cluster: its pid and start time.
+const ownerFile = "owner"
+
+// processID is pid and its start time (clock ticks since boot), which a
+// reused pid does not share; "" when pid is not running.
+func processID(pid int) string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 20 {
+		return ""
+	}
+	return fmt.Sprintf("%d %s", pid, fields[19])
+}
+
+// reapStaleClusters stops and removes the clusters under SSHBaseDir whose
+// owner has gone. Detached clusters (demo --keep, a pids file) are left to
+// day2 demo stop.
+func reapStaleClusters() {
+	dirs, _ := filepath.Glob(filepath.Join(SSHBaseDir, "day2-cluster-*"))
+	for _, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, pidsFile)); err == nil {
+			continue
+		}
+		owner, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // being created, or not ours
+		}
+		var pid int
+		if _, err := fmt.Sscan(string(owner), &pid); err != nil || processID(pid) == string(owner) {
+			continue
+		}
+		killChrooted(dir)
+		killMentioning(dir)
+		_ = removeClusterDir(dir)
+	}
+}
+
+// killMentioning kills the processes whose command line names something
+// under dir (a stale cluster's sshd: -f dir/ssh/hosts/…/sshd_config).
+func killMentioning(dir string) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	prefix := []byte(filepath.Clean(dir) + "/")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && bytes.Contains(cmdline, prefix) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -239,5 +240,127 @@ func TestShutdownOverSSH(t *testing.T) {
 	// Booted: enabled units run again, whatever was stopped by hand.
 	if out, err := sshRun(t, h, "systemctl is-active docker"); err != nil || out != "active\n" {
 		t.Errorf("after power on: %v %q", err, out)
+	}
+}
+
+// The guide's own commands answer on the hosts: df -hT lists / and /var
+// (seed 003 §3.6), master-1's /var/lib/docker is a real xfs with ftype=1
+// (§3.7), timedatectl (§2.1) answers from the simulator.
+func TestGuideCommandsOnHosts(t *testing.T) {
+	out, err := sshRun(t, sshHost(t, "master-1.example.com"), "df -hT; stat -f -c %T /var/lib/docker; xfs_info /var/lib/docker | grep -o 'ftype=1'; timedatectl")
+	if err != nil {
+		t.Fatalf("ssh master-1: %v\n%s", err, out)
+	}
+	for _, want := range []string{" /var\n", "tmpfs", "50G", "/var/lib/docker\n", "\nxfs\nftype=1\n", "NTP synchronized: yes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("master-1's output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// docker info (seed 003 §3.7) reports each host's storage: overlay2 on
+// master-1's real xfs, infra-1's devicemapper thin pool; with docker
+// stopped it cannot connect, as the client says.
+func TestDockerInfoOnHosts(t *testing.T) {
+	out, err := sshRun(t, sshHost(t, "master-1.example.com"), "docker info")
+	if err != nil || !strings.Contains(out, "Storage Driver: overlay2\n Backing Filesystem: xfs\n Supports d_type: true\n") {
+		t.Errorf("master-1 docker info: %v\n%s", err, out)
+	}
+	infra1 := sshHost(t, "infra-1.example.com")
+	out, err = sshRun(t, infra1, "docker info")
+	if err != nil || !strings.Contains(out, "Storage Driver: devicemapper\n Pool Name: docker--vg-docker--pool\n") || !strings.Contains(out, " Data Space Used: 27.08 GB\n") {
+		t.Errorf("infra-1 docker info: %v\n%s", err, out)
+	}
+	out, err = sshRun(t, infra1, "systemctl stop docker; docker info; echo rc=$?; systemctl start docker")
+	if err != nil || !strings.Contains(out, "Is the docker daemon running?") || !strings.Contains(out, "rc=1") {
+		t.Errorf("docker info with docker stopped: %v\n%s", err, out)
+	}
+}
+
+// Every verdict of the host checks has a host: entropy below 800 and below
+// 1000, no NTP evidence and chrony's, a devicemapper thin pool, a tun0 MTU
+// against node-config's, a /var below a node's 15 GB; every other host is
+// healthy on each.
+func TestHostSpread(t *testing.T) {
+	read := func(h SSHHost, rel string) string {
+		b, err := os.ReadFile(filepath.Join(h.Root, rel))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	count := map[string][]string{}
+	for _, h := range cluster.SSHHosts() {
+		e, _ := strconv.Atoi(read(h, "proc/sys/kernel/random/entropy_avail"))
+		switch {
+		case e < 800:
+			count["entropy<800"] = append(count["entropy<800"], h.Name)
+		case e < 1000:
+			count["entropy<1000"] = append(count["entropy<1000"], h.Name)
+		}
+		if read(h, "run/systemd/timesync/synchronized") == "" && read(h, "var/lib/chrony/drift") != "" {
+			count["chrony"] = append(count["chrony"], h.Name)
+		}
+		if strings.Contains(read(h, "etc/sysconfig/docker-storage"), "dm.thinpooldev=/dev/mapper/docker--vg-docker--pool") {
+			count["devicemapper"] = append(count["devicemapper"], h.Name)
+		}
+		if !strings.Contains(read(h, "etc/origin/node/node-config.yaml"), "mtu: "+read(h, "sys/class/net/tun0/mtu")+"\n") {
+			count["tun0-mtu"] = append(count["tun0-mtu"], h.Name)
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(filepath.Join(h.Root, "var"), &st); err != nil {
+			t.Fatal(err)
+		}
+		need := int64(15e9)
+		if h.Role == RoleMaster {
+			need = 40e9
+		}
+		if int64(st.Blocks)*int64(st.Bsize) < need { //nolint:unconvert // Bsize is uint32 on s390x
+			count["small-var"] = append(count["small-var"], h.Name)
+		}
+	}
+	want := map[string][]string{
+		"entropy<800": {"master-2.example.com"}, "entropy<1000": {"master-0.example.com"}, "chrony": {"infra-0.example.com"},
+		"devicemapper": {"infra-1.example.com"}, "tun0-mtu": {"infra-2.example.com"}, "small-var": {"node-0.example.com"},
+	}
+	for k, v := range want {
+		if strings.Join(count[k], ",") != strings.Join(v, ",") {
+			t.Errorf("%s: %v, want %v", k, count[k], v)
+		}
+	}
+}
+
+// A cluster whose process died without stopping it (a test binary killed by
+// its timeout) is unmounted and removed by the next cluster's start; a
+// running one's is not.
+func TestReapStaleCluster(t *testing.T) {
+	stale, err := sshClusterDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, ownerFile), []byte("999999999 1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(stale, "hosts", "h", "var")
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := mountTmpfs(mnt, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := sshClusterDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer removeClusterDir(fresh)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale cluster dir %s still there: %v", stale, err)
+		_ = removeClusterDir(stale)
+	}
+	if left, _ := mountsUnder(stale); len(left) > 0 {
+		t.Errorf("mounts left: %v", left)
+	}
+	if _, err := os.Stat(cluster.Dir); err != nil {
+		t.Errorf("the running cluster's dir went too: %v", err)
 	}
 }
