@@ -12,7 +12,8 @@ import (
 
 // A simulated host's chroot: the system's /usr read-only (and /bin, /sbin,
 // /lib* as the system has them: links into /usr on a merged-/usr Debian,
-// else read-only binds), /dev/null, /dev/zero and /dev/urandom, a tmpfs
+// else read-only binds), /dev/null, zero, random, urandom, tty, ptmx and
+// pts (interactive logins get a terminal), a tmpfs
 // /var of the host's disk size, and the simulators over every systemd
 // command. /proc and /sys are fixture files, never the kernel's.
 
@@ -38,7 +39,7 @@ func makePrivate(target string) error {
 const dockerDiskSize = 20 * gib
 
 // chrootDevices are bound from the system into every host's /dev.
-var chrootDevices = []string{"null", "zero", "urandom", "random"}
+var chrootDevices = []string{"null", "zero", "urandom", "random", "tty", "ptmx"}
 
 // prepareChroot lays out host root root for sshd's ChrootDirectory, its
 // /var a tmpfs of the profile's size (and /var/lib/docker an xfs in an image
@@ -88,6 +89,13 @@ func prepareChroot(root string, p hostProfile, simDir, diskDir string) error {
 		if err := privateBind("/dev/"+d, p, false); err != nil {
 			return err
 		}
+	}
+	// Terminals: sshd opens a session's pty by its /dev/pts name.
+	if err := os.MkdirAll(filepath.Join(root, "dev/pts"), 0o755); err != nil {
+		return err
+	}
+	if err := privateBind("/dev/pts", filepath.Join(root, "dev/pts"), false); err != nil {
+		return err
 	}
 	if err := mountTmpfs(filepath.Join(root, "var"), p.varSize); err != nil {
 		return err

@@ -39,7 +39,9 @@ type staticPodRecord struct {
 // command that runs RunKubelet on the directory, given as its last
 // argument) detached, so moving a master's etcd.yaml still stops and
 // starts that member after this process has gone. Without kubelet the
-// members keep running but no longer follow their manifests.
+// members keep running but no longer follow their manifests. The hosts'
+// sshd keep running too; a shutdown run on a host is still recorded
+// (ShutdownRequested) but no longer carried out.
 func (c *Cluster) Release(kubelet ...string) error {
 	if c.background != nil {
 		c.background()

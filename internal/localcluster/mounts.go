@@ -1,14 +1,13 @@
 package localcluster
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,66 +62,32 @@ func noLinks(p string) error {
 // mountsUnder lists the mount points below dir, in the order they were
 // mounted (mountinfo's order).
 func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	dir = filepath.Clean(dir)
+	infos, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	prefix := filepath.Clean(dir) + "/"
 	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		if p := unescapeMountinfo(fields[4]); strings.HasPrefix(p, prefix) {
-			out = append(out, p)
+	for _, m := range infos {
+		if m.Mountpoint != dir {
+			out = append(out, m.Mountpoint)
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // mountSource is the source (device) of the mount at target.
 func mountSource(target string) (string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	target = filepath.Clean(target)
+	infos, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) { return m.Mountpoint != target, false })
 	if err != nil {
 		return "", err
 	}
-	source := ""
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		for i, f := range fields {
-			// The last mount at target wins; source follows " - fstype".
-			if f == "-" && i+2 < len(fields) && len(fields) > 4 && unescapeMountinfo(fields[4]) == target {
-				source = unescapeMountinfo(fields[i+2])
-			}
-		}
-	}
-	if source == "" {
+	if len(infos) == 0 {
 		return "", fmt.Errorf("no mount at %s", target)
 	}
-	return source, nil
-}
-
-// unescapeMountinfo decodes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	// The last mount at target is the one seen there.
+	return infos[len(infos)-1].Source, nil
 }
 
 // unmountUnder unmounts everything below dir, last mounted first, lazily

@@ -203,18 +203,7 @@ func (c *Cluster) nodeReachable(ctx context.Context, name string) error {
 	if _, err := nodes.Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
-	return poll(ctx, "node "+name+" Ready", time.Minute, 200*time.Millisecond, func() (bool, error) {
-		n, err := nodes.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	return c.waitNodeReady(ctx, name)
 }
 
 func hasTaint(n *corev1.Node, t corev1.Taint) bool {

@@ -290,6 +290,11 @@ func (c *Cluster) AddNode(ctx context.Context, name, role, ip string) error {
 	if err := createObject(ctx, c, "node "+name, c.Client.CoreV1().Nodes().Create, node(name, ip, role, false)); err != nil {
 		return err
 	}
+	return c.waitNodeReady(ctx, name)
+}
+
+// waitNodeReady waits up to a minute for node name to be Ready.
+func (c *Cluster) waitNodeReady(ctx context.Context, name string) error {
 	return poll(ctx, "node "+name+" Ready", time.Minute, 200*time.Millisecond, func() (bool, error) {
 		n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {

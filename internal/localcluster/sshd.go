@@ -496,6 +496,9 @@ func (c *Cluster) StartSSHD(name string) error {
 	if c.opts.NoSSH {
 		return fmt.Errorf("start sshd of %s: the cluster runs without sshd", name)
 	}
+	if h.poweredOff {
+		return fmt.Errorf("start sshd of %s: the host is powered off (PowerOn)", name)
+	}
 	if h.sshd != nil && h.sshd.running() {
 		return nil
 	}

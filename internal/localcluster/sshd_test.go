@@ -145,6 +145,11 @@ func TestSSHConfigAndSFTP(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "master-2.example.com" {
 		t.Errorf("ssh -F ssh_config master-2: %v %q", err, out)
 	}
+	// An interactive login gets a terminal.
+	out, err = exec.CommandContext(ctx, "ssh", "-F", cluster.SSHConfigPath(), "-tt", "-o", "BatchMode=yes", "infra-0", "tty").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "/dev/pts/") {
+		t.Errorf("ssh -tt infra-0 tty: %v %q", err, out)
+	}
 	sftp := exec.CommandContext(ctx, "sftp", "-F", cluster.SSHConfigPath(), "-b", "-", "node-0")
 	sftp.Stdin = strings.NewReader("df /var\nget /etc/origin/node/node-config.yaml " + filepath.Join(t.TempDir(), "nc.yaml") + "\n")
 	out, err = sftp.CombinedOutput()
