@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -319,11 +320,12 @@ func varCheck(f HostFacts) HostCheck {
 
 // shortBytes is a size for a table cell: "43G", "512M".
 func shortBytes(n uint64) string {
+	g := float64(n) / (1 << 30)
 	switch {
-	case n >= 10<<30:
-		return fmt.Sprintf("%dG", n>>30)
+	case g >= 9.95: // what one decimal would round to 10.0
+		return fmt.Sprintf("%.0fG", math.Floor(g+0.05))
 	case n >= 1<<30:
-		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+		return fmt.Sprintf("%.1fG", g)
 	default:
 		return fmt.Sprintf("%dM", n>>20)
 	}

@@ -48,22 +48,22 @@ type hostChecked struct {
 
 type hostsDone struct{ seq int }
 
-// hostColumns: name, role and SSH never go; then the checks the guide
-// stresses most (time, entropy, space) stay longest at 80 columns.
+// The columns: name and SSH never go; at 80 columns the checks the guide
+// stresses most (time, entropy, space, then driver and MTU) stay longest.
 func newHostsPane() hostsPane {
 	return hostsPane{table: NewTable(
 		Column{Title: "HOST", Flex: true},
-		Column{Title: "ROLE", Priority: 3},
+		Column{Title: "ROLE", Priority: 4},
 		Column{Title: "SSH", Width: len("timeout")},
 		Column{Title: "NTP", Priority: 1},
-		Column{Title: "SKEW", Priority: 2},
+		Column{Title: "SKEW", Priority: 3},
 		Column{Title: "ENTROPY", Priority: 1},
 		Column{Title: "/VAR", Priority: 1},
-		Column{Title: "STORAGE", Priority: 3},
+		Column{Title: "STORAGE", Priority: 4},
 		Column{Title: "DRIVER", Priority: 2},
 		Column{Title: "MTU", Priority: 2},
-		Column{Title: "SERVICES", Priority: 2},
-		Column{Title: "KERNEL", Priority: 4},
+		Column{Title: "SERVICES", Priority: 3},
+		Column{Title: "KERNEL", Priority: 5},
 	), reports: map[string]model.HostReport{}}
 }
 
