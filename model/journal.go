@@ -170,9 +170,10 @@ func (s RunSummary) Step(id string) (StepSummary, bool) {
 }
 
 // Target is what the run acts on: its node, else its etcd member (hex ID),
-// else the member it adds; "" for a cluster-wide run (a backup, a defrag).
+// else the member it adds, else its namespace (a project backup or restore)
+// or the archive it restores; "" for a cluster-wide run (a backup, a defrag).
 func (r RunSummary) Target() string {
-	for _, k := range []string{"node", "member", "name"} {
+	for _, k := range []string{"node", "member", "name", "namespace", "backup"} {
 		if v := r.Params[k]; v != "" {
 			return v
 		}

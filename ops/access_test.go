@@ -103,6 +103,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"decommission":        append(slices.Clone(operatorDrain), "delete nodes", "get deployments.apps in default", "patch deployments.apps in default"),
 			"etcd-replace-member": {"get pods in openshift-etcd", listCOs},
 			"etcd-restore":        {"list namespaces"}, "etcd-recover-quorum": {"list namespaces"},
+			"project-backup": {"get namespaces"}, "project-restore": {"get namespaces"},
 			"etcd-backup": {listCOs}, "etcd-add-member": {listCOs}, "etcd-remove-member": {listCOs},
 		}},
 	} {

@@ -143,6 +143,25 @@ var catalog = map[string]spec{
 		build:      buildEtcdDefrag,
 		etcdAccess: true,
 	},
+	"project-backup": {
+		title: "Back up a project: every namespaced object the API serves, stripped for a re-create, into a verified tar.gz (seed 003 §4.7, §6.1)",
+		params: []Param{
+			{Name: "namespace", Help: "project-backup: the namespace (project) to back up", Required: true},
+			{Name: "backup-dir", Help: "where the archive goes (a host path)", Default: projectBackupDir},
+		},
+		build:  buildProjectBackup,
+		rights: projectRights,
+	},
+	"project-restore": {
+		title: "Restore a project from its backup: verified, dry run first, created in dependency order (seed 003 §6.2)",
+		params: []Param{
+			{Name: "backup", Help: "the project backup archive (a host path)", Required: true},
+			{Name: "namespace", Help: "project-restore: restore into this namespace instead of the backup's"},
+			{Name: "replace", Help: "replace objects that exist (as oc replace) instead of skipping them", Bool: true},
+		},
+		build:  buildProjectRestore,
+		rights: projectRights,
+	},
 	"cordon": {
 		title:  "Mark a node unschedulable, leaving its pods (seed 003 §7.1.1)",
 		params: []Param{{Name: "node", Help: "the node to cordon", Required: true}},

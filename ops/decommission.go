@@ -27,7 +27,7 @@ func buildDecommission(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	node := p["node"]
-	fs := hostfs.New(s.opts.HostRoot)
+	lb := s.loadBalancer()
 	// A master is not a node host: decommissioning it would leave its etcd
 	// member voting and its API in the load balancer (seed 003 §5.2.1).
 	look := drain.Steps[0].Check
@@ -50,8 +50,8 @@ func buildDecommission(s *Session, p params) (*Procedure, error) {
 		}
 		return false, node + " is not an infra node"
 	}
-	steps := append(drain.Steps, scaleInfraStep(s, node, infra), haproxyStep(s, fs, node, "haproxy", model.HAProxyRouterPorts, infra),
-		haproxyRestartStep(infra), verifyEmptyStep(s, node), deleteNodeStep(s, node))
+	steps := append(drain.Steps, scaleInfraStep(s, node, infra), haproxyStep(s, lb, node, "haproxy", model.HAProxyRouterPorts, infra),
+		haproxyRestartStep(lb, infra), verifyEmptyStep(s, node), deleteNodeStep(s, node))
 	return &Procedure{Steps: steps}, nil
 }
 
@@ -139,13 +139,14 @@ func scaleInfraStep(s *Session, node string, infra func(context.Context) (bool, 
 	}
 }
 
-// haproxyStep removes node's servers from the load balancer on this host:
-// every server line of a backend or listen section that points at one of
-// the node's addresses (InternalIP, hostname, FQDN, short name; server
-// names are labels, openshift-ansible names them master0…) on ports. When
-// this host's haproxy.cfg has none, the step is manual and says why: the
-// operator edits the load balancer where it runs.
-func haproxyStep(s *Session, fs hostfs.FS, node, id string, ports []string, applies func(context.Context) (bool, string)) *Step {
+// haproxyStep removes node's servers from the load balancer host's
+// haproxy.cfg (loadBalancer): every server line of a backend or listen
+// section that points at one of the node's addresses (InternalIP,
+// hostname, FQDN, short name; server names are labels, openshift-ansible
+// names them master0…) on ports. When that haproxy.cfg has none, the step
+// is manual and says why: the operator edits the load balancer where it
+// runs.
+func haproxyStep(s *Session, fs hostfs.Host, node, id string, ports []string, applies func(context.Context) (bool, string)) *Step {
 	var (
 		edit    hostfs.Edit
 		removed []model.HAProxyServer
@@ -159,23 +160,23 @@ func haproxyStep(s *Session, fs hostfs.FS, node, id string, ports []string, appl
 		if addrs, err = haproxyNodeAddresses(ctx, s, node); err != nil {
 			return err
 		}
-		if !fs.Exists(haproxyCfg) {
-			why = fmt.Sprintf("there is no %s under %s", haproxyCfg, fs.Root)
-		} else if edit, err = fs.PlanEdit(haproxyCfg, func(b []byte) ([]byte, error) {
+		if !hostfs.Exists(fs, haproxyCfg) {
+			why = fmt.Sprintf("there is no %s %s", haproxyCfg, fs.Where())
+		} else if edit, err = hostfs.PlanEdit(fs, haproxyCfg, func(b []byte) ([]byte, error) {
 			out, gone := model.RemoveHAProxyServers(string(b), addrs, ports)
 			removed = gone
 			return []byte(out), nil
 		}); err != nil {
 			return err
 		} else if len(removed) == 0 {
-			why = fmt.Sprintf("%s under %s has no server at %s on ports %s", haproxyCfg, fs.Root, strings.Join(addrs, ", "), strings.Join(ports, "/"))
+			why = fmt.Sprintf("%s %s has no server at %s on ports %s", haproxyCfg, fs.Where(), strings.Join(addrs, ", "), strings.Join(ports, "/"))
 		}
 		step.Manual = why != ""
 		return nil
 	}
 	step.Plan = func(context.Context) (Plan, error) {
 		if why == "" && len(removed) > 0 {
-			plan := Plan{fmt.Sprintf("edit %s under %s (backup beside it), removing %d server line(s):", haproxyCfg, fs.Root, len(removed))}
+			plan := Plan{fmt.Sprintf("edit %s %s (backup beside it), removing %d server line(s):", haproxyCfg, fs.Where(), len(removed))}
 			return append(plan, strings.Split(strings.TrimRight(edit.Diff, "\n"), "\n")...), nil
 		}
 		return Plan{
@@ -189,7 +190,7 @@ func haproxyStep(s *Session, fs hostfs.FS, node, id string, ports []string, appl
 			progress("manual: done by the operator on the load balancer host (" + why + ")")
 			return nil
 		}
-		backup, err := fs.Apply(edit, time.Now())
+		backup, err := hostfs.Apply(fs, edit, time.Now())
 		if err != nil {
 			return err
 		}
@@ -197,7 +198,7 @@ func haproxyStep(s *Session, fs hostfs.FS, node, id string, ports []string, appl
 		return nil
 	}
 	step.Verify = func(ctx context.Context) error {
-		if !fs.Exists(haproxyCfg) {
+		if !hostfs.Exists(fs, haproxyCfg) {
 			return nil
 		}
 		a, err := haproxyNodeAddresses(ctx, s, node)

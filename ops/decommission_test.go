@@ -17,9 +17,10 @@ import (
 )
 
 // Decommission an infra node end to end (seed 003 §5.3.1), including the
-// haproxy edit on master-0's host root.
+// haproxy edit and restart on the inventory's load balancer host (master-0)
+// over SSH.
 func TestDecommissionInfraNode(t *testing.T) {
-	s, node := session(t), cluster.Infra[2]
+	s, node := sshSessionOn(t, cluster), cluster.Infra[2]
 	cfgPath := filepath.Join(cluster.HostRoot(0), "etc/haproxy/haproxy.cfg")
 	before, err := os.ReadFile(cfgPath)
 	if err != nil || !strings.Contains(string(before), "backend atomic-openshift-api") {
@@ -31,7 +32,7 @@ func TestDecommissionInfraNode(t *testing.T) {
 	}
 	op := &scripted{answers: []Answer{
 		{Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed, Typed: node}, // preflight, cordon, evict
-		{Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed}, // scale, haproxy, restart (manual)
+		{Decision: Proceed}, {Decision: Proceed}, {Decision: Proceed}, // scale, haproxy, restart
 		{Decision: Proceed}, {Decision: Proceed, Typed: node}, // verify-empty, delete
 	}}
 	j := openJournal(t)
@@ -47,6 +48,17 @@ func TestDecommissionInfraNode(t *testing.T) {
 		}
 	}
 	plan := strings.Join(haproxyPlan, "\n")
+	if !strings.HasPrefix(plan, "edit /etc/haproxy/haproxy.cfg on master-0.example.com ") {
+		t.Errorf("the haproxy edit is not made over SSH on the [lb] host:\n%s", plan)
+	}
+	for _, pr := range op.prompts {
+		if pr.Step.ID == "haproxy-restart" && pr.Step.Manual {
+			t.Error("haproxy-restart is manual although the load balancer host is reachable")
+		}
+	}
+	if log, err := os.ReadFile(filepath.Join(cluster.HostRoot(0), localcluster.SimLog)); err != nil || !strings.Contains(string(log), "systemctl restart haproxy") {
+		t.Errorf("haproxy was not restarted on master-0: %v\n%s", err, log)
+	}
 	// openshift-ansible-style names: router2 is the node only by its address.
 	removed := []string{"    server router2 127.0.20.3:80 check", "    server router2 127.0.20.3:443 check"}
 	for _, l := range removed {

@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"path"
 	"strings"
 	"time"
@@ -40,15 +39,17 @@ const (
 func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 	node := p["node"]
 	here := hostfs.New(s.opts.HostRoot)
-	var master *hostfs.FS
+	var master hostfs.Host
 	switch r := p["master-root"]; {
 	case r != "":
-		fs := hostfs.New(r)
-		master = &fs
+		master = hostfs.New(r)
 	case thisHostIs(here, node):
 		// day2 runs on the master being deprecated: its files are here.
-		master = &here
+		master = here
+	default:
+		master = s.openHost(hostNamed(node))
 	}
+	lb := s.loadBalancer()
 	drain, err := buildDrain(s, p)
 	if err != nil {
 		return nil, err
@@ -63,10 +64,10 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 	steps := []*Step{
 		masterPreflightStep(s, node, member),
 		backup,
-		masterBackupStep(master, node, state),
+		masterBackupStep(master, here, node, state),
 		caHostStep(master),
-		haproxyStep(s, here, node, "haproxy", model.HAProxyAPIPorts, always),
-		haproxyRestartStep(always),
+		haproxyStep(s, lb, node, "haproxy", model.HAProxyAPIPorts, always),
+		haproxyRestartStep(lb, always),
 		moveManifestsStep(master, "disable-master-pods", "Disable the API and controllers static pods", "apiserver.yaml", "controller.yaml"),
 	}
 	steps = append(steps, drain.Steps[1:]...) // cordon, evict; the master pre-flight covered the look
@@ -87,7 +88,7 @@ func buildDeprecateMaster(s *Session, p params) (*Procedure, error) {
 		etcdRemoveStep(s, member, p.bool("allow-two-members")),
 		disable,
 		etcdConfStep(s, here),
-		etcdClientsStep(here, removedClientURLs(member, master)),
+		etcdClientsStep(s, here, removedClientURLs(member, master)),
 		endpointsStep(s, node),
 		deleteNodeStep(s, node),
 	)
@@ -104,10 +105,10 @@ func (s *Session) etcdReady() error {
 // masterIdentity is what finds the master's etcd member whatever its name:
 // the ETCD_NAME and peer URLs of its etcd.conf when its files are here, and
 // the node's addresses.
-func masterIdentity(s *Session, node string, master *hostfs.FS) model.HostIdentity {
+func masterIdentity(s *Session, node string, master hostfs.Host) model.HostIdentity {
 	h := model.HostIdentity{Node: node}
 	if master != nil {
-		if c, err := etcdHere(*master); err == nil {
+		if c, err := etcdHere(master); err == nil {
 			h.EtcdName, h.PeerURLs = c.Name, c.PeerURLs
 		}
 	}
@@ -162,7 +163,9 @@ func first(s []string) string {
 // run: a resumed run verifies that file and never writes a second one.
 var masterBackupKey = stateKey[string]("master-backup")
 
-func masterBackupStep(master *hostfs.FS, node string, state *RunState) *Step {
+// masterBackupStep writes the backup on this host (here), never only on
+// the master it describes, which is about to be taken out.
+func masterBackupStep(master hostfs.Host, here hostfs.FS, node string, state *RunState) *Step {
 	dest := func() string {
 		return masterBackupKey.Decide(state, func() string {
 			return fmt.Sprintf("%s/%s-%s.tar.gz", masterBackups, node, time.Now().UTC().Format("20060102T150405Z"))
@@ -180,30 +183,30 @@ func masterBackupStep(master *hostfs.FS, node string, state *RunState) *Step {
 					"  sudo tar -zcvf /backup/$(hostname)-$(date +%Y%m%d).tar.gz $MYBACKUPDIR && sha256sum it",
 				}, nil
 			}
-			return Plan{fmt.Sprintf("write %s under %s (mode 0600, with a .sha256): %s, and the rpm -qa package list where rpm exists",
-				dest(), master.Root, strings.Join(masterBackupPaths, " "))}, nil
+			return Plan{fmt.Sprintf("write %s %s (mode 0600, with a .sha256) from %s's files %s: %s, and its rpm -qa package list where rpm exists",
+				dest(), here.Where(), node, master.Where(), strings.Join(masterBackupPaths, " "))}, nil
 		},
 		Run: func(ctx context.Context, progress func(string)) error {
 			if master == nil {
 				return nil
 			}
 			extra := map[string][]byte{}
-			if master.Root == "/" {
-				if rpm, err := exec.LookPath("rpm"); err == nil {
-					out, err := exec.CommandContext(ctx, rpm, "-qa").Output()
-					if err != nil {
-						return fmt.Errorf("rpm -qa: %w", err)
-					}
-					extra["packages.txt"] = out
-				}
+			if out, why := packageList(ctx, master); why != "" {
+				progress("no package list: " + why)
+			} else {
+				extra["packages.txt"] = out
 			}
-			a, err := master.Backup(masterBackupPaths, extra, dest())
+			local, err := here.Path(dest())
 			if err != nil {
 				return err
 			}
-			progress(fmt.Sprintf("%s: %d files, sha256 %s", a.Path, a.Files, a.SHA256))
+			a, err := hostfs.Backup(master, masterBackupPaths, extra, local)
+			if err != nil {
+				return err
+			}
+			progress(fmt.Sprintf("%s: %d files, sha256 %s", dest(), a.Files, a.SHA256))
 			if len(a.Missing) > 0 {
-				progress("not on this host (skipped): " + strings.Join(a.Missing, " "))
+				progress("not on " + node + " (skipped): " + strings.Join(a.Missing, " "))
 			}
 			return nil
 		},
@@ -211,21 +214,21 @@ func masterBackupStep(master *hostfs.FS, node string, state *RunState) *Step {
 			if master == nil {
 				return nil
 			}
-			return master.VerifyBackup(dest())
+			return here.VerifyBackup(dest())
 		},
 	}
 }
 
 // caHostStep guards the files only the first master or the CA host has
 // (seed 003 §5.2.1.3 warning and important note).
-func caHostStep(master *hostfs.FS) *Step {
+func caHostStep(master hostfs.Host) *Step {
 	return &Step{
 		ID: "ca-host", Title: "Keep the CA files the other masters need", Manual: true,
 		Applies: func(context.Context) (bool, string) {
 			if master == nil {
 				return true, "" // cannot look: ask
 			}
-			if master.Exists(caSerial) || master.Exists(etcdCADir) {
+			if hostfs.Exists(master, caSerial) || hostfs.Exists(master, etcdCADir) {
 				return true, ""
 			}
 			return false, "this master holds neither ca.serial.txt nor the etcd CA"
@@ -240,20 +243,52 @@ func caHostStep(master *hostfs.FS) *Step {
 	}
 }
 
-func haproxyRestartStep(applies func(context.Context) (bool, string)) *Step {
-	return &Step{ID: "haproxy-restart", Title: "Restart haproxy on the load balancer", Manual: true, Applies: applies,
+// haproxyRestartStep restarts haproxy on the load balancer host when day2
+// reaches it over SSH (and checks it is active again); on this host's files
+// alone it is the operator's, as before.
+func haproxyRestartStep(lb hostfs.Host, applies func(context.Context) (bool, string)) *Step {
+	const restart = "systemctl restart haproxy"
+	if _, local := lb.(hostfs.FS); local {
+		return &Step{ID: "haproxy-restart", Title: "Restart haproxy on the load balancer", Manual: true, Applies: applies,
+			Plan: func(context.Context) (Plan, error) {
+				return Plan{"on the load balancer host: sudo " + restart}, nil
+			}}
+	}
+	return &Step{ID: "haproxy-restart", Title: "Restart haproxy on " + lb.Name(), Applies: applies,
 		Plan: func(context.Context) (Plan, error) {
-			return Plan{"on the load balancer host: sudo systemctl restart haproxy"}, nil
-		}}
+			return Plan{fmt.Sprintf("%s %s, then systemctl is-active haproxy", restart, lb.Where())}, nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			r, err := lb.Run(ctx, hostfs.Command{Line: restart, Timeout: 2 * time.Minute})
+			if err == nil {
+				err = r.Err()
+			}
+			if err != nil {
+				return err
+			}
+			progress(fmt.Sprintf("%s %s: exit 0 in %s", restart, lb.Where(), r.Took.Round(time.Millisecond)))
+			return nil
+		},
+		Verify: func(ctx context.Context) error {
+			r, err := lb.Run(ctx, hostfs.Command{Line: "systemctl is-active haproxy", Timeout: 30 * time.Second})
+			if err != nil {
+				return err
+			}
+			if state := strings.TrimSpace(r.Stdout); state != "active" {
+				return fmt.Errorf("haproxy is %q %s: %s", state, lb.Where(), strings.TrimSpace(r.Stderr))
+			}
+			return nil
+		},
+	}
 }
 
 // moveManifestsStep moves static pod manifests into pods/disabled, which
 // stops their pods (seed 003 §5.2.1.3), or says how when the master's files
 // are not here.
-func moveManifestsStep(master *hostfs.FS, id, title string, names ...string) *Step {
+func moveManifestsStep(master hostfs.Host, id, title string, names ...string) *Step {
 	moves := func() (todo []string, done bool) {
 		for _, n := range names {
-			if master.Exists(path.Join(staticPods, n)) {
+			if hostfs.Exists(master, path.Join(staticPods, n)) {
 				todo = append(todo, n)
 			}
 		}
@@ -286,7 +321,7 @@ func moveManifestsStep(master *hostfs.FS, id, title string, names ...string) *St
 			}
 			todo, _ := moves()
 			for _, n := range todo {
-				if err := master.Move(path.Join(staticPods, n), path.Join(disabledPods, n)); err != nil {
+				if err := hostfs.Move(master, path.Join(staticPods, n), path.Join(disabledPods, n)); err != nil {
 					return err
 				}
 			}
@@ -343,4 +378,19 @@ func thisHostIs(here hostfs.FS, node string) bool {
 	}
 	env, err := model.ParseEnvFile(data)
 	return err == nil && env["ETCD_NAME"] == node
+}
+
+// packageList is the host's `rpm -qa | sort` (seed 003 §4.1), or why there
+// is none (no rpm there, commands cannot run there).
+func packageList(ctx context.Context, h hostfs.Host) ([]byte, string) {
+	r, err := h.Run(ctx, hostfs.Command{Line: "command -v rpm >/dev/null || exit 127; rpm -qa | sort"})
+	switch {
+	case err != nil:
+		return nil, err.Error()
+	case r.Exit == 127:
+		return nil, "rpm is not installed " + h.Where()
+	case r.Exit != 0:
+		return nil, r.Err().Error()
+	}
+	return []byte(r.Stdout), ""
 }

@@ -108,11 +108,16 @@ func TestDeprecateMaster(t *testing.T) {
 	if cluster.MemberRunning(2) {
 		t.Error("the removed member's etcd must be stopped")
 	}
-	backups, _ := filepath.Glob(filepath.Join(target.Root, "backup", target.Name+"-*.tar.gz"))
+	// The backup of master-2's files is on master-0, where day2 runs: never
+	// only on the master being taken out.
+	backups, _ := filepath.Glob(filepath.Join(cluster.HostRoot(0), "backup", target.Name+"-*.tar.gz"))
 	if len(backups) == 0 {
-		t.Fatal("no master backup")
+		t.Fatal("no master backup on master-0")
 	}
-	fs := hostfs.New(target.Root)
+	if names := strings.Join(tarNames(t, backups[len(backups)-1]), "\n"); !strings.Contains(names, "etc/etcd/etcd.conf") {
+		t.Errorf("the backup lacks master-2's etcd.conf:\n%s", names)
+	}
+	fs := hostfs.New(cluster.HostRoot(0))
 	if err := fs.VerifyBackup("/backup/" + filepath.Base(backups[len(backups)-1])); err != nil {
 		t.Error(err)
 	}

@@ -28,7 +28,7 @@ const (
 )
 
 // etcdHere is this host's member as its /etc/etcd/etcd.conf describes it.
-func etcdHere(here hostfs.FS) (model.EtcdHostConf, error) {
+func etcdHere(here hostfs.Host) (model.EtcdHostConf, error) {
 	data, err := here.ReadFile(etcdConfPath)
 	if err != nil {
 		return model.EtcdHostConf{}, err

@@ -38,9 +38,9 @@ var etcdLayouts = []etcdPodLayout{
 
 // etcdLayoutOf finds the layout of a host by the manifest it has, in place
 // or aside.
-func etcdLayoutOf(fs hostfs.FS) (etcdPodLayout, bool) {
+func etcdLayoutOf(h hostfs.Host) (etcdPodLayout, bool) {
 	for _, l := range etcdLayouts {
-		if fs.Exists(l.manifest) || fs.Exists(l.aside) {
+		if hostfs.Exists(h, l.manifest) || hostfs.Exists(h, l.aside) {
 			return l, true
 		}
 	}
@@ -234,12 +234,14 @@ func etcdRemoveStep(s *Session, ref *memberRef, allowTwo bool) *Step {
 	return st
 }
 
-// etcdConfStep makes ETCD_INITIAL_CLUSTER in this host's etcd.conf list the
-// cluster's members as they are now, and gives the exact line for the other
-// etcd hosts (seed 003 §5.2.1.4: "modify the /etc/etcd/etcd.conf file on
-// all remaining etcd hosts"). It stands after the membership change.
+// etcdConfStep makes ETCD_INITIAL_CLUSTER in etcd.conf list the cluster's
+// members as they are now, on this host and on every other etcd host day2
+// reaches over SSH, and gives the exact line for the ones it does not (seed
+// 003 §5.2.1.4: "modify the /etc/etcd/etcd.conf file on all remaining etcd
+// hosts"). It stands after the membership change.
 func etcdConfStep(s *Session, here hostfs.FS) *Step {
-	conf := &hostEdit{fs: here, path: etcdConfPath}
+	hosts, missed := s.groupHosts(here, "etcd")
+	conf := editsOn(hosts, etcdConfPath)
 	var value string
 	sync := func(ctx context.Context) error {
 		snap, err := s.pollEtcd(ctx)
@@ -258,30 +260,97 @@ func etcdConfStep(s *Session, here hostfs.FS) *Step {
 	}
 	return &Step{
 		ID: "etcd-conf", Title: "Make ETCD_INITIAL_CLUSTER list the members as they are now",
-		Applies: conf.exists,
+		Applies: conf[0].exists,
 		Check:   sync,
 		Plan: func(context.Context) (Plan, error) {
-			return append(conf.lines("ETCD_INITIAL_CLUSTER lists the members already"),
-				"manual, on every other etcd host: set ETCD_INITIAL_CLUSTER="+value+" in "+etcdConfPath,
-				"(etcd reads it only when a member first starts: restarting etcd is not required)"), nil
+			plan := conf.lines("ETCD_INITIAL_CLUSTER lists the members already")
+			if missed != "" {
+				plan = append(plan, "manual, on "+missed+": set ETCD_INITIAL_CLUSTER="+value+" in "+etcdConfPath)
+			}
+			return append(plan, "(etcd reads it only when a member first starts: restarting etcd is not required)"), nil
 		},
 		Run:    func(ctx context.Context, progress func(string)) error { return conf.apply(progress) },
 		Verify: func(ctx context.Context) error { return conf.verify(func() error { return sync(ctx) }) },
 	}
 }
 
+// hostEdits is one file edit on several hosts (this one first): planned,
+// shown, applied and verified host by host. Hosts without the file are
+// left out (not every master is an etcd host).
+type hostEdits []*hostEdit
+
+func editsOn(hosts []hostfs.Host, path string) hostEdits {
+	out := make(hostEdits, len(hosts))
+	for i, h := range hosts {
+		out[i] = &hostEdit{fs: h, path: path}
+	}
+	return out
+}
+
+// present are the edits whose host has the file.
+func (e hostEdits) present() hostEdits {
+	var out hostEdits
+	for _, h := range e {
+		if ok, _ := h.exists(context.Background()); ok {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// plan plans every host's edit with transform, this host's last: what
+// transform records is then this host's.
+func (e hostEdits) plan(transform func([]byte) ([]byte, error)) error {
+	p := e.present()
+	for i := len(p) - 1; i >= 0; i-- {
+		if err := p[i].plan(transform); err != nil {
+			return fmt.Errorf("%s %s: %w", p[i].path, p[i].fs.Where(), err)
+		}
+	}
+	return nil
+}
+
+func (e hostEdits) lines(done string) Plan {
+	var plan Plan
+	for _, h := range e.present() {
+		plan = append(plan, h.lines(done)...)
+	}
+	return plan
+}
+
+func (e hostEdits) apply(progress func(string)) error {
+	for _, h := range e.present() {
+		if err := h.apply(progress); err != nil {
+			return fmt.Errorf("%s %s: %w", h.path, h.fs.Where(), err)
+		}
+	}
+	return nil
+}
+
+func (e hostEdits) verify(replan func() error) error {
+	if err := replan(); err != nil {
+		return err
+	}
+	for _, h := range e.present() {
+		if h.edit.Changes() {
+			return fmt.Errorf("%s %s is not as planned; still to change:\n%s", h.path, h.fs.Where(), h.edit.Diff)
+		}
+	}
+	return nil
+}
+
 // hostEdit is one host file edit a step plans in its Check (its Plan shows
 // the diff), applies in Run, and verifies by planning it again: nothing may
 // be left to change.
 type hostEdit struct {
-	fs   hostfs.FS
+	fs   hostfs.Host
 	path string
 	edit hostfs.Edit
 }
 
 // exists is an Applies: the file is on this host.
 func (h *hostEdit) exists(context.Context) (bool, string) {
-	if !h.fs.Exists(h.path) {
+	if !hostfs.Exists(h.fs, h.path) {
 		return false, "no " + h.path + " on this host"
 	}
 	return true, ""
@@ -289,16 +358,16 @@ func (h *hostEdit) exists(context.Context) (bool, string) {
 
 func (h *hostEdit) plan(transform func([]byte) ([]byte, error)) error {
 	var err error
-	h.edit, err = h.fs.PlanEdit(h.path, transform)
+	h.edit, err = hostfs.PlanEdit(h.fs, h.path, transform)
 	return err
 }
 
 // lines is the plan of the edit: the diff, or done when nothing changes.
 func (h *hostEdit) lines(done string) Plan {
 	if !h.edit.Changes() {
-		return Plan{fmt.Sprintf("%s under %s: %s", h.path, h.fs.Root, done)}
+		return Plan{fmt.Sprintf("%s %s: %s", h.path, h.fs.Where(), done)}
 	}
-	return append(Plan{fmt.Sprintf("edit %s under %s (backup beside it):", h.path, h.fs.Root)}, diffLines(h.edit)...)
+	return append(Plan{fmt.Sprintf("edit %s %s (backup beside it):", h.path, h.fs.Where())}, diffLines(h.edit)...)
 }
 
 func (h *hostEdit) apply(progress func(string)) error { return applyEdit(h.fs, h.edit, progress) }
@@ -320,11 +389,11 @@ func diffLines(e hostfs.Edit) []string {
 	return strings.Split(strings.TrimRight(e.Diff, "\n"), "\n")
 }
 
-func applyEdit(fs hostfs.FS, e hostfs.Edit, progress func(string)) error {
+func applyEdit(h hostfs.Host, e hostfs.Edit, progress func(string)) error {
 	if !e.Changes() {
 		return nil
 	}
-	backup, err := fs.Apply(e, time.Now())
+	backup, err := hostfs.Apply(h, e, time.Now())
 	if err == nil {
 		progress("backup " + backup)
 	}
@@ -337,8 +406,9 @@ func applyEdit(fs hostfs.FS, e hostfs.Edit, progress func(string)) error {
 // with the line for the other masters, the API restart, and what to set
 // in flanneld's FLANNEL_ETCD_ENDPOINTS. urls says which client URLs go and
 // come; it is asked when the step runs (a removed member is known by then).
-func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
-	cfg := &hostEdit{fs: here, path: masterConfigPath}
+func etcdClientsStep(s *Session, here hostfs.FS, urls func() (remove, add []string)) *Step {
+	hosts, missed := s.groupHosts(here, "masters")
+	cfg := editsOn(hosts, masterConfigPath)
 	var list []string
 	plan := func() error {
 		remove, add := urls()
@@ -351,7 +421,7 @@ func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
 	return &Step{
 		ID: "etcd-clients", Title: "Point the masters (and flanneld) at the etcd members as they are now",
 		Applies: func(ctx context.Context) (bool, string) {
-			if ok, why := cfg.exists(ctx); !ok {
+			if ok, why := cfg[0].exists(ctx); !ok {
 				return false, why
 			}
 			if remove, add := urls(); len(remove)+len(add) == 0 {
@@ -362,9 +432,11 @@ func etcdClientsStep(here hostfs.FS, urls func() (remove, add []string)) *Step {
 		Check: func(context.Context) error { return plan() },
 		Plan: func(context.Context) (Plan, error) {
 			remove, add := urls()
-			p := append(cfg.lines("etcdClientInfo.urls is up to date"),
-				"manual, on every other master: etcdClientInfo.urls in "+masterConfigPath+": "+strings.Join(list, ", "),
-				"manual, on every master: master-restart api && master-restart controllers")
+			p := cfg.lines("etcdClientInfo.urls is up to date")
+			if missed != "" {
+				p = append(p, "manual, on "+missed+": etcdClientInfo.urls in "+masterConfigPath+": "+strings.Join(list, ", "))
+			}
+			p = append(p, "manual, on every master: master-restart api && master-restart controllers")
 			if data, err := here.ReadFile(flanneldPath); err == nil {
 				if env, err := model.ParseEnvFile(data); err == nil && env["FLANNEL_ETCD_ENDPOINTS"] != "" {
 					p = append(p, "if flannel is used, on every host: FLANNEL_ETCD_ENDPOINTS="+model.EditURLList(env["FLANNEL_ETCD_ENDPOINTS"], remove, add)+
@@ -437,7 +509,9 @@ type NewMember struct {
 	Name       string
 	PeerURLs   []string
 	ClientURLs []string
-	Root       *hostfs.FS
+	// Root is the new member's host (--member-root, or reached over SSH);
+	// nil when day2 cannot reach it, and its steps are manual.
+	Root hostfs.Host
 	// Replaces is the member this one takes the place of with the same
 	// peer URLs (rebuilt on its host); the steps do not mistake it for the
 	// new member while it is still listed.
@@ -612,8 +686,8 @@ func (a *adder) local() bool {
 	if a.nm.Root == nil {
 		return false
 	}
-	l, ok := etcdLayoutOf(*a.nm.Root)
-	return ok && !l.operated && a.nm.Root.Exists(etcdConfPath)
+	l, ok := etcdLayoutOf(a.nm.Root)
+	return ok && !l.operated && hostfs.Exists(a.nm.Root, etcdConfPath)
 }
 
 // settings are the new member's etcd.conf settings, with the membership
@@ -645,7 +719,7 @@ func (a *adder) prepareLocal(ctx context.Context) (problems []string, err error)
 	if err != nil || !a.local() {
 		return nil, err
 	}
-	root := *a.nm.Root
+	root := a.nm.Root
 	a.layout, _ = etcdLayoutOf(root)
 	if a.conf == nil {
 		// One edit planned again and again: a Verify replans the edit its
@@ -659,8 +733,8 @@ func (a *adder) prepareLocal(ctx context.Context) (problems []string, err error)
 	if err != nil {
 		return nil, err
 	}
-	if root.Exists(path.Join(host.DataDir, "member")) {
-		problems = append(problems, fmt.Sprintf("%s under %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Root))
+	if hostfs.Exists(root, path.Join(host.DataDir, "member")) {
+		problems = append(problems, fmt.Sprintf("%s %s holds an earlier member's data: move it aside first (seed 003 §5.4.4.2: the new host's data dir must be empty)", host.DataDir, root.Where()))
 	}
 	data, err := root.ReadFile(etcdConfPath)
 	if err != nil {
@@ -671,7 +745,7 @@ func (a *adder) prepareLocal(ctx context.Context) (problems []string, err error)
 		return nil, err
 	}
 	for _, k := range []string{"ETCD_CERT_FILE", "ETCD_KEY_FILE", "ETCD_TRUSTED_CA_FILE", "ETCD_PEER_CERT_FILE", "ETCD_PEER_KEY_FILE", "ETCD_PEER_TRUSTED_CA_FILE"} {
-		if f := env[k]; f != "" && !root.Exists(f) {
+		if f := env[k]; f != "" && !hostfs.Exists(root, f) {
 			problems = append(problems, fmt.Sprintf("%s=%s is not on %s: create its certificates first (seed 003 §5.4.4.2)", k, f, a.nm.Name))
 		}
 	}
@@ -789,7 +863,7 @@ func (a *adder) addVoterStep() *Step {
 			plan = append(plan, a.voterAdd.Words(a.nm.Name)...)
 		}
 		if a.local() {
-			return append(plan, fmt.Sprintf("then at once: mv %s %s   # under %s: the kubelet starts etcd", etcdLayouts[0].aside, etcdLayouts[0].manifest, a.nm.Root.Root)), nil
+			return append(plan, fmt.Sprintf("then at once: mv %s %s   # %s: the kubelet starts etcd", etcdLayouts[0].aside, etcdLayouts[0].manifest, a.nm.Root.Where())), nil
 		}
 		return append(plan, "then at once, manual, on "+a.nm.Name+": start etcd (mv /etc/origin/node/pods-stopped/etcd.yaml /etc/origin/node/pods/, or systemctl start etcd)"), nil
 	}
@@ -802,9 +876,9 @@ func (a *adder) addVoterStep() *Step {
 		if !a.local() {
 			return nil
 		}
-		root := *a.nm.Root
-		if l, _ := etcdLayoutOf(root); !root.Exists(l.manifest) {
-			if err := root.Move(l.aside, l.manifest); err != nil {
+		root := a.nm.Root
+		if l, _ := etcdLayoutOf(root); !hostfs.Exists(root, l.manifest) {
+			if err := hostfs.Move(root, l.aside, l.manifest); err != nil {
 				return fmt.Errorf("start %s right after the add: %w", a.nm.Name, err)
 			}
 			progress("moved " + l.aside + " to " + l.manifest)
@@ -883,8 +957,8 @@ func (a *adder) startStep() *Step {
 				if a.conf != nil {
 					plan = a.conf.lines("set for the new member already")
 				}
-				if !a.nm.Root.Exists(a.layout.manifest) {
-					plan = append(plan, fmt.Sprintf("mv %s %s   # under %s: the kubelet starts etcd", a.layout.aside, a.layout.manifest, a.nm.Root.Root))
+				if !hostfs.Exists(a.nm.Root, a.layout.manifest) {
+					plan = append(plan, fmt.Sprintf("mv %s %s   # %s: the kubelet starts etcd", a.layout.aside, a.layout.manifest, a.nm.Root.Where()))
 				}
 				return append(plan, fmt.Sprintf("then wait until %s has started (up to %s)", a.nm.Name, memberStartTimeout)), nil
 			}
@@ -902,12 +976,12 @@ func (a *adder) startStep() *Step {
 			if !a.local() {
 				return nil
 			}
-			root := *a.nm.Root
+			root := a.nm.Root
 			if err := a.conf.apply(progress); err != nil {
 				return err
 			}
-			if !root.Exists(a.layout.manifest) {
-				if err := root.Move(a.layout.aside, a.layout.manifest); err != nil {
+			if !hostfs.Exists(root, a.layout.manifest) {
+				if err := hostfs.Move(root, a.layout.aside, a.layout.manifest); err != nil {
 					return err
 				}
 				progress("moved " + a.layout.aside + " to " + a.layout.manifest)

@@ -35,12 +35,11 @@ func memberURLs(flag, s string) ([]string, error) {
 }
 
 // rootOf is a host root given as a parameter, nil when not given.
-func rootOf(dir string) *hostfs.FS {
+func rootOf(dir string) hostfs.Host {
 	if dir == "" {
 		return nil
 	}
-	fs := hostfs.New(dir)
-	return &fs
+	return hostfs.New(dir)
 }
 
 // buildEtcdAddMember is seed 003 §5.4.4: grow the cluster by one member,
@@ -66,7 +65,7 @@ func buildEtcdAddMember(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	steps := append([]*Step{backup}, AddMemberSteps(s, nm, timeout, "")...)
-	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, func() ([]string, []string) { return nil, clients }))
+	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(s, here, func() ([]string, []string) { return nil, clients }))
 	return &Procedure{State: state, Steps: steps}, nil
 }
 
@@ -117,13 +116,13 @@ func recorded(list string) []string {
 // removedClientURLs are the client URLs the etcd-clients step drops for a
 // removed member: as the member list last showed them, else as its host's
 // etcd.conf says (a run resumed after the removal).
-func removedClientURLs(ref *memberRef, host *hostfs.FS) func() ([]string, []string) {
+func removedClientURLs(ref *memberRef, host hostfs.Host) func() ([]string, []string) {
 	return func() ([]string, []string) {
 		if m, ok := ref.last(); ok {
 			return m.ClientURLs, nil
 		}
 		if host != nil {
-			if c, err := etcdHere(*host); err == nil {
+			if c, err := etcdHere(host); err == nil {
 				return c.ClientURLs, nil
 			}
 		}
@@ -149,6 +148,6 @@ func buildEtcdRemoveMember(s *Session, p params) (*Procedure, error) {
 	if memberRoot != nil {
 		steps = append(steps, moveManifestsStep(memberRoot, "etcd-disable", "Stop the removed member's etcd static pod", "etcd.yaml"))
 	}
-	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(here, removedClientURLs(ref, memberRoot)))
+	steps = append(steps, etcdConfStep(s, here), etcdClientsStep(s, here, removedClientURLs(ref, memberRoot)))
 	return &Procedure{State: state, Steps: steps}, nil
 }

@@ -50,7 +50,7 @@ func (s *Session) etcdOperator(ctx context.Context) (bool, error) {
 // its Machine's state (Machine API), its node (unreachable taint, Ready),
 // its etcd pod (openshift-etcd) and, with its files here, whether its etcd
 // static pod manifest is in place. What cannot be read stays unknown.
-func (s *Session) memberHost(ctx context.Context, name string, root *hostfs.FS) model.MemberHost {
+func (s *Session) memberHost(ctx context.Context, name string, root hostfs.Host) model.MemberHost {
 	var h model.MemberHost
 	// Without etcd quorum the API server cannot answer: each read gets a
 	// short time of its own, and what it cannot tell stays unknown.
@@ -70,8 +70,8 @@ func (s *Session) memberHost(ctx context.Context, name string, root *hostfs.FS) 
 		h.PodStatus = podStatus(pod)
 	}
 	if root != nil {
-		l, ok := etcdLayoutOf(*root)
-		present := ok && root.Exists(l.manifest)
+		l, ok := etcdLayoutOf(root)
+		present := ok && hostfs.Exists(root, l.manifest)
 		h.ManifestPresent = &present
 	}
 	return h
@@ -122,7 +122,7 @@ func podStatus(p *corev1.Pod) string {
 
 // diagnose runs the decision tree on the member as it is now; found is
 // false once the member is no longer listed (removed by this run earlier).
-func (s *Session) diagnose(ctx context.Context, ref *memberRef, root *hostfs.FS) (d model.MemberDiagnosis, snap model.EtcdCluster, found bool, err error) {
+func (s *Session) diagnose(ctx context.Context, ref *memberRef, root hostfs.Host) (d model.MemberDiagnosis, snap model.EtcdCluster, found bool, err error) {
 	if snap, err = s.pollEtcd(ctx); err != nil {
 		return d, snap, false, err
 	}
@@ -182,7 +182,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 		return nil, err
 	}
 	here, state := hostfs.New(s.opts.HostRoot), NewRunState()
-	clients := etcdClientsStep(here, func() ([]string, []string) {
+	clients := etcdClientsStep(s, here, func() ([]string, []string) {
 		return without(old.ClientURLs, nm.ClientURLs), without(nm.ClientURLs, old.ClientURLs)
 	})
 	path := model.ReplacePath(p["path"])
@@ -232,7 +232,7 @@ func buildEtcdReplaceMember(s *Session, p params) (*Procedure, error) {
 // replacement is the member that takes old's place: the --new-* flags,
 // else old itself rebuilt on the same host (its name and URLs, its host
 // root).
-func replacement(p params, old model.EtcdMember, memberRoot *hostfs.FS) (NewMember, error) {
+func replacement(p params, old model.EtcdMember, memberRoot hostfs.Host) (NewMember, error) {
 	nm := NewMember{Name: old.Name, PeerURLs: old.PeerURLs, ClientURLs: old.ClientURLs, Root: memberRoot}
 	if v := p["new-name"]; v != "" && v != old.Name {
 		nm.Name, nm.Root = v, nil
@@ -292,7 +292,7 @@ func redeployReason(fault string, now time.Time) string {
 	return prefix + now.UTC().Format(time.RFC3339Nano)
 }
 
-func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.ReplacePath, fault string) *Step {
+func diagnoseStep(s *Session, ref *memberRef, root hostfs.Host, path model.ReplacePath, fault string) *Step {
 	var plan Plan
 	return &Step{
 		ID: "diagnose", Title: "Find out why the member is unhealthy and whether quorum holds",
@@ -338,17 +338,17 @@ func diagnoseStep(s *Session, ref *memberRef, root *hostfs.FS, path model.Replac
 // once per run.
 var stopDataDestKey = stateKey[string]("stopped-data-dir")
 
-func stopMemberStep(old model.EtcdMember, root *hostfs.FS, fault string, openshift4 bool, state *RunState) *Step {
+func stopMemberStep(old model.EtcdMember, root hostfs.Host, fault string, openshift4 bool, state *RunState) *Step {
 	var layout etcdPodLayout
 	var dataDir, dataDest string
 	look := func() error {
 		var ok bool
-		if layout, ok = etcdLayoutOf(*root); !ok {
-			return fmt.Errorf("no etcd static pod manifest under %s", root.Root)
+		if layout, ok = etcdLayoutOf(root); !ok {
+			return fmt.Errorf("no etcd static pod manifest %s", root.Where())
 		}
 		dataDir = "/var/lib/etcd"
 		if !layout.operated {
-			host, err := etcdHere(*root)
+			host, err := etcdHere(root)
 			if err != nil {
 				return err
 			}
@@ -388,14 +388,14 @@ func stopMemberStep(old model.EtcdMember, root *hostfs.FS, fault string, openshi
 	st.Check = func(context.Context) error { return look() }
 	st.Plan = func(context.Context) (Plan, error) {
 		return Plan{
-			fmt.Sprintf("mv %s %s   # under %s: the kubelet stops the pod", layout.manifest, layout.aside, root.Root),
+			fmt.Sprintf("mv %s %s   # %s: the kubelet stops the pod", layout.manifest, layout.aside, root.Where()),
 			fmt.Sprintf("wait until nothing answers on %s for 3 s", first(old.ClientURLs)),
-			root.DescribeMoveDir(dataDir, dataDest) + "   # the member's data, kept",
+			hostfs.DescribeMoveDirOn(root, dataDir, dataDest) + "   # the member's data, kept",
 		}, nil
 	}
 	st.Run = func(ctx context.Context, progress func(string)) error {
-		if root.Exists(layout.manifest) {
-			if err := root.Move(layout.manifest, layout.aside); err != nil {
+		if hostfs.Exists(root, layout.manifest) {
+			if err := hostfs.Move(root, layout.manifest, layout.aside); err != nil {
 				return err
 			}
 			progress("moved " + layout.manifest + " to " + layout.aside)
@@ -408,8 +408,8 @@ func stopMemberStep(old model.EtcdMember, root *hostfs.FS, fault string, openshi
 				return err
 			}
 		}
-		if root.Exists(dataDir) {
-			if err := root.MoveDir(dataDir, dataDest); err != nil {
+		if hostfs.Exists(root, dataDir) {
+			if err := hostfs.MoveDirOn(ctx, root, dataDir, dataDest); err != nil {
 				return err
 			}
 			progress("moved " + dataDir + " to " + dataDest)
@@ -420,10 +420,10 @@ func stopMemberStep(old model.EtcdMember, root *hostfs.FS, fault string, openshi
 		if err := look(); err != nil {
 			return err
 		}
-		if root.Exists(layout.manifest) {
+		if hostfs.Exists(root, layout.manifest) {
 			return fmt.Errorf("%s is still in place", layout.manifest)
 		}
-		if root.Exists(path.Join(dataDir, "member")) {
+		if hostfs.Exists(root, path.Join(dataDir, "member")) {
 			return fmt.Errorf("%s still holds the member's data", dataDir)
 		}
 		return nil

@@ -121,19 +121,36 @@ func (r *rebuild) setMembers(p params) error {
 	for _, e := range model.ParseInitialCluster(p["member-roots"]) {
 		roots[e.Name] = e.PeerURL
 	}
+	// Each other master's files: under --member-roots, else over SSH; a
+	// master reached neither way keeps its steps manual.
+	hosts := map[string]hostfs.Host{}
+	hostOf := func(name string) hostfs.Host {
+		h, seen := hosts[name]
+		if !seen {
+			if root, ok := roots[name]; ok {
+				h = hostfs.New(root)
+			} else {
+				h = r.s.openHost(hostNamed(name))
+			}
+			hosts[name] = h
+		}
+		return h
+	}
 	for i, m := range r.others {
 		r.others[i].AllowSingleVoter = p.bool("allow-single-voter-add")
-		if root, ok := roots[m.Name]; ok {
-			fs := hostfs.New(root)
-			r.others[i].Root = &fs
+		if h := hostOf(m.Name); h != nil {
+			r.others[i].Root = h
 			if len(m.ClientURLs) == 0 {
-				if c, err := etcdHere(fs); err == nil {
+				if c, err := etcdHere(h); err == nil {
 					r.others[i].ClientURLs = c.ClientURLs
 				}
 			}
 		}
 	}
 	r.old = r.membersOf(peers, clients)
+	for i, m := range r.old {
+		r.old[i].Root = hostOf(m.Name)
+	}
 	for _, m := range r.others {
 		if !slices.ContainsFunc(r.old, func(o NewMember) bool { return o.Name == m.Name }) {
 			r.old = append(r.old, m)
@@ -390,10 +407,13 @@ func (r *rebuild) accessStep() *Step {
 // stopOthersStep stops every other member for good before this one is
 // rebuilt: an old member left running would try to reach the new cluster
 // (seed 004: "request cluster ID mismatch"). The outage starts here, so it
-// asks for the same typed word as the restore itself.
+// asks for the same typed word as the restore itself. day2 does it on every
+// master it reaches (--member-roots or SSH); if one is out of reach the
+// step is manual for all, with the commands per master.
 func (r *rebuild) stopOthersStep() *Step {
+	reached := !slices.ContainsFunc(r.old, func(m NewMember) bool { return m.Root == nil })
 	return &Step{
-		ID: "stop-others", Title: "Stop etcd on every other master", Manual: true, Destructive: true, Confirm: r.conf.Name,
+		ID: "stop-others", Title: "Stop etcd on every other master", Manual: !reached, Destructive: true, Confirm: r.conf.Name,
 		Applies: func(context.Context) (bool, string) {
 			if len(r.old) == 0 {
 				return false, r.conf.Name + " is the only member"
@@ -403,6 +423,10 @@ func (r *rebuild) stopOthersStep() *Step {
 		Plan: func(context.Context) (Plan, error) {
 			var plan Plan
 			for _, m := range r.old {
+				if reached {
+					plan = append(plan, r.stopOtherPlan(m)...)
+					continue
+				}
 				plan = append(plan,
 					"manual, on "+m.Name+":",
 					"  sudo mkdir -p "+path.Dir(etcdLayouts[0].aside)+" && sudo mv "+etcdLayouts[0].manifest+" "+path.Dir(etcdLayouts[0].aside)+"/",
@@ -413,6 +437,14 @@ func (r *rebuild) stopOthersStep() *Step {
 				"WARNING: every old member must stay stopped: one that comes back tries to reach the new cluster and logs "+
 					"\"rafthttp: request cluster ID mismatch\" (seed 004)",
 				"day2 then checks that none of them answers on its peer or client URLs"), nil
+		},
+		Run: func(ctx context.Context, progress func(string)) error {
+			for _, m := range r.old {
+				if err := r.stopOther(ctx, m, progress); err != nil {
+					return fmt.Errorf("stop %s: %w", m.Name, err)
+				}
+			}
+			return nil
 		},
 		Verify: func(ctx context.Context) error {
 			var up []string
@@ -430,6 +462,64 @@ func (r *rebuild) stopOthersStep() *Step {
 			return nil
 		},
 	}
+}
+
+// otherDataDir is an old member's data dir, from its etcd.conf.
+func otherDataDir(m NewMember) string {
+	if c, err := etcdHere(m.Root); err == nil && c.DataDir != "" {
+		return c.DataDir
+	}
+	return "/var/lib/etcd"
+}
+
+func (r *rebuild) stopOtherPlan(m NewMember) Plan {
+	l, _ := etcdLayoutOf(m.Root)
+	if l.manifest == "" {
+		l = etcdLayouts[0]
+	}
+	dir := otherDataDir(m)
+	head := m.Root.Where()
+	if head != "on "+m.Name {
+		head = m.Name + ", " + head
+	}
+	return Plan{
+		head + ":",
+		fmt.Sprintf("  mv %s %s   # the kubelet stops the etcd static pod", l.manifest, l.aside),
+		fmt.Sprintf("  wait until nothing answers on %s", first(m.PeerURLs)),
+		"  " + hostfs.DescribeMoveDirOn(m.Root, dir, dir+".day2-"+r.stamp()) + "   # its old data, kept; it rejoins later with an empty data dir",
+	}
+}
+
+// stopOther stops one old member on its host: the static pod first, then
+// its data dir aside once nothing answers. Done parts are left as they are,
+// so a resumed run goes on.
+func (r *rebuild) stopOther(ctx context.Context, m NewMember, progress func(string)) error {
+	l, ok := etcdLayoutOf(m.Root)
+	if !ok {
+		return fmt.Errorf("no etcd static pod manifest (%s or %s) %s", etcdLayouts[0].manifest, etcdLayouts[0].aside, m.Root.Where())
+	}
+	if hostfs.Exists(m.Root, l.manifest) {
+		if err := hostfs.Move(m.Root, l.manifest, l.aside); err != nil {
+			return err
+		}
+		progress(fmt.Sprintf("%s: moved %s to %s", m.Name, l.manifest, l.aside))
+	}
+	if u := first(m.PeerURLs); u != "" {
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := etcd.WaitDown(wctx, u, 3*time.Second)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	dir := otherDataDir(m)
+	if hostfs.Exists(m.Root, path.Join(dir, "member")) {
+		if err := hostfs.MoveDirOn(ctx, m.Root, dir, dir+".day2-"+r.stamp()); err != nil {
+			return err
+		}
+		progress(fmt.Sprintf("%s: moved %s to %s.day2-%s", m.Name, dir, dir, r.stamp()))
+	}
+	return nil
 }
 
 // urls are this member's addresses; all refuse connections once it stopped.

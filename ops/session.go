@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/day2ops/day2/internal/certs"
@@ -66,8 +67,11 @@ type HostAccess interface {
 type Session struct {
 	info   model.ClusterInfo
 	client kubernetes.Interface
-	nodes  *kube.NodeWatcher
-	poller *etcd.Poller
+	// dynamic writes objects of any type (a project restore); JSON, as
+	// custom resources need.
+	dynamic dynamic.Interface
+	nodes   *kube.NodeWatcher
+	poller  *etcd.Poller
 	// etcdErr is why etcd could not be set up (no endpoints, unreadable
 	// certificates); the etcd pane shows it instead of members.
 	etcdErr error
@@ -94,6 +98,9 @@ func NewSession(o SessionOptions) (*Session, error) {
 	s := &Session{
 		info:   model.ClusterInfo{Server: target.Config.Host, Context: target.Context, ConfigSource: target.Source},
 		client: client, opts: o,
+	}
+	if s.dynamic, err = dynamic.NewForConfig(target.Config); err != nil {
+		return nil, fmt.Errorf("dynamic client for %s: %w", target.Config.Host, err)
 	}
 	watchClient, err := kubernetes.NewForConfig(kube.Protobuf(target.Config))
 	if err != nil {

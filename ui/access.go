@@ -12,6 +12,9 @@ func (m *Model) actionProcedures() map[string][]string {
 	for _, a := range etcdActions {
 		out[a.key.Help().Key] = []string{a.proc}
 	}
+	for _, a := range commandActions {
+		out[a.key.Help().Key] = []string{a.proc}
+	}
 	return out
 }
 

@@ -665,8 +665,9 @@ func keyString(msg tea.Msg) string {
 	return ""
 }
 
-// runCommand jumps to a pane (by number or name prefix: "etcd", "cert")
-// or to a node (by exact name or a unique prefix), opening its details.
+// runCommand starts a procedure by name (commandActions: its form opens),
+// jumps to a pane (by number or name prefix: "etcd", "cert") or to a node
+// (by exact name or a unique prefix), opening its details.
 func (m *Model) runCommand(cmd string) tea.Cmd {
 	if cmd == "" {
 		return nil
@@ -674,6 +675,17 @@ func (m *Model) runCommand(cmd string) tea.Cmd {
 	lc := strings.ToLower(cmd)
 	if lc == "q" || lc == "quit" {
 		return tea.Quit
+	}
+	for _, a := range commandActions {
+		if lc == a.proc && m.actions != nil {
+			if m.refuse(a.proc) {
+				return nil
+			}
+			if m.form = newParamForm(a.proc, nil, a.ask); m.form == nil {
+				return m.launch(a.proc, nil)
+			}
+			return nil
+		}
 	}
 	for i, p := range m.panes() {
 		title := strings.ToLower(p.title())

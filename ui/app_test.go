@@ -291,27 +291,29 @@ func TestSlashFiltersTheActiveTable(t *testing.T) {
 	}
 }
 
+// typeCommand types a : command line and enter.
+func typeCommand(m *Model, s string) {
+	press(m, ":")
+	for _, r := range s {
+		press(m, string(r))
+	}
+	m.Update(keyMsg("enter"))
+}
+
 func TestCommandLineJumpsToPanesAndNodes(t *testing.T) {
 	m := sized(80, 24)
 	m.Update(model.Nodes{Synced: true, PodsSynced: true, Items: []model.Node{
 		{Name: "master-0", Readiness: model.NodeReady}, {Name: "worker-0", Readiness: model.NodeReady}, {Name: "worker-1", Readiness: model.NodeReady},
 	}})
-	typeCommand := func(s string) {
-		press(m, ":")
-		for _, r := range s {
-			press(m, string(r))
-		}
-		m.Update(keyMsg("enter"))
-	}
-	typeCommand("etc")
+	typeCommand(m, "etc")
 	if m.active != paneEtcd {
 		t.Fatalf(":etc went to pane %d, want etcd", m.active)
 	}
-	typeCommand("worker")
+	typeCommand(m, "worker")
 	if m.active != paneEtcd || !strings.Contains(m.notice, "matches 2 nodes") {
 		t.Errorf("ambiguous :worker: pane %d notice %q", m.active, m.notice)
 	}
-	typeCommand("worker-1")
+	typeCommand(m, "worker-1")
 	if m.active != paneNodes || m.nodes.detail == nil || m.nodes.detail.name != "worker-1" {
 		t.Fatalf(":worker-1 did not open the node's details (pane %d)", m.active)
 	}
@@ -342,7 +344,7 @@ func TestCommandLineJumpsToPanesAndNodes(t *testing.T) {
 	if m.nodes.detail != nil {
 		t.Error("esc did not close the details")
 	}
-	typeCommand("nosuch")
+	typeCommand(m, "nosuch")
 	if !strings.Contains(m.notice, "no pane or node") {
 		t.Errorf("notice %q", m.notice)
 	}
@@ -502,6 +504,44 @@ func TestEtcdPaneFormAsksThenLaunches(t *testing.T) {
 	m.Update(keyMsg("esc"))
 	if m.form != nil || rec.name != "" || !strings.Contains(m.notice, "nothing was started") {
 		t.Errorf("esc: form %v, launched %q, notice %q", m.form, rec.name, m.notice)
+	}
+}
+
+// :project-backup and :project-restore open their procedure's form; with
+// --readonly (no actions) they are no command at all.
+func TestCommandLineStartsProjectProcedures(t *testing.T) {
+	m := sized(80, 24)
+	typeCommand(m, "project-backup")
+	if m.form != nil || !strings.Contains(m.notice, "no pane or node") {
+		t.Fatalf("read-only console: form %v notice %q", m.form, m.notice)
+	}
+	rec := &recordingActions{}
+	WithActions(context.Background(), rec)(m)
+	typeCommand(m, "project-backup")
+	s := screen(m)
+	for _, want := range []string{"project-backup", "> --namespace", "(required)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("form lacks %q:\n%s", want, s)
+		}
+	}
+	checkShape(t, s, 80, 24)
+	press(m, "m", "y", "a", "p", "p")
+	m.Update(keyMsg("enter"))
+	if !strings.Contains(screen(m), "> --backup-dir /backup/projects") {
+		t.Errorf("the backup dir should be asked next, with its default:\n%s", screen(m))
+	}
+	settle(m, keyMsg("enter"))
+	if rec.name != "project-backup" || rec.params["namespace"] != "myapp" || rec.params["backup-dir"] != "/backup/projects" {
+		t.Errorf("launched %s %v", rec.name, rec.params)
+	}
+	rec.name = ""
+	typeCommand(m, "project-restore")
+	if s := screen(m); !strings.Contains(s, "> --backup") {
+		t.Errorf("restore form:\n%s", s)
+	}
+	m.Update(keyMsg("esc"))
+	if m.form != nil || rec.name != "" {
+		t.Errorf("esc: form %v, launched %q", m.form, rec.name)
 	}
 }
 

@@ -36,7 +36,7 @@ func DefaultKeys() KeyMap {
 		Sort:         key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by the next column")),
 		Reverse:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
 		Details:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details: node / member / host")),
-		Command:      key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "jump to a pane or node by name")),
+		Command:      key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "jump to a pane or node by name; start :project-…")),
 		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		Up:           key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("k/↑", "up")),
 		Down:         key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("j/↓", "down")),
@@ -67,7 +67,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Help, k.Close, k.Quit},
 	}
 	if k.actions {
-		groups = append(groups, etcdBindings(), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume,
+		groups = append(groups, append(etcdBindings(), commandBindings()...), []key.Binding{k.Drain, k.Cordon, k.Decommission, k.Deprecate, k.Resume,
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y/s/r/a", "wizard: proceed/skip/retry/abort")),
 			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "wizard: abort, interrupt or close")),
 			key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgup/pgdn ↑/↓", "wizard: scroll the plan"))})

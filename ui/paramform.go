@@ -181,3 +181,25 @@ func etcdBindings() []key.Binding {
 	}
 	return out
 }
+
+// commandAction is a procedure the : command line starts by its name: a
+// cluster-wide one that no pane's selection belongs to.
+type commandAction struct {
+	key  key.Binding // for `?` only: typed after ":"
+	proc string
+	ask  []string
+}
+
+// commandActions are the project procedures (seed 003 §4.7, §6.2).
+var commandActions = []commandAction{
+	{key.NewBinding(key.WithKeys(":project-backup"), key.WithHelp(":project-backup", "back up a namespace (project)")), "project-backup", []string{"namespace", "backup-dir"}},
+	{key.NewBinding(key.WithKeys(":project-restore"), key.WithHelp(":project-restore", "restore a project backup")), "project-restore", []string{"backup", "namespace", "replace"}},
+}
+
+func commandBindings() []key.Binding {
+	out := make([]key.Binding, len(commandActions))
+	for i, a := range commandActions {
+		out[i] = a.key
+	}
+	return out
+}

@@ -78,6 +78,7 @@ stops the cluster and removes its files unless --keep.`,
 				// whatever ETCDCTL_* the operator's shell has set.
 				Getenv:     func(string) string { return "" },
 				JournalDir: g.session.JournalDir, User: g.session.User, Host: g.session.Host,
+				Inventory: g.session.Inventory,
 			}
 			stop() // from here on the console handles signals itself
 			err = runConsole(context.Background(), g, o)

@@ -250,3 +250,9 @@ func dirOf(p string) string {
 	}
 	return "/"
 }
+
+// Exists reports whether a host file exists (any Host; FS has its own).
+func Exists(h Host, hostPath string) bool {
+	_, err := h.Stat(hostPath)
+	return err == nil
+}

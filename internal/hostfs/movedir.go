@@ -1,6 +1,7 @@
 package hostfs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // MoveDir moves the directory from to to, which must not exist or be an
@@ -320,4 +322,38 @@ func unescapeMountinfo(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// MoveDirOn is MoveDir on any host. FS moves the directory itself; another
+// host runs the same decisions as one shell script there: mountpoint(1)
+// tells a mount point (its contents move, it stays mounted), a non-empty
+// target refuses, and mv copies across filesystems before it removes.
+func MoveDirOn(ctx context.Context, h Host, from, to string) error {
+	if f, ok := h.(FS); ok {
+		return f.MoveDir(from, to)
+	}
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	script := fmt.Sprintf(`set -e; src=%s; dst=%s
+if [ -e "$dst" ] && [ -n "$(ls -A "$dst")" ]; then echo "the target exists and is not empty" >&2; exit 1; fi
+mkdir -p "$(dirname "$dst")"
+if mountpoint -q "$src"; then mkdir -p "$dst"; find "$src" -mindepth 1 -maxdepth 1 -exec mv -t "$dst" {} +
+elif [ -d "$dst" ]; then find "$src" -mindepth 1 -maxdepth 1 -exec mv -t "$dst" {} + && rmdir "$src"
+else mv "$src" "$dst"; fi
+sync`, q(from), q(to))
+	r, err := h.Run(ctx, Command{Line: script, Timeout: 10 * time.Minute})
+	if err == nil {
+		err = r.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("move %s to %s %s: %w", from, to, h.Where(), err)
+	}
+	return nil
+}
+
+// DescribeMoveDirOn says what MoveDirOn will do, for a plan.
+func DescribeMoveDirOn(h Host, from, to string) string {
+	if f, ok := h.(FS); ok {
+		return f.DescribeMoveDir(from, to)
+	}
+	return fmt.Sprintf("mv %s %s %s (only its contents if it is a mount point: it stays mounted)", from, to, h.Where())
 }
