@@ -95,6 +95,8 @@ type HealthSnapshots struct {
 	// Workloads are the router and registry; nil: not read yet.
 	Workloads []Workload
 	Certs     CertReport // At zero: not scanned yet
+	// Hosts are the Hosts pane's rows; nil: not checked yet.
+	Hosts []HostReport
 }
 
 // HealthProbes are what a health run reads for itself.
@@ -104,7 +106,10 @@ type HealthProbes struct {
 	StorageClasses   StorageClasses
 	ClusterOperators ClusterOperators
 	CSRs             CSRs
-	Host             HostFacts
+	// Hosts are the host checks of every host (the Hosts pane's rows);
+	// HostRoot is where this host's files are read.
+	Hosts    []HostReport
+	HostRoot string
 }
 
 // APIProbe is one GET of an API server health endpoint.
@@ -218,7 +223,7 @@ type ClusterOperators struct {
 // EvaluateHealth runs every check over what was gathered, in the pane's
 // order: cluster checks, then this host's.
 func EvaluateHealth(s HealthSnapshots, p HealthProbes, now time.Time) HealthReport {
-	r := HealthReport{At: now, HostRoot: p.Host.Root}
+	r := HealthReport{At: now, HostRoot: p.HostRoot}
 	add := func(cs ...HealthCheck) { r.Checks = append(r.Checks, cs...) }
 	add(nodesCheck(s.Nodes), etcdCheck(s.Etcd))
 	add(workloadChecks(s.Workloads, s.Nodes)...)
@@ -229,7 +234,7 @@ func EvaluateHealth(s HealthSnapshots, p HealthProbes, now time.Time) HealthRepo
 		add(clusterOperatorsCheck(p.ClusterOperators))
 	}
 	add(csrCheck(p.CSRs), certCheck(s.Certs, now))
-	add(hostChecks(p.Host)...)
+	add(hostChecks(p.Hosts)...)
 	for i := range r.Checks {
 		if r.Checks[i].Scope == "" {
 			r.Checks[i].Scope = ScopeCluster

@@ -250,7 +250,7 @@ func TestHealthHost(t *testing.T) {
 			TimeSync: TimeSync{State: TimeSynced, Source: "kernel (adjtimex)"},
 			Var:      DiskSpace{Path: "/var", Size: 45 << 30, Free: 43 << 30}}
 		mod(&h)
-		return HealthProbes{Host: h}
+		return HealthProbes{Hosts: []HostReport{NewHostReport(Host{Name: "localhost"}, "under /", 0, h, healthNow)}, HostRoot: h.Root}
 	}
 	runHealthCases(t, "ntp", []healthCase{
 		{"synced", HealthSnapshots{}, host(func(*HostFacts) {}), HealthPass, "adjtimex"},
@@ -292,7 +292,7 @@ func TestHealthReportSummary(t *testing.T) {
 			t.Fatalf("check %s without scope", c.ID)
 		}
 	}
-	if r.HostRoot != "" || EvaluateHealth(HealthSnapshots{}, HealthProbes{Host: HostFacts{Root: "/host"}}, healthNow).HostRoot != "/host" {
+	if r.HostRoot != "" || EvaluateHealth(HealthSnapshots{}, HealthProbes{HostRoot: "/host"}, healthNow).HostRoot != "/host" {
 		t.Fatal("the report does not carry the host root")
 	}
 	r = HealthReport{Checks: []HealthCheck{{Level: HealthPass}, {Level: HealthUnknown}, {Level: HealthFail}, {Level: HealthPass}}}

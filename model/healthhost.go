@@ -2,8 +2,10 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // HostFacts are what the host checks read on the host day2 runs on, under
@@ -19,7 +21,20 @@ type HostFacts struct {
 	Entropy    int
 	EntropyErr string
 	Kernel     string
+	KernelErr  string
 	Var        DiskSpace
+	// NodeConfig: /etc/origin/node/node-config.yaml exists (the host runs
+	// an OpenShift node).
+	NodeConfig bool
+	Skew       ClockSkew
+	Storage    ContainerStorage
+	MTU        MTUFacts
+	// Services are the node and runtime units' states (ServicesErr: why
+	// systemctl could not tell).
+	Services    []UnitState
+	ServicesErr string
+	Uptime      time.Duration
+	UptimeErr   string
 }
 
 // TimeSyncState is what could be learned about clock synchronisation.
@@ -120,40 +135,74 @@ func VarLevel(d DiskSpace, master bool) (HealthLevel, string) {
 	}
 }
 
-func hostChecks(h HostFacts) []HealthCheck {
-	ntp := HealthCheck{ID: "ntp", Title: "NTP synchronised", Seed: "003 §2.1", Scope: ScopeHost,
-		Hint: "timedatectl: NTP enabled and synchronized must be yes; timedatectl set-ntp true, or yum install chrony && systemctl enable chronyd --now"}
-	switch h.TimeSync.State {
-	case TimeSynced:
-		ntp.Level, ntp.Detail = HealthPass, h.TimeSync.Source
-	case TimeNotSynced:
-		ntp.Level, ntp.Detail = HealthFail, "not synchronised: "+h.TimeSync.Source
-	case TimeNoEvidence:
-		ntp.Level, ntp.Detail = HealthWarn, "no sign of synchronisation: "+h.TimeSync.Source
-	default:
-		ntp.Detail = h.TimeSync.Err
-	}
-
-	entropy := HealthCheck{ID: "entropy", Title: "Entropy available", Seed: "003 §2.2", Scope: ScopeHost,
-		Hint: "yum install rng-tools && systemctl enable --now rngd"}
-	if h.EntropyErr != "" {
-		entropy.Detail = h.EntropyErr
-	} else {
-		entropy.Level, entropy.Detail = EntropyLevel(h.Entropy, h.Kernel)
-	}
-
-	space := HealthCheck{ID: "var-space", Title: "Space on /var", Seed: "003 §3.6", Scope: ScopeHost,
-		Hint: "df -hT /var; free space or grow the filesystem (nodes: another 15 GB for /var/lib/docker)"}
-	if h.Var.Err != "" {
-		space.Detail = h.Var.Err
-	} else {
-		space.Level, space.Detail = VarLevel(h.Var, h.Master)
-	}
-	checks := []HealthCheck{ntp, entropy, space}
-	if h.Root == "" { // not gathered: nothing to judge
-		for i := range checks {
-			checks[i].Level, checks[i].Detail = HealthUnknown, "host not read"
+// hostChecks sum the Hosts pane's checks up, one line per check: the worst
+// verdict over the hosts reached, with the hosts that fail or warn named
+// first. One host alone (--no-ssh) shows its own finding as it is.
+func hostChecks(reports []HostReport) []HealthCheck {
+	reach := HealthCheck{ID: "hosts-reached", Title: "Hosts reached", Seed: "003 §3.3", Scope: ScopeHost,
+		Hint: "see the Hosts pane: each unreachable host's row says why (ssh, known_hosts, timeout)"}
+	var unreached []string
+	for _, r := range reports {
+		if !r.Reached {
+			unreached = append(unreached, r.Host.Name+": "+r.Err)
 		}
 	}
-	return checks
+	switch {
+	case len(reports) == 0:
+		reach.Detail = "hosts not checked yet"
+	case len(unreached) > 0:
+		reach.Level, reach.Detail = HealthFail, fmt.Sprintf("%d of %d unreachable: %s", len(unreached), len(reports), listSome(unreached, 3))
+	default:
+		reach.Level, reach.Detail = HealthPass, fmt.Sprintf("%d of %d", len(reports), len(reports))
+	}
+	out := []HealthCheck{reach}
+	for _, id := range HostCheckIDs {
+		c := HealthCheck{ID: id, Title: hostCheckTitles[id], Seed: hostCheckSeeds[id], Scope: ScopeHost}
+		type finding struct {
+			host string
+			HostCheck
+		}
+		var fs []finding
+		for _, r := range reports {
+			if hc, ok := r.Check(id); ok && r.Reached {
+				fs = append(fs, finding{r.Host.Name, hc})
+			}
+		}
+		if len(fs) == 0 {
+			c.Detail = "hosts not checked yet"
+			if len(reports) > 0 {
+				c.Detail = "no host reached"
+			}
+			out = append(out, c)
+			continue
+		}
+		slices.SortStableFunc(fs, func(a, b finding) int { return levelRank(b.Level) - levelRank(a.Level) })
+		c.Level, c.Hint = fs[0].Level, fs[0].Hint
+		if len(fs) == 1 && len(reports) == 1 {
+			c.Detail = fs[0].Why
+			out = append(out, c)
+			continue
+		}
+		n := map[HealthLevel]int{}
+		var named []string
+		for _, f := range fs {
+			n[f.Level]++
+			if f.Level != HealthPass {
+				named = append(named, f.host+": "+f.Why)
+			}
+		}
+		if len(named) == 0 {
+			c.Detail = fmt.Sprintf("all %d hosts pass", len(fs))
+		} else {
+			var counts []string
+			for _, l := range []HealthLevel{HealthFail, HealthWarn, HealthUnknown} {
+				if n[l] > 0 {
+					counts = append(counts, fmt.Sprintf("%d %s", n[l], l))
+				}
+			}
+			c.Detail = fmt.Sprintf("%s of %d hosts: %s", strings.Join(counts, ", "), len(fs), listSome(named, 3))
+		}
+		out = append(out, c)
+	}
+	return out
 }

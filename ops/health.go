@@ -3,10 +3,10 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/day2ops/day2/internal/hostcheck"
 	"github.com/day2ops/day2/internal/kube"
 	"github.com/day2ops/day2/model"
 )
@@ -19,8 +19,9 @@ const HealthProbeTimeout = 5 * time.Second
 // already holds (nodes, etcd, the last certificate scan; a zero value makes
 // its check unknown; the router and registry are read here when
 // snaps.Workloads is nil); the API endpoints, leader records,
-// StorageClasses, ClusterOperators, CSRs and this host's files (under the
-// host root) are read now, each within HealthProbeTimeout. It
+// StorageClasses, ClusterOperators, CSRs and, unless snaps.Hosts has them
+// (the Hosts pane's rows), every host's checks are read now, each within
+// HealthProbeTimeout. It
 // never blocks longer than that: a probe that does not answer in time
 // makes its check unknown, with the reason.
 func (s *Session) Health(ctx context.Context, snaps model.HealthSnapshots) model.HealthReport {
@@ -64,13 +65,17 @@ func (s *Session) Health(ctx context.Context, snaps model.HealthSnapshots) model
 				})
 		})
 	}
-	probe(func(ctx context.Context) {
-		root := s.hostRoot()
-		p.Host = within(ctx, "read host files under "+root, func(context.Context) model.HostFacts { return hostcheck.Gather(root) },
-			func(reason string) model.HostFacts {
-				return model.HostFacts{Root: root, TimeSync: model.TimeSync{Err: reason}, EntropyErr: reason, Var: model.DiskSpace{Path: hostcheck.VarDir, Err: reason}}
-			})
-	})
+	p.HostRoot, p.Hosts = s.hostRoot(), snaps.Hosts
+	if p.Hosts == nil {
+		probe(func(ctx context.Context) {
+			hosts, reports, _ := s.HostChecks(ctx, HostCheckOptions{Timeout: HealthProbeTimeout})
+			got := make([]model.HostReport, len(hosts))
+			for r := range reports {
+				got[slices.IndexFunc(hosts, func(h model.Host) bool { return h.Name == r.Host.Name })] = r
+			}
+			p.Hosts = model.ApplyClusterRules(got)
+		})
+	}
 	wg.Wait()
 	return model.EvaluateHealth(snaps, p, time.Now())
 }

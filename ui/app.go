@@ -27,6 +27,7 @@ const (
 	paneCerts
 	paneHealth
 	paneJournal
+	paneHosts
 	paneCount
 )
 
@@ -41,7 +42,7 @@ type pane interface {
 
 // panes in number-key order.
 func (m *Model) panes() [paneCount]pane {
-	return [paneCount]pane{&m.nodes, &m.etcd, &m.registries, &m.certs, &m.health, &m.journal}
+	return [paneCount]pane{&m.nodes, &m.etcd, &m.registries, &m.certs, &m.health, &m.journal, &m.hosts}
 }
 
 type tickMsg time.Time
@@ -62,6 +63,7 @@ type Model struct {
 	journal journalPane
 	certs   certsPane
 	health  healthPane
+	hosts   hostsPane
 
 	registries registriesPane
 	// readRegistries and probeRegistries back the Registries pane.
@@ -73,6 +75,9 @@ type Model struct {
 	readJournal func() ([]model.RunSummary, error)
 	// checkHealth runs the health checks (nil: the pane cannot run them).
 	checkHealth func(context.Context, model.HealthSnapshots) model.HealthReport
+	// checkHosts starts the host checks (nil: the Hosts pane cannot run
+	// them).
+	checkHosts func(context.Context) ([]model.Host, <-chan model.HostReport, error)
 	// diagnose explains an etcd member's health (nil: enter does nothing).
 	diagnose func(context.Context, uint64) (model.MemberDiagnosis, error)
 	// readNode reads one node's detail view (nil: enter does nothing).
@@ -148,6 +153,11 @@ func WithHealth(check func(context.Context, model.HealthSnapshots) model.HealthR
 	return func(m *Model) { m.checkHealth = check }
 }
 
+// WithHosts lets the Hosts pane check the hosts.
+func WithHosts(check func(context.Context) ([]model.Host, <-chan model.HostReport, error)) Option {
+	return func(m *Model) { m.checkHosts = check }
+}
+
 // WithRegistries lets the Registries pane read its report and probe.
 func WithRegistries(read func(context.Context) model.RegistryReport, probe func(context.Context, model.RegistryReport) <-chan model.RegistryProbe) Option {
 	return func(m *Model) { m.readRegistries, m.probeRegistries = read, probe }
@@ -169,8 +179,11 @@ func ForSession(s *ops.Session) []Option {
 	probe := func(ctx context.Context, r model.RegistryReport) <-chan model.RegistryProbe {
 		return s.ProbeRegistries(ctx, r, ops.RegistryProbeOptions{})
 	}
+	checkHosts := func(ctx context.Context) ([]model.Host, <-chan model.HostReport, error) {
+		return s.HostChecks(ctx, ops.HostCheckOptions{})
+	}
 	return []Option{WithJournal(s.Runs), WithCertificates(s.Certificates), WithNodeDetail(s.NodeDetail), WithHealth(s.Health),
-		WithRegistries(s.Registries, probe), WithMemberDiagnosis(s.DiagnoseEtcdMember)}
+		WithRegistries(s.Registries, probe), WithMemberDiagnosis(s.DiagnoseEtcdMember), WithHosts(checkHosts)}
 }
 
 // New makes the console for a cluster.
@@ -178,7 +191,7 @@ func New(info model.ClusterInfo, opts ...Option) *Model {
 	st := DefaultStyles()
 	m := &Model{
 		st: st, keys: DefaultKeys(), help: st.helpModel(), now: time.Now,
-		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(), health: newHealthPane(), registries: newRegistriesPane(),
+		width: 80, high: 24, info: info, nodes: newNodesPane(), etcd: newEtcdPane(), journal: newJournalPane(), certs: newCertsPane(), health: newHealthPane(), registries: newRegistriesPane(), hosts: newHostsPane(),
 	}
 	for _, o := range opts {
 		o(m)
@@ -229,6 +242,22 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		}
 	case healthLoaded:
 		m.health.set(msg.report)
+	case hostsStarted:
+		if msg.seq != m.hosts.seq {
+			return m, nil
+		}
+		m.hosts.start(msg, m.now())
+		return m, nextHost(msg.seq, msg.ch)
+	case hostChecked:
+		if msg.seq != m.hosts.seq {
+			return m, nil
+		}
+		m.hosts.merge(msg.report)
+		return m, nextHost(msg.seq, msg.ch)
+	case hostsDone:
+		if msg.seq == m.hosts.seq {
+			m.hosts.done()
+		}
 	case registriesLoaded:
 		m.registries.set(msg.report, m.now())
 		if msg.probes != nil {
@@ -300,6 +329,8 @@ func (m *Model) keepAlive(msg tea.Msg) tea.Cmd {
 		}
 	case registryProbed:
 		return nextProbe(msg.probes)
+	case hostChecked:
+		return nextHost(msg.seq, msg.ch)
 	case registriesLoaded:
 		if msg.probes != nil {
 			return nextProbe(msg.probes)
@@ -367,6 +398,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return cmd
 		}
 	}
+	if m.hosts.detail != "" && m.active == paneHosts && !m.showHelp {
+		if cmd, handled := m.hostDetailKey(msg); handled {
+			return cmd
+		}
+	}
 	switch {
 	case key.Matches(msg, k.Command) && !m.showHelp:
 		m.commanding, m.line = true, newField("")
@@ -415,6 +451,13 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.recheckHealth()
 	case m.active == paneRegistries && !m.showHelp && key.Matches(msg, k.Rescan):
 		return m.rereadRegistries()
+	case m.active == paneHosts && !m.showHelp && key.Matches(msg, k.Rescan):
+		return m.recheckHosts()
+	case m.active == paneHosts && !m.showHelp && key.Matches(msg, k.Details):
+		if row, ok := m.hosts.table.Selected(); ok {
+			m.hosts.detail, m.hosts.offset = row.Key, 0
+		}
+		return nil
 	case m.active == paneCerts && !m.showHelp && key.Matches(msg, k.CSRs):
 		m.certs.showCSRs = !m.certs.showCSRs
 		return nil
@@ -470,6 +513,8 @@ func (m *Model) show(i int) tea.Cmd {
 		return m.recheckHealth()
 	case i == paneRegistries && !m.registries.loaded:
 		return m.rereadRegistries()
+	case i == paneHosts && !m.hosts.loaded && !m.hosts.running:
+		return m.recheckHosts()
 	}
 	return nil
 }
@@ -507,7 +552,51 @@ func (m *Model) recheckHealth() tea.Cmd {
 	if m.registries.loaded {
 		snaps.Workloads = m.registries.report.Workloads
 	}
+	snaps.Hosts = m.hosts.complete()
 	return runHealth(m.context(), snaps, m.checkHealth)
+}
+
+// recheckHosts runs the host checks anew; a run under way is cancelled
+// and its late reports are dropped.
+func (m *Model) recheckHosts() tea.Cmd {
+	if m.checkHosts == nil {
+		return nil
+	}
+	if m.hosts.cancel != nil {
+		m.hosts.cancel()
+	}
+	ctx, cancel := context.WithCancel(m.context())
+	m.hosts.seq++
+	m.hosts.cancel, m.hosts.running = cancel, true
+	return startHostChecks(ctx, m.hosts.seq, m.checkHosts)
+}
+
+// hostDetailKey handles the keys of one host's page; other keys fall
+// through to the global ones.
+func (m *Model) hostDetailKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
+	k, page := m.keys, max(m.bodyHeight()-2, 1)
+	switch {
+	case msg.String() == "esc":
+		m.hosts.detail = ""
+	case key.Matches(msg, k.Up):
+		m.hosts.offset = max(0, m.hosts.offset-1)
+	case key.Matches(msg, k.Down):
+		m.hosts.offset++
+	case key.Matches(msg, k.PageUp):
+		m.hosts.offset = max(0, m.hosts.offset-page)
+	case key.Matches(msg, k.PageDown):
+		m.hosts.offset += page
+	case key.Matches(msg, k.Top):
+		m.hosts.offset = 0
+	case key.Matches(msg, k.Bottom):
+		m.hosts.offset = 1 << 20 // view clamps it
+	case key.Matches(msg, k.Rescan):
+		return m.recheckHosts(), true
+	case key.Matches(msg, k.Details, k.Sort, k.Reverse, k.Filter):
+	default:
+		return nil, false
+	}
+	return nil, true
 }
 
 // context is the parent of the console's background reads.
@@ -861,7 +950,12 @@ func (m *Model) tabsLine() string {
 			tabs = append(tabs, m.st.TabInactive.Render(label))
 		}
 	}
-	return spread(strings.Join(tabs, " "), m.st.StatusBar.Render("context "+m.info.Context), m.width)
+	line := strings.Join(tabs, " ")
+	if lipgloss.Width(line) > m.width {
+		// Each label is padded already: drop the gaps before any tab.
+		line = strings.Join(tabs, "")
+	}
+	return spread(line, m.st.StatusBar.Render("context "+m.info.Context), m.width)
 }
 
 func (m *Model) statusLine() string {

@@ -151,6 +151,10 @@ func TestKeysSwitchPanesAndHelp(t *testing.T) {
 		t.Fatal("tab should go on to the journal")
 	}
 	press(m, "tab")
+	if !strings.Contains(screen(m), "Listing the hosts") {
+		t.Fatal("tab should go on to the hosts")
+	}
+	press(m, "tab")
 	if !strings.Contains(screen(m), "Waiting for the node list") {
 		t.Fatal("tab should cycle back to nodes")
 	}
@@ -412,7 +416,7 @@ func TestHealthPaneShowsChecksWithTheirSeeds(t *testing.T) {
 	m.Update(cmd())
 	press(m, "j") // the entropy check: its hint shows below the table
 	s := screen(m)
-	for _, want := range []string{"fail", "Entropy available", "(seed 003 §2.2)", "do ", "rngd", "1 pass · 1 warn · 1 fail · 1 unknown", "host files under /"} {
+	for _, want := range []string{"fail", "Entropy available", "(seed 003 §2.2)", "do ", "rngd", "1 pass · 1 warn · 1 fail · 1 unknown", "Hosts pane (7"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("health pane lacks %q:\n%s", want, s)
 		}

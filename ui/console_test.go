@@ -180,6 +180,8 @@ var normalizers = []struct {
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?`), "<date>"},
 	// A lease holder is the machine's hostname and a UUID.
 	{regexp.MustCompile(`\S+, renewed`), "<holder>, renewed"},
+	// A latency of a second or more ("1.2s") is not an age.
+	{regexp.MustCompile(`\b\d+\.\d+s\b`), "<lat>"},
 	{regexp.MustCompile(`\b(\d+[smhdy])+\b`), "<age>"},
 	{regexp.MustCompile(`\b\d+(\.\d+)?(µs|ms|s)\b`), "<lat>"},
 	{regexp.MustCompile(`\d+(\.\d+)? (B|KiB|MiB|GiB)\b`), "<size>"},

@@ -87,7 +87,7 @@ func (p *healthPane) status(now time.Time) (string, Level) {
 
 func (p *healthPane) view(width, height int, st Styles, _ time.Time) string {
 	if !p.loaded {
-		return st.Level(LevelDim).Render("Running the health checks (API, etcd, nodes, router and registry, certificates, this host)…")
+		return st.Level(LevelDim).Render("Running the health checks (API, etcd, nodes, router and registry, certificates, hosts)…")
 	}
 	return tableWithDetail(&p.table, nil, p.detail(st, width), width, height, st)
 }
@@ -105,7 +105,7 @@ func (p *healthPane) detail(st Styles, width int) []string {
 		lines = append(lines, labelled(st, "do    ", c.Hint, width)...)
 	}
 	if c.Scope == model.ScopeHost {
-		lines = append(lines, st.Label.Render("read  ")+"host files under "+p.report.HostRoot)
+		lines = append(lines, labelled(st, "hosts ", fmt.Sprintf("each host's figure is in the Hosts pane (%d, enter on a host)", paneHosts+1), width)...)
 	}
 	return lines
 }
