@@ -101,6 +101,8 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": append(slices.Clone(csr), "list nodes"),
 			"cluster-shutdown": {"get nodes", "list nodes", "patch nodes", listCOs, "get secrets in openshift-kube-apiserver-operator"},
 			"cluster-restart":  append([]string{"get nodes", "list nodes", "patch nodes", listCOs}, csr...),
+			"host-backup":      {"list nodes"}, "host-restore": {"list nodes"}, "registry-trust": {"list nodes"},
+			"registries-edit": {"create pods/eviction in all namespaces", "get nodes", "list nodes", "patch nodes"},
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -113,6 +115,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": csr,
 			"cluster-shutdown": {listCOs, "get secrets in openshift-kube-apiserver-operator"},
 			"cluster-restart":  append([]string{listCOs, "get deployments.apps in default", "list pods in default"}, csr...),
+			"registries-edit":  operatorDrain,
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
