@@ -216,11 +216,12 @@ func TestResumeAfterEveryStepMembership(t *testing.T) {
 	if _, ok := snap.Member(target.Name); ok || snap.Voters() != 2 {
 		t.Fatalf("deprecate-master: %s, %s still listed: %v", snap.Badge(), target.Name, ok)
 	}
-	backups, _ := filepath.Glob(filepath.Join(target.Root, "backup", target.Name+"-*.tar.gz"))
+	// The master's backup is written where day2 runs (master-0).
+	backups, _ := filepath.Glob(filepath.Join(c.HostRoot(0), "backup", target.Name+"-*.tar.gz"))
 	if len(backups) != 1 {
 		t.Fatalf("deprecate-master: one master backup, however often the run resumed: %v", backups)
 	}
-	if err := hostfs.New(target.Root).VerifyBackup("/backup/" + filepath.Base(backups[0])); err != nil {
+	if err := hostfs.New(c.HostRoot(0)).VerifyBackup("/backup/" + filepath.Base(backups[0])); err != nil {
 		t.Error(err)
 	}
 	if _, err := c.Client.CoreV1().Nodes().Get(ctx, target.Name, metav1.GetOptions{}); err == nil {

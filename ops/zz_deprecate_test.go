@@ -1,5 +1,9 @@
 package ops
 
+// This file's name sorts last on purpose: its tests delete nodes (and
+// deprecate-master an etcd member) of the package's shared cluster, and go
+// test runs files in name order, so every other test meets the cluster whole.
+
 import (
 	"context"
 	"os"
