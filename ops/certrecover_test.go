@@ -139,9 +139,6 @@ func TestRecoverExpiredCerts(t *testing.T) {
 // expired one on a compute node (3.11's path, behind the kubelet's
 // absolute link) is named with its host.
 func TestRecoverExpiredCertsReadsHostsOverSSH(t *testing.T) {
-	if !cluster.SSHEnabled() {
-		t.Skip("the local cluster runs no sshd here")
-	}
 	node := cluster.Workers[0]
 	var root string
 	for _, h := range cluster.SSHHosts() {
