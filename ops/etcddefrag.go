@@ -15,6 +15,10 @@ import (
 // member to be healthy again before the next member.
 const memberHealthyTimeout = time.Minute
 
+// preflightHealthWait is how long the preflight gives a member that missed a
+// health read before it refuses the defragmentation.
+const preflightHealthWait = 10 * time.Second
+
 // buildEtcdDefrag compacts the keyspace, defragments the members one at a
 // time (followers first, the leader last, learners skipped, every voting
 // member healthy before each and between), then disarms NOSPACE alarms —
@@ -72,12 +76,14 @@ func defragPreflightStep(s *Session) *Step {
 		ID: "preflight", Title: "Check every voting member is healthy and look at the databases and alarms",
 		Check: func(ctx context.Context) error {
 			plan = Plan{"read only: member list, status and health of every member, alarms"}
-			snap, err := s.pollEtcd(ctx)
-			if err != nil {
-				return err
-			}
+			// A member busy for one health read is not a sick one: the
+			// check waits a little before it refuses.
+			snap, err := s.healthyVoters(ctx, preflightHealthWait)
 			for _, a := range snap.Alarms() {
 				plan = append(plan, fmt.Sprintf("alarm %s on %s: %s", a.Alarm, a.Member, a.Advice()))
+			}
+			if err != nil {
+				return err
 			}
 			order, skipped, err := snap.DefragOrder()
 			if err != nil {
@@ -118,11 +124,11 @@ func compactStep(s *Session, timeout time.Duration) *Step {
 	}
 }
 
-// healthyVoters waits until every voting member is healthy; defragmenting
-// while one is not could cost quorum.
-func (s *Session) healthyVoters(ctx context.Context) (model.EtcdCluster, error) {
+// healthyVoters waits up to within until every voting member is healthy;
+// defragmenting while one is not could cost quorum.
+func (s *Session) healthyVoters(ctx context.Context, within time.Duration) (model.EtcdCluster, error) {
 	var snap model.EtcdCluster
-	err := waitFor(ctx, memberHealthyTimeout, 300*time.Millisecond, func() (bool, string) {
+	err := waitFor(ctx, within, 300*time.Millisecond, func() (bool, string) {
 		var err error
 		if snap, err = s.pollEtcd(ctx); err != nil {
 			return false, err.Error()
@@ -159,7 +165,7 @@ func defragmentStep(s *Session, timeout time.Duration) *Step {
 		},
 		Plan: func(context.Context) (Plan, error) { return plan, nil },
 		Run: func(ctx context.Context, progress func(string)) error {
-			snap, err := s.healthyVoters(ctx)
+			snap, err := s.healthyVoters(ctx, memberHealthyTimeout)
 			if err != nil {
 				return err
 			}
@@ -172,7 +178,7 @@ func defragmentStep(s *Session, timeout time.Duration) *Step {
 			}
 			for i, m := range order {
 				if i > 0 {
-					if _, err := s.healthyVoters(ctx); err != nil {
+					if _, err := s.healthyVoters(ctx, memberHealthyTimeout); err != nil {
 						return fmt.Errorf("before %s: %w", m.DisplayName(), err)
 					}
 				}
@@ -186,7 +192,7 @@ func defragmentStep(s *Session, timeout time.Duration) *Step {
 			}
 			return nil
 		},
-		Verify: func(ctx context.Context) error { _, err := s.healthyVoters(ctx); return err },
+		Verify: func(ctx context.Context) error { _, err := s.healthyVoters(ctx, memberHealthyTimeout); return err },
 	}
 }
 
