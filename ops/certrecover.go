@@ -217,11 +217,9 @@ func (s *Session) kubeletHosts(ctx context.Context) ([]hostfs.Host, []string) {
 		if h.Node == "" {
 			continue // no kubelet there
 		}
-		hctx, cancel := context.WithTimeout(ctx, hostOpenTimeout)
-		host, err := s.opts.HostAccess.Open(hctx, h)
-		cancel()
+		host, err := s.accessHost(ctx, h)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s: not reached, its kubelet certificate not read: %v", h.Name, err))
+			notes = append(notes, fmt.Sprintf("%s: not reached, its kubelet certificate not read: %v", h.Name, whyUnreached(err)))
 			continue
 		}
 		out = append(out, host)

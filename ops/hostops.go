@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -14,8 +15,11 @@ import (
 	"github.com/day2ops/day2/model"
 )
 
-// What host-backup, host-restore, registry-trust and registries-edit share:
-// which hosts a run acts on, opening them, and working on several at once.
+// Reaching the cluster's hosts, for the host procedures (host-backup,
+// host-restore, registry-trust, registries-edit, the lifecycle waves) and
+// the etcd and load-balancer steps on other masters alike: which hosts a
+// run acts on, opening one (accessHost: over SSH, or this host's files),
+// and working on several at once.
 
 const (
 	// hostFanOut is how many hosts a step works on at once.
@@ -106,6 +110,15 @@ func (s *Session) accessHost(ctx context.Context, h model.Host) (hostfs.Host, er
 		return nil, fmt.Errorf("reach %s: %w", h.Name, err)
 	}
 	return hf, nil
+}
+
+// whyUnreached is accessHost's error without its "reach <host>: " prefix,
+// for lines that name the host already.
+func whyUnreached(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
 }
 
 // here is this host's files, where backups are kept.
@@ -200,4 +213,85 @@ func resultLine(r hostfs.Result) string {
 		out = out[:200] + "…"
 	}
 	return fmt.Sprintf("%s: `%s` exit %d (%s) %s", r.Host, r.Line, r.Exit, r.Took.Round(time.Millisecond), out)
+}
+
+// openHost opens the first host match accepts over the session's host
+// access, within the build timeout. A host that cannot be reached is nil
+// with the reason logged: the steps on it are then manual, with their
+// commands, as without host access.
+func (s *Session) openHost(match func(model.Host) bool) hostfs.Host {
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	h, err := s.reachHost(ctx, match)
+	if err != nil {
+		slog.Info("host steps stay manual", "err", err)
+		return nil
+	}
+	return h
+}
+
+func (s *Session) reachHost(ctx context.Context, match func(model.Host) bool) (hostfs.Host, error) {
+	hosts, err := s.findHosts(ctx, match)
+	if err != nil {
+		return nil, err
+	}
+	if len(hosts) == 0 {
+		return nil, errors.New("no such host in the inventory or among the nodes")
+	}
+	return s.accessHost(ctx, hosts[0])
+}
+
+// loadBalancer is the host whose haproxy.cfg the load balancer steps edit:
+// the inventory's [lb] host over SSH when it answers, else this host's
+// files (where openshift-ansible's single-master layouts keep it, and
+// where the steps say so and turn manual when it is not there).
+func (s *Session) loadBalancer() hostfs.Host {
+	if h := s.openHost(inGroup("lb")); h != nil {
+		return h
+	}
+	return hostfs.New(s.opts.HostRoot)
+}
+
+// groupHosts is this host's files followed by the other hosts of an
+// inventory group that day2 reaches over SSH; missed names, for a manual
+// line, the ones it does not reach and why ("" when none).
+func (s *Session) groupHosts(here hostfs.FS, group string) (hosts []hostfs.Host, missed string) {
+	hosts = []hostfs.Host{here}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	all, err := s.findHosts(ctx, inGroup(group))
+	if err != nil {
+		return hosts, fmt.Sprintf("every other %s host (%v)", group, err)
+	}
+	var out []string
+	for _, h := range all {
+		if isHere(here, h) {
+			continue
+		}
+		fh, err := s.accessHost(ctx, h)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s (%v)", h.Name, whyUnreached(err)))
+			continue
+		}
+		hosts = append(hosts, fh)
+	}
+	return hosts, strings.Join(out, ", ")
+}
+
+// isHere tells whether h is the host day2 runs on (its files are here
+// already): by this host's ETCD_NAME or its /etc/hostname.
+func isHere(here hostfs.FS, h model.Host) bool {
+	var names []string
+	if c, err := etcdHere(here); err == nil {
+		names = append(names, c.Name)
+	}
+	if b, err := here.ReadFile("/etc/hostname"); err == nil {
+		names = append(names, strings.TrimSpace(string(b)))
+	}
+	for _, n := range names {
+		if n != "" && hostNamed(n)(h) {
+			return true
+		}
+	}
+	return false
 }

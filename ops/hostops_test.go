@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/day2ops/day2/internal/hostfs"
-	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/localcluster"
 	"github.com/day2ops/day2/model"
 )
@@ -363,22 +362,14 @@ func TestRegistryTrustThreeHosts(t *testing.T) {
 	}
 }
 
-// sshSession reaches the local cluster's hosts as day2 does: its
+// sshSession reaches the shared local cluster's hosts as day2 does: its
 // inventory, ssh_config, key and known_hosts, over real sshd.
 func sshSession(t *testing.T) *Session {
 	t.Helper()
 	if !cluster.SSHEnabled() {
 		t.Fatal("the local cluster runs no sshd")
 	}
-	pool, err := hostssh.New(hostssh.Config{
-		ConfigFile: cluster.SSHConfigPath(), KeyFiles: []string{cluster.SSHKeyPath()},
-		KnownHosts: []string{cluster.SSHKnownHostsPath()}, AgentSocket: "none",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pool.Close() })
-	return hostSession(t, pool)
+	return sshSessionOn(t, cluster)
 }
 
 // sshRoot is a host's root directory on this machine, to look at what

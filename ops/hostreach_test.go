@@ -41,12 +41,18 @@ func sshSessionOn(t *testing.T, c *localcluster.Cluster) *Session {
 // With every master reachable over SSH, etcd-restore leaves the operator
 // nothing to do by hand but open the shells the guide asks for: the other
 // members are stopped and their data moved aside on their hosts, and grown
-// back there, over SSH (no --member-roots). etcd 3.3, as OpenShift 3.11
-// runs it: the grow-back is by voter adds, each host prepared first.
+// back there, over SSH (no --member-roots). On every etcd version: 3.3
+// (OpenShift 3.11) grows back by voter adds, 3.5 and later by learners,
+// each host prepared first.
 func TestEtcdRestoreOverSSHLeavesNoManualStep(t *testing.T) {
-	c := ownClusterOf(t, "3.3")
+	eachEtcdVersion(t, testEtcdRestoreOverSSHLeavesNoManualStep)
+}
+
+func testEtcdRestoreOverSSHLeavesNoManualStep(t *testing.T, version string) {
+	c := ownClusterOf(t, version)
 	ctx := context.Background()
 	s := sshSessionOn(t, c)
+	learners := model.SupportsLearners(s.poller.Poll(ctx).Version)
 	settle(t, c)
 	if err, _, sum := runJournaled(t, s, "etcd-backup", nil, &auto{}); err != nil || sum.Outcome != model.OutcomeOK {
 		t.Fatalf("backup: %v %+v", err, sum)
@@ -72,7 +78,7 @@ func TestEtcdRestoreOverSSHLeavesNoManualStep(t *testing.T) {
 		step, problem := lastProblem(op.prompts)
 		t.Fatalf("restore: %v (%s: %s)", err, step, problem)
 	}
-	checkGrownBack(t, s, recs, sum, old, false)
+	checkGrownBack(t, s, recs, sum, old, learners)
 	for i := 1; i < 3; i++ {
 		aside, _ := filepath.Glob(filepath.Join(c.HostRoot(i), localcluster.EtcdDataDir+".day2-*", "member"))
 		if len(aside) != 1 {
@@ -93,5 +99,37 @@ func TestEtcdRestoreOverSSHLeavesNoManualStep(t *testing.T) {
 		if !strings.Contains(plan, want) {
 			t.Errorf("stop-others' journaled plan lacks %q:\n%s", want, plan)
 		}
+	}
+}
+
+// A master whose sshd is down: etcd-conf edits (or checks) the files of the
+// masters it reaches and names the one it does not, with why and the exact
+// value to set there by hand, never passing it over silently.
+func TestEtcdConfNamesTheHostItDoesNotReach(t *testing.T) {
+	s, down := sshSession(t), cluster.Masters[1].Name
+	if err := cluster.StopSSHD(down); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.StartSSHD(down) })
+	ctx := context.Background()
+	st := etcdConfStep(s, s.here())
+	if err := st.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := st.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	for _, want := range []string{
+		"manual, on " + down + " (", "refused", ": set ETCD_INITIAL_CLUSTER=", cluster.Masters[0].PeerURL,
+		etcdConfPath + " on " + cluster.Masters[2].Name,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("etcd-conf plan lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, etcdConfPath+" on "+down) {
+		t.Errorf("a plan for the host that is down:\n%s", text)
 	}
 }

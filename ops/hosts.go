@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,6 +103,48 @@ func (s *Session) hostNodes(ctx context.Context) ([]model.HostNode, error) {
 			}
 		}
 		out = append(out, hn)
+	}
+	return out, nil
+}
+
+// errNoHostAccess: day2 runs with --no-ssh (or without host access), so
+// steps on other hosts are manual.
+var errNoHostAccess = errors.New("no host access (--no-ssh)")
+
+// hostNamed matches the host of a node or etcd member by name: the
+// inventory name, the node it is tied to, its etcd member, or the short
+// form of any of them.
+func hostNamed(name string) func(model.Host) bool {
+	short := func(s string) string { s, _, _ = strings.Cut(s, "."); return s }
+	return func(h model.Host) bool {
+		for _, n := range []string{h.Name, h.Node, h.EtcdMember} {
+			if n != "" && (n == name || short(n) == short(name)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// inGroup matches the hosts of an inventory group (or node role).
+func inGroup(group string) func(model.Host) bool {
+	return func(h model.Host) bool { return h.In(group) }
+}
+
+// findHosts lists the cluster's hosts match accepts.
+func (s *Session) findHosts(ctx context.Context, match func(model.Host) bool) ([]model.Host, error) {
+	if s.opts.HostAccess == nil {
+		return nil, errNoHostAccess
+	}
+	all, err := s.Hosts(ctx)
+	if all == nil && err != nil {
+		return nil, err
+	}
+	var out []model.Host
+	for _, h := range all {
+		if match(h) {
+			out = append(out, h)
+		}
 	}
 	return out, nil
 }

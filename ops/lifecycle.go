@@ -412,9 +412,9 @@ func (l *lifecycle) nodesByName(ctx context.Context) map[string]model.Node {
 
 // runOn runs a command on a host through the session's host access.
 func (l *lifecycle) runOn(ctx context.Context, h model.Host, line string) (hostfs.Result, error) {
-	host, err := l.s.opts.HostAccess.Open(ctx, h)
+	host, err := l.s.accessHost(ctx, h)
 	if err != nil {
-		return hostfs.Result{}, fmt.Errorf("reach %s: %w", h.Name, err)
+		return hostfs.Result{}, err
 	}
 	res, err := host.Run(ctx, hostfs.Command{Line: line})
 	if err == nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,6 +64,9 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 					params[n] = strconv.FormatBool(*v)
 				}
 			}
+			if err := takesOnly(name, params); err != nil {
+				return err
+			}
 			if output != "text" && output != "json" {
 				return fmt.Errorf("-o %s: want text or json", output)
 			}
@@ -112,22 +117,52 @@ func newRunCmd(g *globalFlags) *cobra.Command {
 	f.StringVar(&confirm, "confirm", "", "the word destructive steps ask for (the node name)")
 	f.BoolVar(&resume, "resume", false, "resume the newest unfinished run of this procedure on the same target without asking")
 	f.StringVarP(&output, "output", "o", "text", "progress format: text or json")
-	// Every procedure parameter is a flag; each procedure takes its own.
-	seen := map[string]bool{}
+	// Every procedure parameter is a flag. A flag several procedures take
+	// says which: each one's meaning is under Procedures (the help of one
+	// would mislead about the others).
+	first, takers := map[string]ops.Param{}, map[string][]string{}
 	for _, name := range ops.ProcedureNames() {
 		for _, p := range ops.ProcedureParams(name) {
-			if seen[p.Name] {
-				continue
+			if _, ok := first[p.Name]; !ok {
+				first[p.Name] = p
 			}
-			seen[p.Name] = true
-			if p.Bool {
-				bools[p.Name] = f.Bool(p.Name, false, p.Help)
-			} else {
-				values[p.Name] = f.String(p.Name, "", p.Help)
-			}
+			takers[p.Name] = append(takers[p.Name], name)
+		}
+	}
+	for n, p := range first {
+		usage := p.Help
+		if len(takers[n]) > 1 {
+			usage = "for " + strings.Join(takers[n], ", ") + " (what it means to each: Procedures, above)"
+		}
+		if p.Bool {
+			bools[n] = f.Bool(n, false, usage)
+		} else {
+			values[n] = f.String(n, "", usage)
 		}
 	}
 	return cmd
+}
+
+// takesOnly refuses a flag the procedure does not take (one of another
+// procedure's): ignored, it would leave the operator believing it counted.
+func takesOnly(name string, params map[string]string) error {
+	own := ops.ProcedureParams(name)
+	if own == nil && !slices.Contains(ops.ProcedureNames(), name) {
+		return nil // an unknown procedure: Procedure says so, with the list
+	}
+	var flags []string
+	for _, p := range own {
+		flags = append(flags, "--"+p.Name)
+	}
+	for _, n := range slices.Sorted(maps.Keys(params)) {
+		if !slices.ContainsFunc(own, func(p ops.Param) bool { return p.Name == n }) {
+			if len(flags) == 0 {
+				return fmt.Errorf("%s takes no --%s (it takes no parameters)", name, n)
+			}
+			return fmt.Errorf("%s takes no --%s (its parameters: %s)", name, n, strings.Join(flags, " "))
+		}
+	}
+	return nil
 }
 
 func procedureList() string {

@@ -149,6 +149,15 @@ func TestRunRefusesWithoutConsentAndOnBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "drain needs --node") {
 		t.Errorf("missing --node: %v\n%s", err, out)
 	}
+	// A flag of another procedure is refused, not ignored: --all is
+	// host-backup's, and a drain of one node must not look like more.
+	out, err = day2(t, dir, "run", "drain", "--node", cluster.Workers[0], "--all").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "drain takes no --all (its parameters: --node --delete-emptydir-data --force --timeout)") {
+		t.Errorf("another procedure's flag: %v\n%s", err, out)
+	}
+	if n, _ := cluster.Client.CoreV1().Nodes().Get(context.Background(), cluster.Workers[0], metav1.GetOptions{}); n == nil || n.Spec.Unschedulable {
+		t.Errorf("a refused run cordoned %s", cluster.Workers[0])
+	}
 	out, err = day2(t, dir, "run", "drain", "--node", cluster.Workers[0], "--timeout", "soon").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `--timeout "soon"`) {
 		t.Errorf("bad --timeout: %v\n%s", err, out)
