@@ -102,7 +102,7 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"cluster-shutdown": {"get nodes", "list nodes", "patch nodes", listCOs, "get secrets in openshift-kube-apiserver-operator"},
 			"cluster-restart":  append([]string{"get nodes", "list nodes", "patch nodes", listCOs}, csr...),
 			"host-backup":      {"list nodes"}, "host-restore": {"list nodes"}, "registry-trust": {"list nodes"},
-			"registries-edit": {"create pods/eviction in all namespaces", "get nodes", "list nodes", "patch nodes"},
+			"registries-edit": {"list nodes"}, // and the drain's with --drain: TestRightsOfARunFollowItsParameters
 		}},
 		{"day2-node-operator", map[string][]string{
 			"drain":               operatorDrain,
@@ -115,7 +115,6 @@ func TestPrechecksNameMissingRights(t *testing.T) {
 			"csr-approve": csr, "csr-deny": csr, "recover-expired-certs": csr,
 			"cluster-shutdown": {listCOs, "get secrets in openshift-kube-apiserver-operator"},
 			"cluster-restart":  append([]string{listCOs, "get deployments.apps in default", "list pods in default"}, csr...),
-			"registries-edit":  operatorDrain,
 		}},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
@@ -313,5 +312,32 @@ func TestPrecheckBlocksTheFirstStepUntilItPasses(t *testing.T) {
 	recs, _ := readOnly(t, j)
 	if recs[1].Step != "first" || recs[1].Outcome != model.OutcomeBlocked || !strings.Contains(recs[1].Error, "patch nodes") {
 		t.Errorf("the block is not journaled at the first step: %+v", recs[1])
+	}
+}
+
+// A right only a parameter uses is asked for only when it is given: an
+// operator who may list and patch nodes but not evict runs registries-edit
+// (it is offered and its pre-check passes), and is refused with --drain,
+// by the eviction right named.
+func TestRightsOfARunFollowItsParameters(t *testing.T) {
+	grant(t, "day2-registry-editor", "day2-test-registry-editor", []rbacv1.PolicyRule{{Verbs: []string{"get", "list", "patch"}, APIGroups: []string{""}, Resources: []string{"nodes"}}})
+	s, ctx := sessionAs(t, "day2-registry-editor"), context.Background()
+	if why := s.ProcedureAccess(ctx).Refusal("registries-edit"); why != "" {
+		t.Errorf("registries-edit not offered: %s", why)
+	}
+	params := map[string]string{"hosts": cluster.Workers[0], "add-search": "registry.example.com:5000"}
+	p, err := s.Procedure("registries-edit", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Precheck(ctx); err != nil {
+		t.Errorf("without --drain: %v", err)
+	}
+	params["drain"] = "true"
+	if p, err = s.Procedure("registries-edit", params); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Precheck(ctx); err == nil || !strings.Contains(err.Error(), "create pods/eviction in all namespaces") {
+		t.Errorf("with --drain: %v", err)
 	}
 }

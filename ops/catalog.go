@@ -28,6 +28,10 @@ type spec struct {
 	// rights are the Kubernetes rights its steps use, reviewed before the
 	// procedure is offered and again before its first step (access.go).
 	rights []model.Right
+	// rightsIf are rights only a run with that (boolean) parameter set
+	// uses: reviewed before its first step, not held against the procedure
+	// when it is offered (registries-edit without --drain evicts nothing).
+	rightsIf map[string][]model.Right
 	// etcdAccess: its steps write through the etcd API, so the client
 	// certificate must be accepted (a read) before anything is planned.
 	etcdAccess bool
@@ -271,8 +275,9 @@ var catalog = map[string]spec{
 			{Name: "remove", Help: "registries to take out of every list"},
 			{Name: "drain", Help: "registries-edit: drain each node before its runtime restarts, uncordon it after", Bool: true},
 		}, hostParams, drainParams("")[1:]),
-		build:  buildRegistriesEdit,
-		rights: model.UniqueRights(hostListRights, drainRights),
+		build:    buildRegistriesEdit,
+		rights:   hostListRights,
+		rightsIf: map[string][]model.Right{"drain": drainRights},
 	},
 	"etcd-recover-quorum": {
 		title: "Recover etcd after quorum loss: rebuild a one-member cluster on this survivor, then grow back member by member (seed 004, seed 001 §5.3)",
@@ -330,6 +335,16 @@ func ProcedureParams(name string) []Param { return catalog[name].params }
 // ProcedureRights lists the Kubernetes rights a procedure's steps use.
 func ProcedureRights(name string) []model.Right { return catalog[name].rights }
 
+// forRun is the spec with the rights this run's parameters add.
+func (sp spec) forRun(p params) spec {
+	for name, rights := range sp.rightsIf {
+		if p.bool(name) {
+			sp.rights = model.UniqueRights(sp.rights, rights)
+		}
+	}
+	return sp
+}
+
 // params are a procedure's validated parameters.
 type params map[string]string
 
@@ -369,7 +384,7 @@ func (s *Session) Procedure(name string, given map[string]string) (*Procedure, e
 	if proc.State == nil {
 		proc.State = NewRunState()
 	}
-	proc.Precheck = s.precheck(name, sp)
+	proc.Precheck = s.precheck(name, sp.forRun(p))
 	for _, st := range proc.Steps {
 		if st.Explain != "" {
 			continue // a shared step constructor chose it (AddMemberSteps)

@@ -376,11 +376,13 @@ func thisHostIs(here hostfs.FS, node string) bool {
 // packageList is the host's `rpm -qa | sort` (seed 003 §4.1), or why there
 // is none (no rpm there, commands cannot run there).
 func packageList(ctx context.Context, h hostfs.Host) ([]byte, string) {
-	r, err := h.Run(ctx, hostfs.Command{Line: "command -v rpm >/dev/null || exit 127; rpm -qa | sort"})
+	// The marker tells "no rpm" from a shell that could not start (127 too).
+	const noRPM = "day2: no rpm"
+	r, err := h.Run(ctx, hostfs.Command{Line: "command -v rpm >/dev/null || { echo '" + noRPM + "' >&2; exit 127; }; rpm -qa | sort"})
 	switch {
 	case err != nil:
 		return nil, err.Error()
-	case r.Exit == 127:
+	case r.Exit == 127 && strings.Contains(r.Stderr, noRPM):
 		return nil, "rpm is not installed " + h.Where()
 	case r.Exit != 0:
 		return nil, r.Err().Error()

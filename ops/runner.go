@@ -201,6 +201,9 @@ func (r *runner) alreadyDone(ctx context.Context, i int, st *Step) bool {
 // step drives one step to done, skipped, or an error that ends the run.
 func (r *runner) step(ctx context.Context, i int, st *Step) error {
 	if st.Applies != nil {
+		// Said first: deciding may take a while (a CSR follow-up round
+		// watches for new requests before it knows).
+		r.notify(i, st, StateChecking, "deciding whether it is needed", nil)
 		if ok, why := st.Applies(ctx); !ok {
 			r.notify(i, st, StateSkipped, "not needed: "+why, nil)
 			return r.record(model.JournalRecord{Event: model.EventStepEnd, Step: st.ID, Outcome: model.OutcomeSkipped, Error: "not needed: " + why})
