@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -95,43 +96,94 @@ func buildClusterShutdown(s *Session, p params) (*Procedure, error) {
 // restartDeadline reads when the cluster must run again: on OpenShift 4 the
 // kube-apiserver-to-kubelet signer's certificate-not-after annotation; on
 // 3.11 (no such secret, no ClusterOperators) or kubeadm the soonest expiry
-// of this master's control-plane, node and etcd certificates.
-func (s *Session) restartDeadline(ctx context.Context) (model.RestartDeadline, error) {
+// of the control-plane, node and etcd certificates of every host day2
+// reaches. notes name the hosts whose certificates were not read.
+func (s *Session) restartDeadline(ctx context.Context) (d model.RestartDeadline, notes []string, err error) {
 	secret, err := s.client.CoreV1().Secrets(kubeletSignerNamespace).Get(ctx, kubeletSignerName, metav1.GetOptions{})
 	src := "secret " + kubeletSignerNamespace + "/" + kubeletSignerName
 	switch {
 	case err == nil:
 		at, ok, err := model.NotAfterAnnotation(secret.Annotations)
 		if err != nil {
-			return model.RestartDeadline{}, fmt.Errorf("%s: %w", src, err)
+			return d, nil, fmt.Errorf("%s: %w", src, err)
 		}
 		if !ok {
-			return model.RestartDeadline{}, fmt.Errorf("%s has no %s annotation", src, model.CertNotAfterAnnotation)
+			return d, nil, fmt.Errorf("%s has no %s annotation", src, model.CertNotAfterAnnotation)
 		}
-		return model.RestartDeadline{NotAfter: at, Source: src}, nil
+		return model.RestartDeadline{NotAfter: at, Source: src}, nil, nil
 	case !apierrors.IsNotFound(err):
-		return model.RestartDeadline{}, fmt.Errorf("get %s: %w", src, err)
+		return d, nil, fmt.Errorf("get %s: %w", src, err)
 	}
 	ocp, err := s.openShift(ctx)
 	if err != nil {
-		return model.RestartDeadline{}, err
+		return d, nil, err
 	}
 	if ocp.present {
-		return model.RestartDeadline{}, fmt.Errorf("OpenShift 4 without %s: cannot tell when the kubelets' certificates expire", src)
+		return d, nil, fmt.Errorf("OpenShift 4 without %s: cannot tell when the kubelets' certificates expire", src)
 	}
-	return hostRestartDeadline(s.hostRoot())
+	return s.hostsRestartDeadline(ctx)
 }
 
-// hostRestartDeadline is an OpenShift 3.11 (or kubeadm) master's: the
-// soonest expiry of the certificates under root that the cluster starts
-// with.
-func hostRestartDeadline(root string) (model.RestartDeadline, error) {
-	found, _ := certs.ScanHost(root)
+// hostsRestartDeadline is an OpenShift 3.11 (or kubeadm) cluster's: the
+// soonest expiry among the certificates its hosts start with, read on every
+// host over the host access (a node's kubelet certificate stops that node
+// as surely as a master's stops the API), else on this host alone.
+func (s *Session) hostsRestartDeadline(ctx context.Context) (model.RestartDeadline, []string, error) {
+	if s.opts.HostAccess == nil {
+		d, err := hostRestartDeadline(s.here())
+		return d, []string{"other hosts' certificates are not read (no host access): their expiry may come sooner"}, err
+	}
+	hosts, err := s.Hosts(ctx)
+	if hosts == nil {
+		return model.RestartDeadline{}, nil, fmt.Errorf("the hosts whose certificates say when the cluster must run again: %w", err)
+	}
+	var mu sync.Mutex
+	var found []model.RestartDeadline
+	errs := eachHost(ctx, hosts, func(ctx context.Context, h model.Host, _ func(string)) error {
+		fs, err := s.accessHost(ctx, h)
+		if err != nil {
+			return whyUnreached(err)
+		}
+		d, err := hostRestartDeadline(fs)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		found = append(found, d)
+		return nil
+	}, nil)
+	var notes []string
+	for _, h := range hosts {
+		if err := errs[h.Name]; err != nil {
+			notes = append(notes, fmt.Sprintf("%s: certificates not read: %v", h.Name, err))
+		}
+	}
+	if len(found) == 0 {
+		return model.RestartDeadline{}, notes, fmt.Errorf("no host's certificates could be read to tell when the cluster must run again: %s", strings.Join(notes, "; "))
+	}
+	earliest := found[0]
+	for _, d := range found[1:] {
+		if d.NotAfter.Before(earliest.NotAfter) {
+			earliest = d
+		}
+	}
+	return earliest, notes, nil
+}
+
+// hostRestartDeadline is one host's: the soonest expiry of the
+// certificates on it that the cluster starts with.
+func hostRestartDeadline(h hostfs.Host) (model.RestartDeadline, error) {
+	found, _ := certs.Scan(h)
 	d, ok := model.EarliestRestartDeadline(found)
 	if !ok {
-		return d, fmt.Errorf("no master, node or etcd certificate found under %s to tell when the cluster must run again", root)
+		return d, fmt.Errorf("no master, node or etcd certificate found %s", h.Where())
 	}
-	d.Source = "this host's " + d.Source
+	if _, local := h.(hostfs.FS); local {
+		d.Source = "this host's " + d.Source
+	} else {
+		d.Source = h.Name() + "'s " + d.Source
+	}
 	return d, nil
 }
 
@@ -141,6 +193,7 @@ func hostRestartDeadline(root string) (model.RestartDeadline, error) {
 // would come back to); it fixes the waves.
 func (l *lifecycle) shutdownPreflightStep(expected time.Duration) *Step {
 	var deadlineErr, settleErr error
+	var deadlineNotes []string
 	var nodes []model.Node
 	return &Step{
 		ID: "preflight", Title: "Check when the cluster must run again, and that nothing rolls out",
@@ -150,7 +203,8 @@ func (l *lifecycle) shutdownPreflightStep(expected time.Duration) *Step {
 				return err
 			}
 			shutdownOrderKey.Decide(l.state, func() []model.ShutdownGroup { return model.ShutdownOrder(nodes) })
-			d, err := l.s.restartDeadline(ctx)
+			d, notes, err := l.s.restartDeadline(ctx)
+			deadlineNotes = notes
 			if err != nil {
 				deadlineErr = err
 				return err
@@ -172,6 +226,7 @@ func (l *lifecycle) shutdownPreflightStep(expected time.Duration) *Step {
 				plan = append(plan, fmt.Sprintf("restart the cluster before %s, %s from now: after it the kubelets' certificates cannot be renewed without manual CSR approval or recovery",
 					d, time.Until(d.NotAfter).Round(time.Minute)))
 			}
+			plan = append(plan, deadlineNotes...)
 			switch {
 			case expected > 0 && deadlineErr == nil:
 				plan = append(plan, fmt.Sprintf("expected downtime %s: back by %s", expected, time.Now().Add(expected).UTC().Format(time.RFC3339)))

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/day2ops/day2/internal/etcd"
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/internal/hostssh"
 	"github.com/day2ops/day2/internal/journal"
 	"github.com/day2ops/day2/internal/localcluster"
@@ -489,7 +491,7 @@ func TestClusterShutdownAndRestartOverSSH(t *testing.T) {
 // certificate (25 days), not the router's expired serving certificate
 // beside it nor the registry's (5 days).
 func TestHostRestartDeadline(t *testing.T) {
-	d, err := hostRestartDeadline(cluster.HostRoot(0))
+	d, err := hostRestartDeadline(hostfs.New(cluster.HostRoot(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,4 +614,49 @@ func (r *lifecycleRun) restart(t *testing.T, powerOn func()) {
 // etcdManifest reads the manifest of a backup set in dir under root.
 func etcdManifest(root, dir string, set model.BackupSet) (model.SnapshotManifest, error) {
 	return etcd.ReadManifest(filepath.Join(root, dir, set.Manifest))
+}
+
+// On 3.11 the restart deadline is the soonest among every host's
+// certificates, read over SSH: a node whose kubelet client certificate
+// expires in 10 days sets it, ahead of the masters' 25 days; a host whose
+// sshd is down is named as not read; without host access the plan says the
+// other hosts were not read.
+func TestRestartDeadlineReadsEveryHost(t *testing.T) {
+	node, down := cluster.Workers[1], cluster.Workers[2]
+	dir := filepath.Join(sshRoot(t, node), "etc/origin/node/certificates")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cert := filepath.Join(dir, "kubelet-client-current.pem")
+	if err := os.WriteFile(cert, kubeletClientPEM(t, node, time.Now().Add(10*24*time.Hour)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(cert) })
+	if err := cluster.StopSSHD(down); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.StartSSHD(down) })
+	ctx := context.Background()
+
+	// The 3.11 reading itself: the shared cluster serves ClusterOperators,
+	// which restartDeadline takes for OpenShift 4.
+	d, notes, err := sshSession(t).hostsRestartDeadline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := time.Until(d.NotAfter)
+	if d.Source != node+"'s /etc/origin/node/certificates/kubelet-client-current.pem (system:node:"+node+")" || left < 9*24*time.Hour || left > 10*24*time.Hour {
+		t.Errorf("deadline %s, %s left", d, left)
+	}
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], down+": certificates not read: ") {
+		t.Errorf("notes: %q", notes)
+	}
+
+	d, notes, err = session(t).hostsRestartDeadline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(d.Source, "this host's /etc/origin/master/master.proxy-client.crt") || len(notes) != 1 || !strings.Contains(notes[0], "not read (no host access)") {
+		t.Errorf("without host access: %s %q", d, notes)
+	}
 }

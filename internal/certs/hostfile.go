@@ -3,11 +3,11 @@ package certs
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/day2ops/day2/internal/hostfs"
 )
 
 // maxFileSize bounds what is read as a certificate or kubeconfig: the largest
@@ -18,27 +18,25 @@ const maxFileSize = 8 << 20
 // maxSymlinks is how many links resolve follows, as the kernel's MAXSYMLINKS.
 const maxSymlinks = 40
 
-// host reads files named by their path on the host ("/etc/etcd/ca.crt")
-// under a root prefix: "/" in production, a fixture directory in tests.
-type host struct{ root string }
+// host reads files named by their path on the host ("/etc/etcd/ca.crt"):
+// this machine's under a root prefix ("/" in production, a fixture directory
+// in tests), or another's over SSH.
+type host struct{ fs hostfs.Host }
 
-// real is where a host path is in this process's file system.
-func (h host) real(hostPath string) string { return filepath.Join(h.root, hostPath) }
-
-// resolve follows symbolic links of the file itself within the root, so an
+// resolve follows symbolic links of the file itself within the host, so an
 // absolute link such as kubelet-client-current.pem -> /etc/origin/node/... is
 // read under the root and the file behind two names is recognised as one.
 func (h host) resolve(hostPath string) (string, error) {
 	p := filepath.Clean(hostPath)
 	for range maxSymlinks {
-		fi, err := os.Lstat(h.real(p))
+		fi, err := h.fs.Lstat(p)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", hostPath, pathErr(err))
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			return p, nil
 		}
-		target, err := os.Readlink(h.real(p))
+		target, err := h.fs.Readlink(p)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", hostPath, pathErr(err))
 		}
@@ -51,8 +49,9 @@ func (h host) resolve(hostPath string) (string, error) {
 }
 
 // read returns the contents of the regular file at hostPath, following
-// links within the root. A .key file is refused, also behind a link, and so
-// are devices and FIFOs: opening a FIFO blocks and a device may not end.
+// links within the host. A .key file is refused, also behind a link, and so
+// are devices and FIFOs (opening a FIFO blocks and a device may not end) and
+// files too large to be certificates, before they are opened.
 func (h host) read(hostPath string) ([]byte, error) {
 	if isKeyFile(hostPath) {
 		return nil, fmt.Errorf("%s: a .key file is never opened", hostPath)
@@ -64,20 +63,17 @@ func (h host) read(hostPath string) ([]byte, error) {
 	if isKeyFile(resolved) {
 		return nil, fmt.Errorf("%s: links to %s; a .key file is never opened", hostPath, resolved)
 	}
-	real := h.real(resolved)
-	fi, err := os.Stat(real)
+	fi, err := h.fs.Stat(resolved)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hostPath, pathErr(err))
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", hostPath)
 	}
-	f, err := os.Open(real)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", hostPath, pathErr(err))
+	if fi.Size() > maxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB, not a certificate file", hostPath, maxFileSize>>20)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	data, err := h.fs.ReadFile(resolved)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hostPath, pathErr(err))
 	}

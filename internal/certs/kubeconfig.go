@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/model"
 )
 
@@ -30,7 +31,7 @@ func ParseKubeconfig(source string, data []byte, baseDir string) ([]model.Certif
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: base directory: %w", source, err)
 	}
-	return parseKubeconfig(host{root: "/"}, source, data, abs)
+	return parseKubeconfig(host{hostfs.New("/")}, source, data, abs)
 }
 
 // parseKubeconfig is ParseKubeconfig for a kubeconfig on host h, whose paths

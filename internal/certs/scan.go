@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/day2ops/day2/internal/hostfs"
 	"github.com/day2ops/day2/model"
 )
 
@@ -34,21 +34,24 @@ const etcdConf = "/etc/etcd/etcd.conf"
 var nodeConfigs = []string{"/etc/origin/master/master-config.yaml", "/etc/origin/node/node-config.yaml"}
 
 // ScanHost finds the certificates of a master or node under root ("/" in
-// production): the certificate directories of OpenShift 3.11, kubeadm and
-// OpenShift 4, and the files that etcd.conf, master-config.yaml and
-// node-config.yaml name. Sources are host paths (root removed). A missing
-// directory or config is normal (another distribution, another role); an
-// unreadable or malformed file is a problem naming its path, and the scan
-// goes on. Each file is read once, however many times it is reached.
+// production): Scan of this machine's files.
 func ScanHost(root string) (certs []model.Certificate, problems []error) {
-	if root == "" {
-		root = "/"
-	}
-	s := &scanner{host: host{root: root}, seen: map[string]bool{}}
+	return Scan(hostfs.New(root))
+}
+
+// Scan finds the certificates of a master or node, this one or another over
+// SSH: the certificate directories of OpenShift 3.11, kubeadm and OpenShift
+// 4, and the files that etcd.conf, master-config.yaml and node-config.yaml
+// name. Sources are host paths. A missing directory or config is normal
+// (another distribution, another role); an unreadable or malformed file is
+// a problem naming its path, and the scan goes on. Each file is read once,
+// however many times it is reached.
+func Scan(h hostfs.Host) (certs []model.Certificate, problems []error) {
+	s := &scanner{host: host{h}, seen: map[string]bool{}}
 	for _, dir := range certDirs {
-		s.walk(dir)
+		s.walk(dir, true)
 	}
-	s.dirFiles(kubernetesDir)
+	s.walk(kubernetesDir, false)
 	s.etcdConf()
 	for _, cfg := range nodeConfigs {
 		s.yamlConfig(cfg)
@@ -91,28 +94,11 @@ type scanner struct {
 
 func (s *scanner) problem(err error) { s.problems = append(s.problems, err) }
 
-// walk scans dir and its subdirectories; symbolic links to directories are
-// not followed, so a loop cannot trap the scan.
-func (s *scanner) walk(dir string) {
-	// The callback reports each error itself and never stops the walk, so
-	// WalkDir has nothing left to return.
-	_ = fs.WalkDir(os.DirFS(s.root), strings.TrimPrefix(dir, "/"), func(p string, d fs.DirEntry, err error) error {
-		hostPath := "/" + p
-		switch {
-		case err != nil && hostPath == dir && errors.Is(err, fs.ErrNotExist):
-			return fs.SkipAll
-		case err != nil:
-			s.problem(fmt.Errorf("%s: %w", hostPath, pathErr(err)))
-		case !d.IsDir():
-			s.file(hostPath, classify(hostPath), "")
-		}
-		return nil
-	})
-}
-
-// dirFiles scans the files directly in dir.
-func (s *scanner) dirFiles(dir string) {
-	entries, err := os.ReadDir(s.real(dir))
+// walk scans the files of dir and, when deep, of its subdirectories;
+// symbolic links to directories are not followed (ReadDir does not stat
+// through them), so a loop cannot trap the scan.
+func (s *scanner) walk(dir string, deep bool) {
+	entries, err := s.fs.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -121,9 +107,12 @@ func (s *scanner) dirFiles(dir string) {
 		return
 	}
 	for _, e := range entries {
-		if !e.IsDir() {
-			p := filepath.Join(dir, e.Name())
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case !e.IsDir():
 			s.file(p, classify(p), "")
+		case deep:
+			s.walk(p, true)
 		}
 	}
 }
