@@ -230,14 +230,21 @@ func TestShutdownOverSSH(t *testing.T) {
 	if out, err := sshRun(t, h, "true"); err == nil || !strings.Contains(out, "Connection refused") {
 		t.Errorf("ssh to a powered-off host: %v %q", err, out)
 	}
-	n, err := cluster.Client.CoreV1().Nodes().Get(ctx, h.Node, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-			t.Errorf("node %s still Ready after its host powered off", h.Node)
+	// The Node follows the machine (as a node controller would, later): the
+	// power-off is marked before its Node is made NotReady.
+	if err := poll(ctx, h.Node+" NotReady", 20*time.Second, 100*time.Millisecond, func() (bool, error) {
+		n, err := cluster.Client.CoreV1().Nodes().Get(ctx, h.Node, metav1.GetOptions{})
+		if err != nil {
+			return false, err
 		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Errorf("after its host powered off: %v", err)
 	}
 	if err := cluster.PowerOn(ctx, h.Name); err != nil {
 		t.Fatal(err)
